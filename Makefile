@@ -1,0 +1,46 @@
+# The commands of the README. Each creates the virtual environment on first
+# use and installs it from the lock (constraints.txt).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+STAMP := $(VENV)/.installed
+
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+export JIRASYNC_SANDBOX_PORT ?= 8900
+
+.PHONY: demo test airflow bench lint lock venv clean
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --python $(BIN)/python --quiet \
+		-r requirements-dev.txt -c constraints.txt -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m jirasync.demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+airflow: $(STAMP)
+	$(BIN)/python -m jirasync.demo --standalone
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Re-resolve the lock after a change to requirements*.txt.
+lock:
+	test -x $(BIN)/uv || (test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); $(BIN)/python -m pip install --quiet uv==$(UV_VERSION))
+	$(BIN)/uv pip compile --python-version 3.11 --no-header --quiet requirements-dev.txt -o constraints.txt
+
+clean:
+	rm -rf $(VENV) .airflow .pytest_cache
