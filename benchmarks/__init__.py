@@ -1,0 +1,1 @@
+"""Reproducible performance measurements; run them all with `make bench`."""
