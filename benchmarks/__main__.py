@@ -16,7 +16,9 @@ import benchmarks
 
 
 def _benchmark_names() -> list[str]:
-    return sorted(info.name for info in pkgutil.iter_modules(benchmarks.__path__) if info.name.startswith("bench_"))
+    return sorted(
+        info.name for info in pkgutil.iter_modules(benchmarks.__path__) if info.name.startswith("bench_")
+    )
 
 
 def main(argv: list[str]) -> int:

@@ -30,7 +30,11 @@ CONNECTION_TYPES: list[dict[str, Any]] = [
         "hook-name": "Jira Service Management Assets (jirasync)",
         "ui-field-behaviour": {
             "hidden-fields": ["schema", "port", "extra"],
-            "relabeling": {"host": "API base URL", "login": "Atlassian account email", "password": "API token"},
+            "relabeling": {
+                "host": "API base URL",
+                "login": "Atlassian account email",
+                "password": "API token",
+            },
             "placeholders": {"host": "https://api.atlassian.com", "login": "admin@example.com"},
         },
         "conn-fields": {
@@ -46,7 +50,11 @@ CONNECTION_TYPES: list[dict[str, Any]] = [
         "hook-name": "Microsoft Entra ID / Graph (jirasync)",
         "ui-field-behaviour": {
             "hidden-fields": ["schema", "port", "extra"],
-            "relabeling": {"host": "Graph base URL", "login": "Client (application) id", "password": "Client secret"},
+            "relabeling": {
+                "host": "Graph base URL",
+                "login": "Client (application) id",
+                "password": "Client secret",
+            },
             "placeholders": {"host": "https://graph.microsoft.com"},
         },
         "conn-fields": {

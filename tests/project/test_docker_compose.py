@@ -40,10 +40,14 @@ def test_it_has_the_celery_executor_stack(compose: dict) -> None:
 
 
 def test_every_airflow_service_shares_one_jwt_secret(compose: dict) -> None:
-    secrets = {compose["services"][name]["environment"]["AIRFLOW__API_AUTH__JWT_SECRET"] for name in AIRFLOW_SERVICES}
+    secrets = {
+        compose["services"][name]["environment"]["AIRFLOW__API_AUTH__JWT_SECRET"] for name in AIRFLOW_SERVICES
+    }
     assert len(secrets) == 1
     (secret,) = secrets
-    assert re.fullmatch(r"\$\{AIRFLOW_JWT_SECRET:\?.+\}", secret), "the secret must come from .env, never the file"
+    assert re.fullmatch(r"\$\{AIRFLOW_JWT_SECRET:\?.+\}", secret), (
+        "the secret must come from .env, never the file"
+    )
 
 
 def test_every_airflow_service_is_built_from_the_project_dockerfile(compose: dict) -> None:
@@ -91,5 +95,12 @@ def test_the_sandbox_is_optional(compose: dict) -> None:
 
 def test_pools_file_names_one_pool_per_vendor_api() -> None:
     pools = json.loads((ROOT / "include/airflow/pools.json").read_text())
-    assert set(pools) == {"jira_api", "assets_api", "msgraph_api", "scim_api", "zoho_crm_api", "salesforce_api"}
+    assert set(pools) == {
+        "jira_api",
+        "assets_api",
+        "msgraph_api",
+        "scim_api",
+        "zoho_crm_api",
+        "salesforce_api",
+    }
     assert all(p["slots"] >= 1 for p in pools.values())
