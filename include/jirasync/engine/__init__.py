@@ -1,0 +1,1 @@
+"""The Airflow-free core of jirasync: definitions, frames, plan, checks, staging, state and apply."""

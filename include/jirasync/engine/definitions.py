@@ -1,0 +1,278 @@
+"""Sync definitions: one YAML file per configured sync, validated into typed models.
+
+A definition is written by hand, so every error must tell its author which file, which
+field and what to write instead; `DefinitionError` carries exactly that.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+Family = Literal["identity_to_jira_properties", "users_to_contacts", "users_to_assets", "records_to_issues"]
+Owner = Literal["source", "target", "both"]
+KeyNormalisation = Literal["email", "strip", "none"]
+DeletePolicy = Literal["ignore", "unlink", "delete", "clear"]
+ConflictPolicy = Literal["source_wins", "target_wins", "newest_wins", "hold"]
+
+# Transforms a mapping may apply to a source value before it is compared with the target.
+# Each entry says which arguments the transform takes.
+TRANSFORMS: dict[str, frozenset[str]] = {
+    "strip": frozenset(),
+    "lower": frozenset(),
+    "upper": frozenset(),
+    "text": frozenset(),
+    "integer": frozenset(),
+    "number": frozenset(),
+    "split": frozenset({"separator"}),
+    "join": frozenset({"separator"}),
+    "map": frozenset({"values", "default"}),
+    "default": frozenset({"value"}),
+}
+
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+class DefinitionError(ValueError):
+    """A sync definition that cannot be used, with the file, the field and the fix."""
+
+    def __init__(self, path: Path | str, field: str, problem: str, fix: str) -> None:
+        self.path = str(path)
+        self.field = field
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{self.path}: field '{field}': {problem}. Fix: {fix}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Endpoint(_Strict):
+    """One side of a sync: which system, and which Airflow connection reaches it."""
+
+    system: str = Field(min_length=1)
+    conn_id: str = Field(min_length=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class KeySpec(_Strict):
+    """How a source record is matched with a target record that is not linked yet."""
+
+    source_field: str = Field(min_length=1)
+    target_field: str = Field(min_length=1)
+    normalise: KeyNormalisation = "email"
+
+
+class TransformSpec(_Strict):
+    """One step of a mapping's transform; written in YAML as `lower` or `{split: {separator: ","}}`."""
+
+    name: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"name": value}
+        if isinstance(value, dict) and len(value) == 1 and "name" not in value:
+            ((name, args),) = value.items()
+            return {"name": name, "args": args or {}}
+        return value
+
+    @model_validator(mode="after")
+    def _known(self) -> TransformSpec:
+        if self.name not in TRANSFORMS:
+            raise _invalid(f"unknown transform '{self.name}'", f"use one of: {', '.join(sorted(TRANSFORMS))}")
+        unknown = set(self.args) - TRANSFORMS[self.name]
+        if unknown:
+            allowed = ", ".join(sorted(TRANSFORMS[self.name])) or "no arguments"
+            raise _invalid(
+                f"transform '{self.name}' takes no argument {sorted(unknown)}", f"give it: {allowed}"
+            )
+        return self
+
+
+class FieldMapping(_Strict):
+    """A source field written to a target field; `owner` says which side may change it."""
+
+    source: str = Field(min_length=1)
+    target: str = Field(min_length=1)
+    transform: list[TransformSpec] = Field(default_factory=list)
+    owner: Owner = "source"
+    set: bool = False
+
+    @field_validator("target")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value.startswith("_"):
+            raise _invalid(
+                f"target name '{value}' starts with '_', which frames reserve for their own columns",
+                f"rename it, e.g. '{value.lstrip('_')}'",
+            )
+        return value
+
+
+class CircuitBreaker(_Strict):
+    """The largest share of the target one run may change before the gate stops it."""
+
+    max_update_share: float = Field(default=0.5, ge=0, le=1)
+    max_delete_share: float = Field(default=0.1, ge=0, le=1)
+    max_unlink_share: float = Field(default=0.1, ge=0, le=1)
+    min_target_size: int = Field(default=20, ge=0)
+
+
+class SyncDefinition(_Strict):
+    """Everything one sync needs to know: what to read, how to match, what to write."""
+
+    id: str
+    family: Family
+    description: str = ""
+    enabled: bool = True
+    source: Endpoint
+    target: Endpoint
+    key: KeySpec
+    fields: list[FieldMapping]
+    delete_policy: DeletePolicy = "ignore"
+    conflict_policy: ConflictPolicy = "hold"
+    scope: dict[str, Any] = Field(default_factory=dict)
+    schedule: str | None = None
+    circuit_breaker: CircuitBreaker = Field(default_factory=CircuitBreaker)
+    batch_size: int | None = Field(default=None, gt=0)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("id")
+    @classmethod
+    def _usable_as_dag_id(cls, value: str) -> str:
+        if not _ID_PATTERN.match(value):
+            raise _invalid(
+                f"'{value}' is not a usable id",
+                "use only letters, digits, '_', '.' and '-' (it names the DAG)",
+            )
+        return value
+
+    @field_validator("fields")
+    @classmethod
+    def _unique_targets(cls, value: list[FieldMapping]) -> list[FieldMapping]:
+        if not value:
+            raise _invalid("no field is mapped", "list at least one mapping: {source: ..., target: ...}")
+        seen: set[str] = set()
+        for mapping in value:
+            if mapping.target in seen:
+                raise _invalid(
+                    f"target field '{mapping.target}' is mapped twice", "keep one mapping per target field"
+                )
+            seen.add(mapping.target)
+        return value
+
+    def mapping(self, target: str) -> FieldMapping:
+        """The mapping that writes `target`."""
+        return next(m for m in self.fields if m.target == target)
+
+
+def _invalid(problem: str, fix: str) -> PydanticCustomError:
+    """A validation error that carries its own fix through pydantic to `DefinitionError`."""
+    return PydanticCustomError("invalid_definition", "{problem}", {"problem": problem, "fix": fix})
+
+
+def load_definition(path: Path | str) -> SyncDefinition:
+    """Read and validate one YAML definition; its id defaults to the file name."""
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        raise DefinitionError(
+            path, "(file)", f"not valid YAML at {where}", "correct the YAML syntax"
+        ) from None
+    except OSError as error:
+        raise DefinitionError(
+            path, "(file)", f"cannot be read ({error.strerror})", "check the path"
+        ) from None
+    if not isinstance(document, dict):
+        raise DefinitionError(
+            path,
+            "(file)",
+            "does not hold a mapping of fields",
+            "write the definition as 'field: value' lines",
+        )
+    document.setdefault("id", path.stem)
+    try:
+        return SyncDefinition.model_validate(document)
+    except ValidationError as error:
+        raise _definition_error(path, error) from None
+
+
+def load_definitions(folder: Path | str) -> list[SyncDefinition]:
+    """Every `*.yaml`/`*.yml` definition in `folder`, sorted by id; ids must be unique."""
+    paths = sorted([*Path(folder).glob("*.yaml"), *Path(folder).glob("*.yml")])
+    definitions: dict[str, tuple[Path, SyncDefinition]] = {}
+    for path in paths:
+        definition = load_definition(path)
+        if definition.id in definitions:
+            other = definitions[definition.id][0]
+            raise DefinitionError(
+                path, "id", f"'{definition.id}' is also the id of {other}", "give each sync a unique id"
+            )
+        definitions[definition.id] = (path, definition)
+    return [definitions[key][1] for key in sorted(definitions)]
+
+
+def _definition_error(path: Path, error: ValidationError) -> DefinitionError:
+    """Turn pydantic's first error into one sentence an author can act on."""
+    first = error.errors()[0]
+    location = _location(first["loc"])
+    kind = first["type"]
+    context = first.get("ctx") or {}
+    if kind == "missing":
+        return DefinitionError(path, location, "is required", f"add '{location}' to the definition")
+    if kind == "extra_forbidden":
+        name = str(first["loc"][-1])
+        known = _known_names(first["loc"][:-1])
+        close = difflib.get_close_matches(name, known, n=1)
+        fix = f"did you mean '{close[0]}'?" if close else f"remove it; known fields are: {', '.join(known)}"
+        return DefinitionError(path, location, "is not a known field", fix)
+    if kind == "literal_error":
+        got = first.get("input")
+        return DefinitionError(path, location, f"'{got}' is not allowed", f"use one of {context['expected']}")
+    if kind == "invalid_definition":
+        return DefinitionError(path, location, context["problem"], context["fix"])
+    message = str(first["msg"])
+    requirement = message.removeprefix("Input should be ").split(",")[0]
+    if requirement != message:
+        return DefinitionError(
+            path, location, f"{first.get('input')!r} is not valid", f"make it {requirement}"
+        )
+    return DefinitionError(path, location, message, f"change '{location}' so that: {message.lower()}")
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts[-1] = f"{parts[-1]}[{part}]" if parts else f"[{part}]"
+        elif not str(part).startswith("function-"):
+            parts.append(str(part))
+    return ".".join(parts)
+
+
+def _known_names(parent: tuple[int | str, ...]) -> list[str]:
+    """Field names allowed at `parent`, for the 'did you mean' hint."""
+    model: type[BaseModel] = SyncDefinition
+    for part in parent:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[str(part)].annotation
+        inner = getattr(annotation, "__args__", (annotation,))
+        nested = next((a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if nested is None:
+            return []
+        model = nested
+    return list(model.model_fields)
