@@ -1,0 +1,111 @@
+"""The sandbox: one FastAPI application serving every registered vendor, its data, faults and counters."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Any
+
+from fastapi import FastAPI
+
+from sandbox.admin import admin_router
+from sandbox.config import SandboxConfig
+from sandbox.faults import FaultBoard
+from sandbox.gate import VendorGate
+from sandbox.registry import load_vendors
+from sandbox.store import Store
+from sandbox.tokens import TokenIssuer
+from sandbox.traffic import Traffic
+from sandbox.vendor import Vendor, VendorState
+from sandbox.world import World
+
+DATABASE_NAME = "sandbox.sqlite3"
+
+
+class Sandbox:
+    """Holds what outlives a request. Seeds the world on first start; later starts load it from disk."""
+
+    def __init__(self, config: SandboxConfig, vendors: dict[str, Vendor] | None = None) -> None:
+        self.config = config
+        self.vendors = load_vendors() if vendors is None else vendors
+        self.store = Store(config.data_dir / DATABASE_NAME)
+        self.tokens = TokenIssuer()
+        self.faults = FaultBoard()
+        self.traffic = Traffic()
+        self._states = {name: VendorState(name, self.store, config, self.tokens) for name in self.vendors}
+        if self.store.get_meta("seed") is None:
+            self.seed(config.seed, config.users)
+        else:
+            self._seed_new_vendors()
+        self.app = self._build_app()
+
+    @property
+    def seed_value(self) -> int:
+        return int(self.store.get_meta("seed") or self.config.seed)
+
+    @property
+    def users(self) -> int:
+        return int(self.store.get_meta("users") or self.config.users)
+
+    @cached_property
+    def world(self) -> World:
+        """Built lazily: a cold start from disk has no need of the people."""
+        return World(self.seed_value, self.users)
+
+    def vendor_state(self, name: str) -> VendorState:
+        return self._states[name]
+
+    def seed(self, seed: int, users: int) -> None:
+        """Replace every vendor's data with the world of (seed, users)."""
+        self.store.clear()
+        self.store.set_meta("seed", str(seed))
+        self.store.set_meta("users", str(users))
+        self.store.set_meta("seeded_vendors", "[]")
+        self.__dict__.pop("world", None)
+        self._seed_new_vendors()
+
+    def reset(self) -> None:
+        """Back to the freshly seeded world, with no faults, counters or issued tokens."""
+        self.faults.clear()
+        self.traffic.clear()
+        for name in self.vendors:
+            self.tokens.revoke_all(name)
+        self.seed(self.seed_value, self.users)
+
+    def export(self, vendor: str | None = None) -> dict[str, Any]:
+        names = [vendor] if vendor else list(self.vendors)
+        return {
+            "seed": self.seed_value,
+            "users": self.users,
+            "vendors": {
+                name: {c.name: {i: c.get(i) for i in c.ids()} for c in self.store.collections(name)}
+                for name in names
+            },
+        }
+
+    def _seed_new_vendors(self) -> None:
+        """Seed vendors added since the data dir was seeded, from the same world, so it stays coherent."""
+        seeded = json.loads(self.store.get_meta("seeded_vendors") or "[]")
+        for name, vendor in self.vendors.items():
+            if name not in seeded:
+                vendor.seed(self.world, self._states[name])
+                seeded.append(name)
+        self.store.set_meta("seeded_vendors", json.dumps(seeded))
+
+    def _build_app(self) -> FastAPI:
+        app = FastAPI(
+            title="jirasync sandbox",
+            docs_url="/_sandbox/docs",
+            openapi_url="/_sandbox/openapi.json",
+            redoc_url=None,
+        )
+        app.state.sandbox = self
+        app.include_router(admin_router)
+        for vendor in self.vendors.values():
+            app.include_router(vendor.router, prefix=vendor.prefix)
+        app.add_middleware(VendorGate, sandbox=self)
+        return app
+
+
+def create_app(config: SandboxConfig) -> FastAPI:
+    return Sandbox(config).app

@@ -1,0 +1,128 @@
+"""The sandbox's records: in memory for speed, written through to one SQLite file so they survive a restart.
+
+Every record is a JSON object in a (vendor, collection, id) slot. Insertion order is kept
+(an update keeps the row), so listings page the same way before and after a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+Record = dict[str, Any]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    vendor TEXT NOT NULL, collection TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (vendor, collection, id)
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+_UPSERT = (
+    "INSERT INTO records (vendor, collection, id, data) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (vendor, collection, id) DO UPDATE SET data = excluded.data"
+)
+
+
+class Collection:
+    """The records of one vendor collection (e.g. Jira ``users``), keyed by their id as a string.
+
+    Records handed out are the stored objects: change them only through :meth:`put`, which
+    also writes them to disk.
+    """
+
+    def __init__(self, store: Store, vendor: str, name: str) -> None:
+        self._store = store
+        self.vendor = vendor
+        self.name = name
+        self._records: dict[str, Record] = {}
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __contains__(self, record_id: object) -> bool:
+        return record_id in self._records
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(list(self._records.values()))
+
+    def ids(self) -> list[str]:
+        return list(self._records)
+
+    def get(self, record_id: str) -> Record | None:
+        return self._records.get(str(record_id))
+
+    def put(self, record_id: str, record: Record) -> Record:
+        self.put_many([(str(record_id), record)])
+        return record
+
+    def put_many(self, items: Iterable[tuple[str, Record]]) -> None:
+        """Store many records in one transaction (seeding 100,000 users must take seconds, not minutes)."""
+        items = [(str(i), r) for i, r in items]
+        self._store.write(_UPSERT, [(self.vendor, self.name, i, json.dumps(r)) for i, r in items])
+        self._records.update(items)
+
+    def delete(self, record_id: str) -> bool:
+        record_id = str(record_id)
+        if record_id not in self._records:
+            return False
+        self._store.write(
+            "DELETE FROM records WHERE vendor = ? AND collection = ? AND id = ?",
+            [(self.vendor, self.name, record_id)],
+        )
+        del self._records[record_id]
+        return True
+
+    def _load(self, record_id: str, data: str) -> None:
+        self._records[record_id] = json.loads(data)
+
+
+class Store:
+    """All vendors' collections plus a few meta values (the seed and size the world was built from)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" + _SCHEMA)
+        self._collections: dict[tuple[str, str], Collection] = {}
+        for vendor, name, record_id, data in self._db.execute(
+            "SELECT vendor, collection, id, data FROM records ORDER BY rowid"
+        ):
+            self.collection(vendor, name)._load(record_id, data)
+
+    def collection(self, vendor: str, name: str) -> Collection:
+        key = (vendor, name)
+        if key not in self._collections:
+            self._collections[key] = Collection(self, vendor, name)
+        return self._collections[key]
+
+    def collections(self, vendor: str) -> list[Collection]:
+        return [c for (v, _), c in self._collections.items() if v == vendor]
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.write("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [(key, value)])
+
+    def clear(self) -> None:
+        """Forget every record (a reseed follows)."""
+        self.write("DELETE FROM records", [()])
+        for collection in self._collections.values():
+            collection._records.clear()
+
+    def write(self, statement: str, rows: list[tuple]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany(statement, rows)
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

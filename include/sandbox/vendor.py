@@ -1,0 +1,72 @@
+"""What a vendor module declares so the sandbox can serve, guard, seed and fault it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request
+from starlette.datastructures import Headers
+from starlette.responses import Response
+
+from sandbox.config import SandboxConfig
+from sandbox.store import Collection, Store
+from sandbox.tokens import TokenIssuer
+
+if TYPE_CHECKING:
+    from sandbox.world import World
+
+
+class VendorState:
+    """A vendor's handle on the sandbox: its own collections, the options and the token issuer."""
+
+    def __init__(self, name: str, store: Store, config: SandboxConfig, tokens: TokenIssuer) -> None:
+        self.name = name
+        self.config = config
+        self.tokens = tokens
+        self._store = store
+
+    def collection(self, name: str, vendor: str | None = None) -> Collection:
+        """One of this vendor's collections, or another vendor's (JSM customers live among Jira users)."""
+        return self._store.collection(vendor or self.name, name)
+
+    def collections(self) -> list[Collection]:
+        return self._store.collections(self.name)
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """One emulated API. A vendor module exposes one of these as ``VENDOR``.
+
+    ``router`` holds the routes at their real paths (``/rest/api/3/myself``); the sandbox
+    serves it under ``prefix`` and, for requests whose Host matches one of ``hosts``
+    (regular expressions, matched in full, case-insensitive, port ignored), at the real paths.
+    ``public_paths`` (regular expressions on the real path) need no credentials: token endpoints.
+    ``paths`` is for a vendor that shares its prefix and host with another (JSM with Jira):
+    the real paths it owns; a vendor with no ``paths`` owns the rest of its prefix.
+    """
+
+    name: str
+    prefix: str
+    hosts: tuple[str, ...]
+    router: APIRouter
+    seed: Callable[[World, VendorState], None]
+    authenticate: Callable[[Headers, VendorState], bool]
+    unauthorized: Callable[[], Response]
+    rate_limited: Callable[[int], Response]
+    server_error: Callable[[int], Response]
+    credentials: Mapping[str, str]
+    public_paths: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    actions: Mapping[str, Callable[[VendorState, dict[str, Any]], Any]] = field(default_factory=dict)
+
+
+def vendor_state(request: Request, name: str) -> VendorState:
+    """The state of vendor ``name`` for a route handler."""
+    return request.app.state.sandbox.vendor_state(name)
+
+
+def public_base_url(request: Request) -> str:
+    """The base URL the client used for this vendor, for ``self`` links: prefix or real host."""
+    return request.scope["sandbox.public_base_url"]

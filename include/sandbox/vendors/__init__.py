@@ -1,0 +1,1 @@
+"""One module per emulated vendor API; sandbox.registry lists them."""
