@@ -1,0 +1,297 @@
+"""Apply against an in-memory remote: batches, outcomes, pending retries, links and base, dry runs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import pandas as pd
+import pytest
+from tests.engine import state_fixtures
+from tests.engine.state_fixtures import InMemoryRemote, InMemoryWriter, change_set
+
+from jirasync.engine.apply import ApplyError, WriteOutcome, WriteRecord, apply_changes, merge_pending
+from jirasync.engine.store import StateStore, SyncLockedError
+
+postgres_url = state_fixtures.postgres_url
+store_location = state_fixtures.store_location
+state_store = state_fixtures.state_store
+
+SYNC = "crm-contacts"
+
+
+def creates(*keys: str) -> list[dict[str, str]]:
+    return [
+        row
+        for key in keys
+        for row in (
+            {
+                "kind": "create",
+                "key": key,
+                "source_id": f"S-{key}",
+                "field": "email",
+                "after": json.dumps(key),
+            },
+            {"kind": "create", "key": key, "source_id": f"S-{key}", "field": "title", "after": '"Engineer"'},
+        )
+    ]
+
+
+def with_direction(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [{"direction": "to_target", **row} for row in rows]
+
+
+def test_creates_are_written_in_batches_of_the_writer_size(state_store: StateStore) -> None:
+    remote = InMemoryRemote()
+    keys = ["a@x.io", "b@x.io", "c@x.io", "d@x.io", "e@x.io"]
+    summary = apply_changes(
+        change_set(with_direction(creates(*keys))),
+        store=state_store,
+        sync_id=SYNC,
+        writer=InMemoryWriter(remote, batch_size=2),
+    )
+    assert remote.batches == [
+        ("create", "to_target", 2),
+        ("create", "to_target", 2),
+        ("create", "to_target", 1),
+    ]
+    assert summary.created == 5
+    assert summary.failed == 0
+    assert remote.values()["c@x.io"] == {"email": "c@x.io", "title": "Engineer"}
+
+
+def test_a_create_links_the_new_record_and_sets_the_base(state_store: StateStore) -> None:
+    remote = InMemoryRemote()
+    summary = apply_changes(
+        change_set(with_direction(creates("a@x.io"))),
+        store=state_store,
+        sync_id=SYNC,
+        writer=InMemoryWriter(remote, batch_size=10),
+    )
+    [target_id] = remote.records
+    links = state_store.links(SYNC)
+    assert links.values.tolist() == [["S-a@x.io", target_id, "a@x.io", "auto"]]
+    base = state_store.base(SYNC).sort_values("field")
+    assert base[["field", "value"]].values.tolist() == [["email", '"a@x.io"'], ["title", '"Engineer"']]
+    ledger = state_store.ledger(summary.run_id)
+    assert ledger["target_id"].tolist() == [target_id, target_id]
+    assert ledger["outcome"].tolist() == ["ok", "ok"]
+    assert state_store.run(summary.run_id)["status"] == "success"
+
+
+def test_an_update_moves_the_base_to_the_written_value(state_store: StateStore) -> None:
+    remote = InMemoryRemote()
+    remote.records["T9"] = {"_key": "a@x.io", "title": "Engineer"}
+    state_store.save_links(
+        SYNC, pd.DataFrame({"source_id": ["S1"], "target_id": ["T9"], "key": ["a@x.io"], "origin": ["auto"]})
+    )
+    state_store.save_base(
+        SYNC, pd.DataFrame({"source_id": ["S1"], "field": ["title"], "value": ['"Engineer"']})
+    )
+    update = {"kind": "update", "key": "a@x.io", "source_id": "S1", "target_id": "T9", "field": "title"}
+    update |= {"before": '"Engineer"', "after": '"CTO"', "direction": "to_target"}
+    summary = apply_changes(
+        change_set([update]), store=state_store, sync_id=SYNC, writer=InMemoryWriter(remote, batch_size=10)
+    )
+    assert summary.updated == 1
+    assert remote.records["T9"]["title"] == "CTO"
+    assert state_store.base(SYNC)["value"].tolist() == ['"CTO"']
+
+
+def test_failed_records_wait_in_pending_and_are_retried_on_the_next_run(state_store: StateStore) -> None:
+    remote = InMemoryRemote()
+    writer = InMemoryWriter(remote, batch_size=2)
+    remote.rejecting["c@x.io"] = "HTTP 503 Service Unavailable"
+    first = apply_changes(
+        change_set(with_direction(creates("a@x.io", "b@x.io", "c@x.io"))),
+        store=state_store,
+        sync_id=SYNC,
+        writer=writer,
+    )
+    assert (first.created, first.failed) == (2, 1)
+    [failure] = first.failures
+    assert (failure.key, failure.kind, failure.error) == ("c@x.io", "create", "HTTP 503 Service Unavailable")
+    assert "next run" in failure.action
+    assert state_store.run(first.run_id)["status"] == "partial"
+    pending = state_store.pending(SYNC)
+    assert set(pending["key"]) == {"c@x.io"}
+    assert "c@x.io" not in remote.values()
+
+    remote.rejecting.clear()
+    nothing_new = change_set([])
+    retry = merge_pending(nothing_new, state_store.pending(SYNC), state_store.links(SYNC))
+    second = apply_changes(retry, store=state_store, sync_id=SYNC, writer=writer)
+    assert (second.created, second.failed) == (1, 0)
+    assert sorted(remote.values()) == ["a@x.io", "b@x.io", "c@x.io"]
+    assert state_store.pending(SYNC).empty
+    assert len(state_store.links(SYNC)) == 3
+
+
+def test_a_failure_in_one_direction_stays_pending_when_the_other_succeeds(state_store: StateStore) -> None:
+    remote = InMemoryRemote()
+    remote.records["T1"] = {"_key": "a@x.io", "title": "Engineer"}
+    remote.rejecting["a@x.io"] = "HTTP 409 conflicting update"
+    state_store.save_links(
+        SYNC, pd.DataFrame({"source_id": ["S1"], "target_id": ["T1"], "key": ["a@x.io"], "origin": ["auto"]})
+    )
+    common = {"kind": "update", "key": "a@x.io", "source_id": "S1", "target_id": "T1"}
+
+    class SourceAccepts(InMemoryWriter):
+        def write(self, kind: str, direction: str, records: Sequence[WriteRecord]) -> list[WriteOutcome]:
+            if direction == "to_source":
+                return [WriteOutcome(record_id=record.source_id) for record in records]
+            return super().write(kind, direction, records)
+
+    summary = apply_changes(
+        change_set(
+            [
+                common | {"field": "title", "after": '"CTO"', "direction": "to_target"},
+                common | {"field": "phone", "after": '"123"', "direction": "to_source"},
+            ]
+        ),
+        store=state_store,
+        sync_id=SYNC,
+        writer=SourceAccepts(remote, batch_size=5),
+    )
+    assert (summary.updated, summary.failed) == (1, 1)
+    pending = state_store.pending(SYNC)
+    assert pending[["field", "direction"]].values.tolist() == [["title", "to_target"]]
+
+
+def test_applying_the_same_change_set_again_creates_nothing_twice(state_store: StateStore) -> None:
+    remote = InMemoryRemote()
+    writer = InMemoryWriter(remote, batch_size=2)
+    changes = change_set(with_direction(creates("a@x.io", "b@x.io")))
+    apply_changes(changes, store=state_store, sync_id=SYNC, writer=writer)
+    again = apply_changes(changes, store=state_store, sync_id=SYNC, writer=writer)
+    assert (again.created, again.skipped) == (0, 2)
+    assert len(remote.records) == 2
+
+
+def mixed_change_set(remote: InMemoryRemote, store: StateStore) -> pd.DataFrame:
+    """Every kind of row, against a remote and store that already hold two linked records."""
+    remote.records |= {"T1": {"_key": "old@x.io", "title": "A"}, "T2": {"_key": "gone@x.io", "title": "B"}}
+    remote.records["T3"] = {"_key": "match@x.io", "title": "C"}
+    store.save_links(
+        SYNC,
+        pd.DataFrame(
+            {
+                "source_id": ["S1", "S2"],
+                "target_id": ["T1", "T2"],
+                "key": ["old@x.io", "gone@x.io"],
+                "origin": "auto",
+            }
+        ),
+    )
+    return change_set(
+        [
+            *with_direction(creates("new@x.io", "new2@x.io")),
+            {"kind": "update", "key": "old@x.io", "source_id": "S1", "target_id": "T1", "field": "title"}
+            | {"before": '"A"', "after": '"A2"', "direction": "to_target"},
+            {
+                "kind": "link",
+                "key": "match@x.io",
+                "source_id": "S3",
+                "target_id": "T3",
+                "reason": "matched by key",
+            },
+            {"kind": "update", "key": "match@x.io", "source_id": "S3", "target_id": "T3", "field": "title"}
+            | {"before": '"C"', "after": '"C2"', "direction": "to_target"},
+            {
+                "kind": "delete",
+                "key": "gone@x.io",
+                "source_id": "S2",
+                "target_id": "T2",
+                "direction": "to_target",
+            }
+            | {"reason": "source record S2 no longer exists"},
+            {"kind": "skip", "key": "dup@x.io", "source_id": "S8", "reason": "duplicate key in source"},
+            {"kind": "conflict", "key": "old@x.io", "source_id": "S1", "target_id": "T1", "field": "phone"}
+            | {"before": '"1"', "after": '"2"', "reason": "both sides changed"},
+        ]
+    )
+
+
+COUNTS = ["created", "updated", "linked", "unlinked", "deleted", "cleared", "failed", "skipped", "conflicts"]
+
+
+def test_a_dry_run_writes_nothing_and_predicts_the_real_run(state_store: StateStore) -> None:
+    remote = InMemoryRemote()
+    changes = mixed_change_set(remote, state_store)
+    remote_before = json.dumps(remote.records, sort_keys=True)
+    links_before = state_store.links(SYNC)
+    writer = InMemoryWriter(remote, batch_size=3)
+
+    dry = apply_changes(changes, store=state_store, sync_id=SYNC, writer=writer, dry_run=True)
+    assert json.dumps(remote.records, sort_keys=True) == remote_before
+    assert remote.batches == []
+    pd.testing.assert_frame_equal(state_store.links(SYNC), links_before)
+    assert state_store.ledger(dry.run_id).empty
+    assert state_store.run(dry.run_id)["dry_run"] is True
+
+    real = apply_changes(changes, store=state_store, sync_id=SYNC, writer=writer)
+    assert {name: getattr(dry, name) for name in COUNTS} == {name: getattr(real, name) for name in COUNTS}
+    assert (real.created, real.updated, real.linked, real.deleted) == (2, 2, 1, 1)
+    assert (real.skipped, real.conflicts) == (1, 1)
+    assert "T2" not in remote.records
+    assert set(state_store.links(SYNC)["source_id"]) == {"S1", "S3", "S-new@x.io", "S-new2@x.io"}
+    ledger = state_store.ledger(real.run_id)
+    assert set(ledger["outcome"]) == {"ok", "skipped", "held"}
+
+
+def test_a_run_of_a_locked_sync_fails_before_writing(store_location: str) -> None:
+    remote = InMemoryRemote()
+    holder, second = StateStore(store_location), StateStore(store_location)
+    with holder.lock(SYNC, "scheduled__1"), pytest.raises(SyncLockedError, match="scheduled__1"):
+        apply_changes(
+            change_set(with_direction(creates("a@x.io"))),
+            store=second,
+            sync_id=SYNC,
+            writer=InMemoryWriter(remote, batch_size=1),
+        )
+    assert remote.records == {}
+    holder.close()
+    second.close()
+
+
+def test_a_write_row_without_direction_is_refused_naming_the_record(state_store: StateStore) -> None:
+    update = {"kind": "update", "key": "a@x.io", "source_id": "S1", "target_id": "T1", "field": "title"}
+    with pytest.raises(ApplyError, match=r"record 'a@x.io'.*needs a direction"):
+        apply_changes(
+            change_set([update]),
+            store=state_store,
+            sync_id=SYNC,
+            writer=InMemoryWriter(InMemoryRemote(), batch_size=1),
+        )
+
+
+def test_merge_pending_prefers_the_fresh_plan_and_drops_creates_made_since() -> None:
+    fresh = change_set(
+        [
+            {
+                "kind": "update",
+                "key": "a",
+                "source_id": "S1",
+                "target_id": "T1",
+                "field": "title",
+                "after": '"new"',
+            }
+        ]
+    )
+    pending = change_set(
+        [
+            {
+                "kind": "update",
+                "key": "a",
+                "source_id": "S1",
+                "target_id": "T1",
+                "field": "title",
+                "after": '"old"',
+            },
+            {"kind": "create", "key": "b", "source_id": "S2", "field": "title", "after": '"x"'},
+            {"kind": "create", "key": "c", "source_id": "S3", "field": "title", "after": '"y"'},
+        ]
+    )
+    links = pd.DataFrame({"source_id": ["S2"], "target_id": ["T2"], "key": ["b"], "origin": ["auto"]})
+    merged = merge_pending(fresh, pending, links)
+    assert merged[["key", "after"]].values.tolist() == [["a", '"new"'], ["c", '"y"']]
