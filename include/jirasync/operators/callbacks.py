@@ -1,0 +1,39 @@
+"""What on-call reads when a sync task fails: the sync, the step, the records, what to do."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+MAX_RECORDS_SHOWN = 10
+
+
+def failure_message(context: dict[str, Any]) -> str:
+    """One paragraph naming the sync, the step and the records, from a task's failure context."""
+    task_instance = context["task_instance"]
+    sync_id = task_instance.dag_id.removeprefix("jirasync__")
+    exception = context.get("exception")
+    records = list(getattr(exception, "records", ()))
+    shown = ", ".join(map(str, records[:MAX_RECORDS_SHOWN]))
+    more = f" and {len(records) - MAX_RECORDS_SHOWN} more" if len(records) > MAX_RECORDS_SHOWN else ""
+    lines = [
+        f"jirasync sync '{sync_id}' failed at step '{task_instance.task_id}' "
+        f"(try {task_instance.try_number}, run {context.get('run_id')}).",
+        f"Error: {exception}" if exception else "Error: see the task log.",
+    ]
+    if records:
+        lines.append(f"Records: {shown}{more}.")
+    action = getattr(exception, "action", None)
+    lines.append(
+        f"What to do: {action}"
+        if action
+        else "What to do: read the task log for the failing call; records that failed are kept and "
+        "retried on the next run."
+    )
+    return " ".join(lines)
+
+
+def report_failure(context: dict[str, Any]) -> None:
+    log.error(failure_message(context))

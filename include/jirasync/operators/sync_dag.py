@@ -1,0 +1,153 @@
+"""One Airflow DAG per sync definition: extract both sides, plan, check, apply, report.
+
+DAG files call `build_sync_dags` with their family. Parsing reads the YAML definitions and
+nothing else: no network, no connection, no pandas. The heavy work happens in the steps
+(`jirasync.operators.steps`), imported by the tasks when they run.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pendulum
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import DAG, Asset, Param
+
+from jirasync.engine.definitions import Family, SyncDefinition, load_definitions
+from jirasync.operators.callbacks import report_failure
+
+PROJECT_SYNCS_DIR = Path(__file__).resolve().parents[2] / "syncs"
+
+# One pool per vendor API bounds concurrent calls across every DAG (include/airflow/pools.json).
+POOLS = {
+    "jira": "jira_api",
+    "jsm": "jira_api",
+    "assets": "assets_api",
+    "entra_id": "msgraph_api",
+    "scim": "scim_api",
+    "zoho_crm": "zoho_crm_api",
+    "salesforce": "salesforce_api",
+}
+
+DEFAULT_ARGS = {
+    "owner": "jirasync",
+    "retries": 3,
+    "retry_delay": timedelta(minutes=1),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=30),
+    "on_failure_callback": report_failure,
+}
+
+
+def syncs_dir() -> Path:
+    """Where the definitions live: ``JIRASYNC_SYNCS_DIR``, else the project's include/syncs."""
+    return Path(os.environ.get("JIRASYNC_SYNCS_DIR", PROJECT_SYNCS_DIR))
+
+
+def sync_asset(sync_id: str) -> Asset:
+    """The Asset a sync updates when it changed its target, for syncs that depend on it."""
+    return Asset(name=f"jirasync.{sync_id}", uri=f"jirasync://{sync_id}")
+
+
+def build_sync_dags(family: Family) -> dict[str, DAG]:
+    """The DAGs of every definition of ``family``, by dag id, for a DAG file's globals()."""
+    definitions = [d for d in load_definitions(syncs_dir()) if d.family == family]
+    return {dag.dag_id: dag for dag in map(build_sync_dag, definitions)}
+
+
+def build_sync_dag(definition: SyncDefinition) -> DAG:
+    source, target = definition.source, definition.target
+    with DAG(
+        dag_id=f"jirasync__{definition.id}",
+        description=definition.description or f"{source.system} → {target.system}",
+        doc_md=_doc(definition),
+        schedule=definition.schedule,
+        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        catchup=False,
+        max_active_runs=1,
+        is_paused_upon_creation=True,
+        tags=["jirasync", definition.family, source.system, target.system],
+        default_args=DEFAULT_ARGS,
+        params=_trigger_form(definition),
+        render_template_as_native_obj=True,
+    ) as dag:
+        step_kwargs = {"sync_id": definition.id, "syncs_dir": str(syncs_dir())}
+
+        def step(task_id: str, pool: str | None = None, **kwargs: object) -> PythonOperator:
+            return PythonOperator(
+                task_id=task_id,
+                python_callable=_step_callable(task_id),
+                op_kwargs=step_kwargs,
+                pool=pool or "default_pool",
+                **kwargs,
+            )
+
+        extract_source = step("extract_source", POOLS.get(source.system))
+        extract_target = step("extract_target", POOLS.get(target.system))
+        plan = step("plan")
+        check = step("check", retries=0)
+        apply = step("apply", POOLS.get(target.system))
+        report = step("report")
+        announce = step("announce_changes", outlets=[sync_asset(definition.id)])
+        [extract_source, extract_target] >> plan >> check >> apply >> report >> announce
+    return dag
+
+
+def _step_callable(task_id: str):
+    """The step function, imported when the task runs so that parsing stays light."""
+
+    def run_step(**kwargs: object) -> object:
+        from jirasync.operators import steps
+
+        return getattr(steps, task_id)(**kwargs)
+
+    run_step.__name__ = task_id
+    return run_step
+
+
+def _trigger_form(definition: SyncDefinition) -> dict[str, Param]:
+    return {
+        "full_sync": Param(
+            False,
+            type="boolean",
+            title="Full sync",
+            description="Read everything on both sides, not only what changed, and find records gone "
+            "from the source.",
+        ),
+        "dry_run": Param(
+            False,
+            type="boolean",
+            title="Dry run",
+            description="Plan and check, print the plan, and write nothing.",
+        ),
+        "only": Param(
+            "",
+            type="string",
+            title="Only this record",
+            description="Sync one record: an email address or a record id. Empty syncs all in scope.",
+        ),
+        "override_circuit_breaker": Param(
+            False,
+            type="boolean",
+            title="Override the circuit breaker",
+            description="Apply even if this run changes more of the target than the definition allows. "
+            "Use once, after reading the plan of a dry run.",
+        ),
+    }
+
+
+def _doc(definition: SyncDefinition) -> str:
+    mapped = "\n".join(f"| `{m.source}` | `{m.target}` | {m.owner} |" for m in definition.fields)
+    return (
+        f"### {definition.id}\n\n{definition.description}\n\n"
+        f"From **{definition.source.system}** (`{definition.source.conn_id}`) "
+        f"to **{definition.target.system}** (`{definition.target.conn_id}`), "
+        f"matched on `{definition.key.source_field}` = `{definition.key.target_field}` "
+        f"({definition.key.normalise}).\n\n"
+        f"| source | target | owner |\n|---|---|---|\n{mapped}\n\n"
+        f"Delete policy: **{definition.delete_policy}**; conflicts: **{definition.conflict_policy}**; "
+        f"circuit breaker: {definition.circuit_breaker.model_dump()}.\n\n"
+        "Trigger with *Dry run* to see the plan without writing anything."
+    )

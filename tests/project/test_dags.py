@@ -1,0 +1,98 @@
+"""Guards on the DAG folder: it parses offline, and every DAG is safe to schedule."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_SYNCS = Path(__file__).with_name("syncs")
+
+
+def parse_dag_folder(syncs_dir: Path, tmp_path: Path, dags_dir: Path = ROOT / "dags") -> dict[str, Any]:
+    """DagBag over dags/ in a fresh interpreter with no network, no connection, no metadata DB."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AIRFLOW_CONN_", "AIRFLOW__DATABASE"))
+    }
+    env.update(
+        AIRFLOW_HOME=str(tmp_path / "airflow-home"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="postgresql://nobody@unreachable.invalid/none",
+        JIRASYNC_SYNCS_DIR=str(syncs_dir),
+    )
+    result = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("parse_dags_offline.py")), str(dags_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module", params=["shipped", "examples"])
+def parsed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The DAG folder parsed over the shipped definitions and over this folder's examples."""
+    syncs = ROOT / "include/syncs" if request.param == "shipped" else EXAMPLE_SYNCS
+    return parse_dag_folder(syncs, tmp_path_factory.mktemp(request.param))
+
+
+def test_every_dag_file_imports_without_network_or_connections(parsed: dict[str, Any]) -> None:
+    assert parsed["import_errors"] == {}
+
+
+def test_the_example_definitions_become_dags(tmp_path: Path) -> None:
+    parsed = parse_dag_folder(EXAMPLE_SYNCS, tmp_path)
+    assert set(parsed["dags"]) == {"jirasync__entra_to_jira", "jirasync__jira_to_zoho_contacts"}
+
+
+def test_every_dag_is_safe_to_schedule(parsed: dict[str, Any]) -> None:
+    for dag_id, dag in parsed["dags"].items():
+        assert "jirasync" in dag["tags"] and len(dag["tags"]) >= 3, dag_id
+        assert dag["max_active_runs"] == 1, dag_id
+        assert dag["doc_md"], dag_id
+        for task_id, task in dag["tasks"].items():
+            assert task["owner"] == "jirasync", (dag_id, task_id)
+            assert task["retries"] >= 2 or task_id == "check", (dag_id, task_id)
+
+
+def test_vendor_calls_run_in_the_vendor_pool(tmp_path: Path) -> None:
+    tasks = parse_dag_folder(EXAMPLE_SYNCS, tmp_path)["dags"]["jirasync__jira_to_zoho_contacts"]["tasks"]
+    assert tasks["extract_source"]["pool"] == "jira_api"
+    assert tasks["extract_target"]["pool"] == "zoho_crm_api"
+    assert tasks["apply"]["pool"] == "zoho_crm_api"
+
+
+def test_a_malformed_definition_is_an_import_error_naming_file_field_and_fix(tmp_path: Path) -> None:
+    syncs = tmp_path / "syncs"
+    syncs.mkdir()
+    broken = (EXAMPLE_SYNCS / "entra_to_jira.yaml").read_text().replace("delete_policy", "x")
+    (syncs / "broken.yaml").write_text(broken + "delete_policy: wipe_everything\n")
+    errors = parse_dag_folder(syncs, tmp_path)["import_errors"]
+    message = next(iter(errors.values()))
+    assert "broken.yaml" in message
+    assert "delete_policy" in message
+    assert "use one of" in message
+
+
+def test_the_offline_parse_catches_a_dag_file_that_calls_out(tmp_path: Path) -> None:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "calls_out.py").write_text(
+        "import socket\nfrom airflow.sdk import DAG\nsocket.create_connection(('127.0.0.1', 9))\n"
+    )
+    (dags / "reads_connection.py").write_text(
+        "from airflow.sdk import DAG, BaseHook\nBaseHook.get_connection('jira_default')\n"
+    )
+    errors = parse_dag_folder(EXAMPLE_SYNCS, tmp_path, dags)["import_errors"]
+    assert "must not use the network" in errors[str(dags / "calls_out.py")]
+    assert "must not use an Airflow connection" in errors[str(dags / "reads_connection.py")]
