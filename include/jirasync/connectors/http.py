@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -78,6 +78,7 @@ class HttpClient:
         rate_limiter: TokenBucket | None = None,
         clock: Clock | None = None,
         headers: Mapping[str, str] | None = None,
+        verify: bool | str = True,
         describe_error: Callable[[requests.Response], str] = describe_error_body,
     ) -> None:
         self.vendor = vendor
@@ -90,6 +91,7 @@ class HttpClient:
         self.describe_error = describe_error
         self.calls = CallCounter()
         self.session = requests.Session()
+        self.session.verify = verify  # False, or the path of a CA bundle (the sandbox's with --tls)
         self.session.headers.update({"Accept": "application/json", **(headers or {})})
 
     def close(self) -> None:
@@ -114,12 +116,15 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         endpoint: str | None = None,
+        handled_statuses: Collection[int] = (),
     ) -> requests.Response:
         """Send one logical request, retrying as the policy allows; raise ``ApiError`` on failure.
 
         ``idempotent`` defaults from the method; pass ``True`` for a POST that only reads
         (a search) so dropped connections and 500s are retried for it too. ``endpoint``
         names the call for counting when ``path`` is an absolute next-page URL.
+        ``handled_statuses`` are error statuses returned to the caller instead of raised
+        (a 404 that means "no such property", a 400 whose body lists per-record errors).
         """
         method = method.upper()
         endpoint = endpoint or f"{method} {urlsplit(path).path}"
@@ -141,7 +146,7 @@ class HttpClient:
                 if not idempotent:
                     raise failure.with_detail("not retried: the request may have been applied") from None
             else:
-                if response.status_code < 400:
+                if response.status_code < 400 or response.status_code in handled_statuses:
                     return response
                 if response.status_code == 401 and not refreshed and self.auth and self.auth.refresh():
                     refreshed = True

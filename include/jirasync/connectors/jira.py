@@ -1,0 +1,465 @@
+"""Jira Cloud platform REST API v3: typed reads and batch writes, on the shared HTTP layer.
+
+Every method is one endpoint contract from ``notes/api-contracts.md`` §1, with the
+vendor's traps handled here so callers need not know them: ``/users/search`` is a
+bare array that can come back short before the end, ``/search/jql`` pages by token
+and may repeat issues, bulk create reports failures by element number, attachments
+need ``X-Atlassian-Token: no-check``, properties have size limits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from jirasync.connectors.adf import text_to_adf
+from jirasync.connectors.auth import BasicAuth, ConnectorAuth
+from jirasync.connectors.clock import Clock
+from jirasync.connectors.errors import (
+    ApiError,
+    AuthenticationError,
+    PermissionDeniedError,
+)
+from jirasync.connectors.http import HttpClient
+from jirasync.connectors.outcome import RecordOutcome
+from jirasync.connectors.rate_limit import TokenBucket
+from jirasync.connectors.retry import RetryPolicy
+
+VENDOR = "Jira"
+API = "/rest/api/3"
+USERS_PAGE_SIZE = 1000  # the most /users/search returns per call
+GROUP_MEMBERS_PAGE_SIZE = 50  # /group/member accepts 1-50
+USER_SEARCH_PAGE_SIZE = 1000
+ISSUE_SEARCH_PAGE_SIZE = 100
+BULK_CREATE_LIMIT = 50
+PROPERTY_KEY_LIMIT = 255
+PROPERTY_VALUE_LIMIT = 32_768  # characters of the JSON value, for issue and user properties
+
+PropertyWrite = Literal["created", "updated"]
+
+
+class JiraRequestError(ValueError):
+    """A request the connector refuses to send because Jira would reject it."""
+
+
+@dataclass(frozen=True)
+class JiraUser:
+    account_id: str
+    account_type: str  # atlassian | app | customer | unknown
+    display_name: str
+    active: bool
+    email: str | None  # None when the user's profile hides it
+    time_zone: str | None = None
+    locale: str | None = None
+
+    @classmethod
+    def from_api(cls, body: Mapping[str, Any]) -> JiraUser:
+        return cls(
+            account_id=body["accountId"],
+            account_type=body.get("accountType", "unknown"),
+            display_name=body.get("displayName") or "",
+            active=bool(body.get("active", False)),
+            email=body.get("emailAddress") or None,
+            time_zone=body.get("timeZone"),
+            locale=body.get("locale"),
+        )
+
+
+@dataclass(frozen=True)
+class JiraIssue:
+    id: str
+    key: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_api(cls, body: Mapping[str, Any]) -> JiraIssue:
+        return cls(
+            id=str(body["id"]),
+            key=body.get("key", ""),
+            fields=body.get("fields") or {},
+            properties=body.get("properties") or {},
+        )
+
+
+@dataclass(frozen=True)
+class Transition:
+    id: str
+    name: str
+    to_status: str
+
+
+class JiraConnector:
+    """Jira Cloud at ``site_url`` (``https://x.atlassian.net``, or a base path such as a sandbox's)."""
+
+    def __init__(
+        self,
+        site_url: str,
+        auth: ConnectorAuth,
+        *,
+        clock: Clock | None = None,
+        retry: RetryPolicy | None = None,
+        rate_limiter: TokenBucket | None = None,
+        verify: bool | str = True,
+    ) -> None:
+        self.http = HttpClient(
+            VENDOR, site_url, auth, clock=clock, retry=retry, rate_limiter=rate_limiter, verify=verify
+        )
+
+    @classmethod
+    def with_api_token(cls, site_url: str, email: str, api_token: str, **options: Any) -> JiraConnector:
+        return cls(site_url, BasicAuth(email, api_token), **options)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def myself(self) -> dict[str, Any]:
+        return self.http.request_json("GET", f"{API}/myself")
+
+    # Users
+
+    def users(self) -> Iterator[JiraUser]:
+        """Every user of every account type, active or not, one ``/users/search`` page of 1,000 at a time.
+
+        The array has no total and may come back short while more users follow (Jira
+        drops users it does not show after paging), so ``startAt`` advances by the page
+        size asked for and only an empty page ends the walk.
+        """
+        seen: set[str] = set()
+        start = 0
+        while True:
+            page = self.http.request_json(
+                "GET", f"{API}/users/search", params={"startAt": start, "maxResults": USERS_PAGE_SIZE}
+            )
+            if not page:
+                return
+            for body in page:
+                if body["accountId"] not in seen:
+                    seen.add(body["accountId"])
+                    yield JiraUser.from_api(body)
+            start += USERS_PAGE_SIZE
+
+    def search_users(self, *, query: str | None = None, account_id: str | None = None) -> list[JiraUser]:
+        """Active users matching ``query`` (name or email prefix) or with ``account_id``."""
+        if (query is None) == (account_id is None):
+            raise JiraRequestError("search_users needs exactly one of query= or account_id=")
+        criteria = {"query": query} if query is not None else {"accountId": account_id}
+        users: list[JiraUser] = []
+        start = 0
+        while True:
+            page = self.http.request_json(
+                "GET",
+                f"{API}/user/search",
+                params={**criteria, "startAt": start, "maxResults": USER_SEARCH_PAGE_SIZE},
+            )
+            users += [JiraUser.from_api(body) for body in page or []]
+            if len(page or []) < USER_SEARCH_PAGE_SIZE:
+                return users
+            start += USER_SEARCH_PAGE_SIZE
+
+    def group_members(self, group_id: str, *, include_inactive: bool = False) -> Iterator[JiraUser]:
+        start = 0
+        while True:
+            page = self.http.request_json(
+                "GET",
+                f"{API}/group/member",
+                params={
+                    "groupId": group_id,
+                    "includeInactiveUsers": str(include_inactive).lower(),
+                    "startAt": start,
+                    "maxResults": GROUP_MEMBERS_PAGE_SIZE,
+                },
+            )
+            values = page.get("values") or []
+            yield from (JiraUser.from_api(body) for body in values)
+            if page.get("isLast", True) or not values:
+                return
+            start += len(values)
+
+    # User properties
+
+    def user_property(self, account_id: str, key: str) -> Any | None:
+        """The property's value, or None when the user has no such property."""
+        response = self.http.request(
+            "GET",
+            f"{API}/user/properties/{{propertyKey}}",
+            path_params={"propertyKey": key},
+            params={"accountId": account_id},
+            handled_statuses=(404,),
+        )
+        return None if response.status_code == 404 else response.json().get("value")
+
+    def put_user_property(self, account_id: str, key: str, value: Any) -> PropertyWrite:
+        body = _checked_property(f"user property {key!r} of user {account_id}", key, value)
+        response = self.http.request(
+            "PUT",
+            f"{API}/user/properties/{{propertyKey}}",
+            path_params={"propertyKey": key},
+            params={"accountId": account_id},
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        return "created" if response.status_code == 201 else "updated"
+
+    def delete_user_property(self, account_id: str, key: str) -> None:
+        self.http.request(
+            "DELETE",
+            f"{API}/user/properties/{{propertyKey}}",
+            path_params={"propertyKey": key},
+            params={"accountId": account_id},
+        )
+
+    def user_property_keys(self, account_id: str) -> list[str]:
+        body = self.http.request_json("GET", f"{API}/user/properties", params={"accountId": account_id})
+        return [entry["key"] for entry in body.get("keys", [])]
+
+    # Issues
+
+    def search_issues(
+        self,
+        jql: str,
+        fields: Sequence[str],
+        *,
+        properties: Sequence[str] = (),
+        reconcile_issues: Sequence[int] = (),
+        page_size: int = ISSUE_SEARCH_PAGE_SIZE,
+    ) -> Iterator[JiraIssue]:
+        """Issues matching a bounded ``jql`` with the ``fields`` named (Jira returns only ``id`` otherwise).
+
+        Pages follow ``nextPageToken`` until it is absent or ``isLast``; an issue seen on
+        an earlier page is not yielded again.
+        """
+        if not fields:
+            raise JiraRequestError(
+                f"search_issues({jql!r}) needs the fields to return, e.g. ['summary', 'status']"
+            )
+        body: dict[str, Any] = {"jql": jql, "fields": list(fields), "maxResults": page_size}
+        if properties:
+            body["properties"] = list(properties)
+        if reconcile_issues:
+            body["reconcileIssues"] = list(reconcile_issues)
+        seen: set[str] = set()
+        while True:
+            page = self.http.request_json("POST", f"{API}/search/jql", json=body, idempotent=True)
+            for issue in page.get("issues", []):
+                if str(issue["id"]) not in seen:
+                    seen.add(str(issue["id"]))
+                    yield JiraIssue.from_api(issue)
+            token = page.get("nextPageToken")
+            if not token or page.get("isLast") or token == body.get("nextPageToken"):
+                return
+            body["nextPageToken"] = token
+
+    def approximate_count(self, jql: str) -> int:
+        body = self.http.request_json(
+            "POST", f"{API}/search/approximate-count", json={"jql": jql}, idempotent=True
+        )
+        return int(body["count"])
+
+    def create_issue(
+        self, fields: Mapping[str, Any], *, properties: Mapping[str, Any] | None = None
+    ) -> JiraIssue:
+        body = self.http.request_json("POST", f"{API}/issue", json=issue_update(fields, properties))
+        return JiraIssue(id=str(body["id"]), key=body["key"])
+
+    def create_issues(self, issues: Sequence[Mapping[str, Any]]) -> list[RecordOutcome]:
+        """Create issues in bulk calls of 50; one outcome per input issue, in input order, ``id`` = issue key.
+
+        Each item is ``{"fields": {...}}`` with optional ``"properties"``/``"update"``, as Jira
+        takes it. A batch that fails as a whole (after retries) fails each of its issues
+        with the batch's error; bad credentials or permissions stop the run.
+        """
+        outcomes: list[RecordOutcome] = []
+        for start in range(0, len(issues), BULK_CREATE_LIMIT):
+            outcomes += self._create_batch(list(issues[start : start + BULK_CREATE_LIMIT]))
+        return outcomes
+
+    def _create_batch(self, batch: list[Mapping[str, Any]]) -> list[RecordOutcome]:
+        try:
+            response = self.http.request(
+                "POST", f"{API}/issue/bulk", json={"issueUpdates": batch}, handled_statuses=(400,)
+            )
+        except (AuthenticationError, PermissionDeniedError):
+            raise
+        except ApiError as error:
+            return [RecordOutcome.failure(str(error), retryable=error.retryable)] * len(batch)
+        body = response.json()
+        failures = {
+            int(entry["failedElementNumber"]): entry
+            for entry in body.get("errors", [])
+            if entry.get("failedElementNumber") is not None
+        }
+        if response.status_code == 400 and not failures:  # the request itself was refused
+            message = "; ".join(body.get("errorMessages") or []) or json.dumps(body)[:500]
+            return [RecordOutcome.failure(f"Jira POST {API}/issue/bulk: {message}", retryable=False)] * len(
+                batch
+            )
+        created = iter(body.get("issues", []))
+        outcomes = []
+        for number in range(len(batch)):
+            if number in failures:
+                outcomes.append(_bulk_failure(failures[number]))
+            else:
+                issue = next(created)
+                outcomes.append(RecordOutcome.success(issue["key"]))
+        return outcomes
+
+    def edit_issue(
+        self,
+        issue: str,
+        *,
+        fields: Mapping[str, Any] | None = None,
+        update: Mapping[str, Any] | None = None,
+        notify_users: bool = False,
+    ) -> None:
+        """Set ``fields`` and apply ``update`` operations; watchers are not notified of a sync's edits."""
+        body: dict[str, Any] = {}
+        if fields:
+            body["fields"] = dict(fields)
+        if update:
+            body["update"] = dict(update)
+        self.http.request(
+            "PUT",
+            f"{API}/issue/{{issueIdOrKey}}",
+            path_params={"issueIdOrKey": issue},
+            params={"notifyUsers": str(notify_users).lower()},
+            json=body,
+        )
+
+    def transitions(self, issue: str) -> list[Transition]:
+        body = self.http.request_json(
+            "GET", f"{API}/issue/{{issueIdOrKey}}/transitions", path_params={"issueIdOrKey": issue}
+        )
+        return [
+            Transition(id=str(t["id"]), name=t.get("name", ""), to_status=t.get("to", {}).get("name", ""))
+            for t in body.get("transitions", [])
+        ]
+
+    def transition_to(
+        self, issue: str, status: str, *, fields: Mapping[str, Any] | None = None
+    ) -> Transition:
+        """Move ``issue`` to the status named ``status`` (case-insensitive) by the transition leading there."""
+        available = self.transitions(issue)
+        match = next((t for t in available if t.to_status.casefold() == status.casefold()), None)
+        if match is None:
+            reachable = ", ".join(sorted({t.to_status for t in available})) or "none"
+            raise JiraRequestError(
+                f"Jira issue {issue} cannot move to status {status!r} from where it is: its workflow allows "
+                f"only {reachable}. Map the status to one of these, or change the workflow."
+            )
+        body: dict[str, Any] = {"transition": {"id": match.id}}
+        if fields:
+            body["fields"] = dict(fields)
+        self.http.request(
+            "POST",
+            f"{API}/issue/{{issueIdOrKey}}/transitions",
+            path_params={"issueIdOrKey": issue},
+            json=body,
+        )
+        return match
+
+    def add_comment(
+        self, issue: str, body: str | Mapping[str, Any], *, visibility: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """Add a comment; plain text is turned into ADF. Returns Jira's comment (``id``, ``body``, ...)."""
+        payload: dict[str, Any] = {"body": text_to_adf(body) if isinstance(body, str) else dict(body)}
+        if visibility:
+            payload["visibility"] = dict(visibility)
+        return self.http.request_json(
+            "POST", f"{API}/issue/{{issueIdOrKey}}/comment", path_params={"issueIdOrKey": issue}, json=payload
+        )
+
+    def comments(self, issue: str) -> Iterator[dict[str, Any]]:
+        start = 0
+        while True:
+            page = self.http.request_json(
+                "GET",
+                f"{API}/issue/{{issueIdOrKey}}/comment",
+                path_params={"issueIdOrKey": issue},
+                params={"startAt": start, "maxResults": 100, "orderBy": "created"},
+            )
+            values = page.get("comments", [])
+            yield from values
+            start += len(values)
+            if not values or start >= page.get("total", start):
+                return
+
+    def add_attachment(
+        self, issue: str, filename: str, content: bytes, mime_type: str = "application/octet-stream"
+    ) -> list[dict[str, Any]]:
+        return self.http.request_json(
+            "POST",
+            f"{API}/issue/{{issueIdOrKey}}/attachments",
+            path_params={"issueIdOrKey": issue},
+            files={"file": (filename, content, mime_type)},
+            headers={"X-Atlassian-Token": "no-check"},
+        )
+
+    def issue_property(self, issue: str, key: str) -> Any | None:
+        response = self.http.request(
+            "GET",
+            f"{API}/issue/{{issueIdOrKey}}/properties/{{propertyKey}}",
+            path_params={"issueIdOrKey": issue, "propertyKey": key},
+            handled_statuses=(404,),
+        )
+        return None if response.status_code == 404 else response.json().get("value")
+
+    def put_issue_property(self, issue: str, key: str, value: Any) -> PropertyWrite:
+        body = _checked_property(f"issue property {key!r} of issue {issue}", key, value)
+        response = self.http.request(
+            "PUT",
+            f"{API}/issue/{{issueIdOrKey}}/properties/{{propertyKey}}",
+            path_params={"issueIdOrKey": issue, "propertyKey": key},
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        return "created" if response.status_code == 201 else "updated"
+
+    def delete_issue_property(self, issue: str, key: str) -> None:
+        self.http.request(
+            "DELETE",
+            f"{API}/issue/{{issueIdOrKey}}/properties/{{propertyKey}}",
+            path_params={"issueIdOrKey": issue, "propertyKey": key},
+        )
+
+    def issue_property_keys(self, issue: str) -> list[str]:
+        body = self.http.request_json(
+            "GET", f"{API}/issue/{{issueIdOrKey}}/properties", path_params={"issueIdOrKey": issue}
+        )
+        return [entry["key"] for entry in body.get("keys", [])]
+
+
+def issue_update(fields: Mapping[str, Any], properties: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The body of a new issue (one item of ``create_issues``): its fields and entity properties."""
+    body: dict[str, Any] = {"fields": dict(fields)}
+    if properties:
+        body["properties"] = [{"key": key, "value": value} for key, value in properties.items()]
+    return body
+
+
+def _bulk_failure(entry: Mapping[str, Any]) -> RecordOutcome:
+    details = entry.get("elementErrors") or {}
+    messages = list(details.get("errorMessages") or [])
+    messages += [f"{name}: {message}" for name, message in (details.get("errors") or {}).items()]
+    status = int(entry.get("status") or 400)
+    return RecordOutcome.failure(
+        f"Jira bulk create refused the issue (HTTP {status}): {'; '.join(messages) or 'no reason given'}",
+        retryable=status == 429 or status >= 500,
+    )
+
+
+def _checked_property(what: str, key: str, value: Any) -> str:
+    """The JSON text of a property value, refused before sending if Jira would reject it."""
+    if not key or len(key) > PROPERTY_KEY_LIMIT:
+        raise JiraRequestError(
+            f"{what}: the key must be 1 to {PROPERTY_KEY_LIMIT} characters, got {len(key)}"
+        )
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if len(text) > PROPERTY_VALUE_LIMIT:
+        raise JiraRequestError(
+            f"{what}: the value is {len(text):,} characters of JSON, more than Jira's {PROPERTY_VALUE_LIMIT:,}. "
+            "Store less in it (fewer fields, shorter texts) or split it over several keys."
+        )
+    return text

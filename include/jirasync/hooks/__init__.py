@@ -1,0 +1,1 @@
+"""Airflow hooks: each builds a vendor connector from an Airflow connection (the only Airflow imports)."""
