@@ -184,16 +184,18 @@ class _Run:
         self.failed_keys: set[str] = set()
 
     def apply(self, records: list[_PlannedRecord]) -> None:
-        recovered = self.settle_interrupted_writes()
+        recovered, requeued = self.settle_interrupted_writes()
+        planned_keys = {planned.record.key for planned in records}
+        records = records + [item for item in requeued if item.record.key not in planned_keys]
         linked_sources = set(self.store.links(self.sync_id)["source_id"].dropna())
         local = self.outcome()
         to_write: dict[tuple[str, str], list[_PlannedRecord]] = {}
         for planned in records:
             record = planned.record
-            if record.kind == "create" and (
-                record.key in recovered or _already_created(planned, linked_sources)
-            ):
-                self.skip(local, planned, "already created by an earlier, interrupted attempt")
+            if record.kind == "create" and record.key in recovered:
+                continue
+            if record.kind == "create" and _already_created(planned, linked_sources):
+                self.skip(local, planned, "already created by an earlier attempt")
             elif planned.direction is None:
                 self.apply_locally(local, planned)
             else:
@@ -228,11 +230,15 @@ class _Run:
                 self.failed(result, planned, outcome.error or "failed", outcome.retryable)
         self.store.record_outcome(result)
 
-    def settle_interrupted_writes(self) -> set[str]:
-        """Record what an interrupted run wrote; return the keys whose create turned out to exist."""
+    def settle_interrupted_writes(self) -> tuple[set[str], list[_PlannedRecord]]:
+        """Record what an interrupted run wrote.
+
+        Returns the keys whose create turned out to exist, and the writes to make again (they also
+        wait in pending, in case this run is interrupted too).
+        """
         entries = self.store.open_intents(self.sync_id)
         if not entries:
-            return set()
+            return set(), []
         planned = [
             _PlannedRecord(WriteRecord(**entry.record), _direction(entry), entry.changes) for entry in entries
         ]
@@ -246,6 +252,7 @@ class _Run:
         found = {id(item): remote_id for item, remote_id in zip(creates, remote_ids, strict=True)}
         result = self.outcome(sorted({entry.batch_id for entry in entries}))
         recovered: set[str] = set()
+        requeued: list[_PlannedRecord] = []
         for item in planned:
             remote_id = found.get(id(item))
             if remote_id is not None:
@@ -254,8 +261,9 @@ class _Run:
                 recovered.add(item.record.key)
             else:
                 _requeue(result, item)
+                requeued.append(item)
         self.store.record_outcome(result)
-        return recovered
+        return recovered, requeued
 
     def succeeded(
         self, result: BatchOutcome, planned: _PlannedRecord, direction: str | None, record_id: str | None
@@ -323,12 +331,12 @@ class _Run:
 
 
 def _requeue(result: BatchOutcome, planned: _PlannedRecord) -> None:
-    """An interrupted write the remote side may not have: it waits in pending to be written again.
+    """An interrupted write the remote side may not have: it is written again, and waits in pending.
 
-    It is not counted as a failure: the run that writes it again counts it.
+    It is not counted as a failure: the write that follows counts it.
     """
     error = f"the run that wrote it was interrupted before it recorded the outcome ({planned.record.kind})"
-    result.ledger.extend({**change, "outcome": "interrupted", "error": error} for change in planned.changes)
+    result.ledger.extend({**change, "outcome": "requeued", "error": error} for change in planned.changes)
     result.failed.append({"key": planned.record.key, "changes": planned.changes, "error": error})
 
 
