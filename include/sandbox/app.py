@@ -6,7 +6,7 @@ import json
 from functools import cached_property
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
 from sandbox.admin import admin_router
 from sandbox.config import SandboxConfig
@@ -16,7 +16,7 @@ from sandbox.registry import load_vendors
 from sandbox.store import Store
 from sandbox.tokens import TokenIssuer
 from sandbox.traffic import Traffic
-from sandbox.vendor import Vendor, VendorState
+from sandbox.vendor import Vendor, VendorError, VendorState
 from sandbox.world import World
 
 DATABASE_NAME = "sandbox.sqlite3"
@@ -100,11 +100,16 @@ class Sandbox:
             redoc_url=None,
         )
         app.state.sandbox = self
+        app.add_exception_handler(VendorError, _vendor_error_response)
         app.include_router(admin_router)
         for vendor in self.vendors.values():
             app.include_router(vendor.router, prefix=vendor.prefix)
         app.add_middleware(VendorGate, sandbox=self)
         return app
+
+
+async def _vendor_error_response(_request: Request, raised: Exception) -> Response:
+    return raised.response  # type: ignore[attr-defined]
 
 
 def create_app(config: SandboxConfig) -> FastAPI:

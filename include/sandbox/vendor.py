@@ -18,6 +18,14 @@ if TYPE_CHECKING:
     from sandbox.world import World
 
 
+class VendorError(Exception):
+    """Raised anywhere in a vendor route to answer with the vendor's own error response."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
 class VendorState:
     """A vendor's handle on the sandbox: its own collections, the options and the token issuer."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -51,8 +50,7 @@ def server_error(status: int) -> JSONResponse:
 router = APIRouter()
 router.include_router(jira_users.router)
 router.include_router(jira_issues.router)
-
-ACTIONS: dict[str, Any] = jira_actions.ACTIONS
+router.include_router(jira_issues.removed_router)
 
 VENDOR = Vendor(
     name=NAME,
@@ -65,5 +63,5 @@ VENDOR = Vendor(
     rate_limited=rate_limited,
     server_error=server_error,
     credentials={"email": ADMIN_EMAIL, "api_token": API_TOKEN},
-    actions=ACTIONS,
+    actions=jira_actions.ACTIONS,
 )

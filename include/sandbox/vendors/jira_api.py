@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from sandbox.vendor import VendorState, public_base_url, vendor_state
+from sandbox.vendor import VendorError, VendorState, public_base_url, vendor_state
 
 NAME = "jira"
 ADMIN_EMAIL = "sandbox-admin@northwind.example"
@@ -35,6 +35,16 @@ def error(status: int, *messages: str, errors: dict[str, str] | None = None, **h
         status_code=status,
         headers=headers or None,
     )
+
+
+def query_int(value: str | None, default: int, name: str) -> int:
+    """A numeric query parameter; Jira's 400 (not FastAPI's 422) when it is not a number."""
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise VendorError(error(400, f"The '{name}' parameter must be a number, got '{value}'.")) from None
 
 
 def not_found_issue() -> JSONResponse:
