@@ -1,0 +1,197 @@
+"""JiraConnector against the sandbox's Jira: issue search, writes, transitions, comments, attachments, properties."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from jirasync.connectors import (
+    ConnectionFailedError,
+    VirtualClock,
+)
+from jirasync.connectors.adf import adf_to_text
+from jirasync.connectors.jira import (
+    JiraConnector,
+    JiraRequestError,
+    issue_update,
+)
+from sandbox.testing import RunningSandbox
+
+SUPPORT_TEAM = "6c1a6e1c-0000-4000-8000-000000000003"
+USERS = "GET /rest/api/3/users/search"
+
+
+def connect(sandbox: RunningSandbox, clock: VirtualClock | None = None, **options: object) -> JiraConnector:
+    credentials = sandbox.credentials["jira"]
+    return JiraConnector.with_api_token(
+        sandbox.url("/jira"),
+        credentials["email"],
+        credentials["api_token"],
+        clock=clock or VirtualClock(),
+        **options,
+    )
+
+
+def new_task(summary: str, **fields: object) -> dict[str, object]:
+    return issue_update(
+        {"project": {"key": "SUP"}, "issuetype": {"name": "Task"}, "summary": summary, **fields}
+    )
+
+
+# Issues
+
+
+def test_search_issues_pages_by_token_with_explicit_fields(fresh_sandbox: RunningSandbox) -> None:
+    stored = {i["id"]: i for i in fresh_sandbox.records("jira", "issues")}
+    expected = {i for i, issue in stored.items() if issue["key"].startswith("SUP-")}
+    jira = connect(fresh_sandbox)
+
+    issues = list(jira.search_issues("project = SUP ORDER BY key", ["summary", "status"], page_size=7))
+
+    assert {i.id for i in issues} == expected
+    assert len(issues) == len(expected)
+    assert all(i.fields["summary"] == stored[i.id]["fields"]["summary"] for i in issues)
+    assert all("name" in i.fields["status"] for i in issues)
+    assert jira.http.calls["POST /rest/api/3/search/jql"] == math.ceil(len(expected) / 7)
+    assert jira.approximate_count("project = SUP") == len(expected)
+
+
+def test_search_issues_needs_fields(fresh_sandbox: RunningSandbox) -> None:
+    with pytest.raises(JiraRequestError, match="needs the fields to return"):
+        list(connect(fresh_sandbox).search_issues("project = SUP", []))
+
+
+def test_create_and_edit_an_issue(fresh_sandbox: RunningSandbox) -> None:
+    jira = connect(fresh_sandbox)
+
+    created = jira.create_issue(new_task("Printer on fire")["fields"], properties={"crm": {"id": "Z-1"}})
+    jira.edit_issue(
+        created.key, fields={"summary": "Printer still on fire"}, update={"labels": [{"add": "crm"}]}
+    )
+
+    found = list(jira.search_issues(f"key = {created.key}", ["summary", "labels"]))
+    assert [(i.key, i.fields["summary"], i.fields["labels"]) for i in found] == [
+        (created.key, "Printer still on fire", ["crm"])
+    ]
+    assert jira.issue_property(created.key, "crm") == {"id": "Z-1"}
+
+
+def test_bulk_create_gives_one_outcome_per_record_in_batches_of_fifty(fresh_sandbox: RunningSandbox) -> None:
+    jira = connect(fresh_sandbox)
+    issues = [new_task(f"Imported case {n}") for n in range(60)]
+    issues[3] = issue_update({"project": {"key": "SUP"}, "issuetype": {"id": "99999"}, "summary": "bad type"})
+    issues[55] = issue_update({"project": {"key": "SUP"}, "issuetype": {"name": "Task"}})  # no summary
+
+    outcomes = jira.create_issues(issues)
+
+    assert len(outcomes) == 60
+    assert [n for n, o in enumerate(outcomes) if not o.ok] == [3, 55]
+    assert "issuetype" in (outcomes[3].error or "") and not outcomes[3].retryable
+    assert "summary" in (outcomes[55].error or "")
+    keys = [o.id for o in outcomes if o.ok]
+    assert len(set(keys)) == 58 and all(k and k.startswith("SUP-") for k in keys)
+    assert jira.http.calls["POST /rest/api/3/issue/bulk"] == 2
+    summaries = {i.key: i.fields["summary"] for i in jira.search_issues("project = SUP", ["summary"])}
+    assert summaries[outcomes[10].id] == "Imported case 10"
+    assert summaries[outcomes[59].id] == "Imported case 59"
+
+
+def test_bulk_create_where_every_record_fails(fresh_sandbox: RunningSandbox) -> None:
+    outcomes = connect(fresh_sandbox).create_issues(
+        [issue_update({"project": {"key": "SUP"}, "issuetype": {"id": "99999"}, "summary": "x"})] * 2
+    )
+
+    assert [o.ok for o in outcomes] == [False, False]
+
+
+def test_transition_to_a_status_and_a_clear_error_for_an_illegal_one(fresh_sandbox: RunningSandbox) -> None:
+    jira = connect(fresh_sandbox)
+    issue = jira.create_issue(new_task("Needs a move")["fields"])
+
+    assert jira.transition_to(issue.key, "in progress").to_status == "In Progress"
+    jira.transition_to(issue.key, "Done")
+    with pytest.raises(JiraRequestError) as raised:
+        jira.transition_to(issue.key, "In Progress")
+
+    assert str(raised.value) == (
+        f"Jira issue {issue.key} cannot move to status 'In Progress' from where it is: its workflow allows only "
+        "To Do. Map the status to one of these, or change the workflow."
+    )
+    [found] = jira.search_issues(f"key = {issue.key}", ["status"])
+    assert found.fields["status"]["name"] == "Done"
+
+
+def test_comments_are_written_as_adf(fresh_sandbox: RunningSandbox) -> None:
+    jira = connect(fresh_sandbox)
+    issue = jira.create_issue(new_task("Talk to me")["fields"])
+
+    comment = jira.add_comment(issue.key, "Customer called.\nSecond line.\n\nNew paragraph.")
+
+    assert comment["body"]["type"] == "doc"
+    [stored] = list(jira.comments(issue.key))
+    assert stored["id"] == comment["id"]
+    assert adf_to_text(stored["body"]) == "Customer called.\nSecond line.\n\nNew paragraph."
+
+
+def test_attachment_upload(fresh_sandbox: RunningSandbox) -> None:
+    jira = connect(fresh_sandbox)
+    issue = jira.create_issue(new_task("With a file")["fields"])
+
+    [attachment] = jira.add_attachment(issue.key, "invoice.pdf", b"%PDF-1.7 fake", "application/pdf")
+
+    assert attachment["filename"] == "invoice.pdf"
+    assert attachment["size"] == len(b"%PDF-1.7 fake")
+
+
+def test_issue_property_lifecycle(fresh_sandbox: RunningSandbox) -> None:
+    jira = connect(fresh_sandbox)
+    issue = jira.create_issue(new_task("Linked to CRM")["fields"])
+
+    assert jira.issue_property(issue.key, "crm.link") is None
+    assert jira.put_issue_property(issue.key, "crm.link", {"module": "Cases", "id": "5001"}) == "created"
+    assert jira.put_issue_property(issue.key, "crm.link", {"module": "Cases", "id": "5002"}) == "updated"
+    assert jira.issue_property(issue.key, "crm.link") == {"module": "Cases", "id": "5002"}
+    assert jira.issue_property_keys(issue.key) == ["crm.link"]
+    jira.delete_issue_property(issue.key, "crm.link")
+    assert jira.issue_property_keys(issue.key) == []
+
+
+# Faults on issue endpoints
+
+
+def test_a_burst_of_5xx_is_retried_for_reads(fresh_sandbox: RunningSandbox) -> None:
+    clock = VirtualClock()
+    fresh_sandbox.add_fault("jira", "error", route="/rest/api/3/search/jql", status=503, count=3)
+    jira = connect(fresh_sandbox, clock)
+
+    issues = list(jira.search_issues("project = ENG", ["summary"]))
+
+    assert len(issues) == len(
+        [i for i in fresh_sandbox.records("jira", "issues") if i["key"].startswith("ENG-")]
+    )
+    assert len(clock.sleeps) == 3
+
+
+def test_a_500_on_bulk_create_fails_its_records_as_retryable_without_resending(
+    fresh_sandbox: RunningSandbox,
+) -> None:
+    fresh_sandbox.add_fault("jira", "error", route="/rest/api/3/issue/bulk", status=500, count=1)
+    jira = connect(fresh_sandbox)
+
+    outcomes = jira.create_issues([new_task("a"), new_task("b")])
+
+    assert [(o.ok, o.retryable) for o in outcomes] == [(False, True), (False, True)]
+    assert "HTTP 500" in (outcomes[0].error or "")
+    assert jira.http.calls["POST /rest/api/3/issue/bulk"] == 1
+
+
+def test_a_dropped_connection_on_create_is_reported_not_resent(
+    fresh_sandbox: RunningSandbox,
+) -> None:
+    fresh_sandbox.add_fault("jira", "drop", route="/rest/api/3/issue", method="POST", count=1)
+    jira = connect(fresh_sandbox)
+
+    with pytest.raises(ConnectionFailedError, match="may have been applied"):
+        jira.create_issue(new_task("dropped")["fields"])
+    assert jira.http.calls["POST /rest/api/3/issue"] == 1
