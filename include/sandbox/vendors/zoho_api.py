@@ -1,0 +1,175 @@
+"""What every Zoho CRM route shares: error bodies, times, ids, the acting user and the concurrency limit.
+
+Settings an admin can change (``configure`` action) live in the ``settings`` collection,
+so a test can shorten token lifetimes or lower the concurrency limit without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from sandbox.vendor import VendorState, vendor_state
+
+NAME = "zoho"
+ACCOUNTS_NAME = "zoho-accounts"
+CLIENT_ID = "1000.SANDBOXZOHOCLIENT0000000000000"
+CLIENT_SECRET = "sandbox-zoho-client-secret-0123456789abcdef"
+REFRESH_TOKEN = "1000.sandbox-zoho-refresh-token.0123456789abcdef"
+SCOPE = "ZohoCRM.modules.ALL ZohoCRM.settings.ALL ZohoCRM.coql.READ"
+FIRST_ID = 4150868000000000000
+ADMIN_USER = {
+    "name": "Patricia Boyle",
+    "id": "4150868000000225013",
+    "email": "patricia.boyle@northwind.example",
+}
+
+# Zoho's defaults; the ``configure`` action overrides them per sandbox.
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "token_lifetime_s": 3600,  # access tokens live an hour
+    "concurrency_limit": 20,  # Enterprise edition
+    "request_seconds": 0.0,  # time each API request takes inside its concurrency slot
+    "page_token_epoch": 0,  # bumped by the expire_page_tokens action
+}
+
+
+def zoho(request: Request) -> VendorState:
+    return vendor_state(request, NAME)
+
+
+def zoho_error(status: int, code: str, message: str, **details: Any) -> JSONResponse:
+    """Zoho's error body: ``{"code", "details", "message", "status": "error"}``."""
+    return JSONResponse(
+        {"code": code, "details": details, "message": message, "status": "error"}, status_code=status
+    )
+
+
+def record_error(code: str, message: str, **details: Any) -> dict[str, Any]:
+    """One failed element of a batch answer (insert, update, upsert, delete)."""
+    return {"code": code, "details": details, "message": message, "status": "error"}
+
+
+def zoho_time(moment: dt.datetime) -> str:
+    """Zoho's timestamp form, second precision with the offset: ``2025-01-05T10:00:00+00:00``."""
+    return moment.astimezone(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def now() -> str:
+    return zoho_time(dt.datetime.now(dt.UTC))
+
+
+def parse_time(text: str) -> dt.datetime:
+    """An ISO 8601 time as Zoho accepts it (``If-Modified-Since``, criteria); naive means UTC."""
+    parsed = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def settings(state: VendorState) -> dict[str, Any]:
+    return {**DEFAULT_SETTINGS, **(state.collection("settings").get("sandbox") or {})}
+
+
+def configure(state: VendorState, changes: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(changes) - set(DEFAULT_SETTINGS)
+    if unknown:
+        raise ValueError(f"unknown Zoho settings {sorted(unknown)}; known: {sorted(DEFAULT_SETTINGS)}")
+    current = {**(state.collection("settings").get("sandbox") or {}), **changes}
+    state.collection("settings").put("sandbox", current)
+    return settings(state)
+
+
+def new_ids(state: VendorState, count: int) -> list[str]:
+    """Fresh 19-digit record ids, increasing, from a counter kept in the store (survives restarts)."""
+    sequences = state.collection("sequences")
+    start = (sequences.get("ids") or {"next": FIRST_ID + 1000})["next"]
+    sequences.put("ids", {"next": start + count})
+    return [str(start + i) for i in range(count)]
+
+
+def owner() -> dict[str, str]:
+    return dict(ADMIN_USER)
+
+
+class ZohoError(Exception):
+    """Raised anywhere in a route to answer with Zoho's error body (``ZohoRoute`` renders it)."""
+
+    def __init__(self, status: int, code: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+    def response(self) -> JSONResponse:
+        return zoho_error(self.status, self.code, self.message, **self.details)
+
+
+def required_param_missing(name: str) -> ZohoError:
+    return ZohoError(
+        400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", param_name=name
+    )
+
+
+def invalid_param(name: str, message: str, **details: Any) -> ZohoError:
+    return ZohoError(400, "INVALID_DATA", message, param_name=name, **details)
+
+
+class ConcurrencyLimit:
+    """Counts API requests in flight per app; above the limit Zoho answers 429 ``TOO_MANY_REQUESTS``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._in_flight: dict[int, int] = {}
+
+    def enter(self, key: int, limit: int) -> bool:
+        with self._lock:
+            if self._in_flight.get(key, 0) >= limit:
+                return False
+            self._in_flight[key] = self._in_flight.get(key, 0) + 1
+            return True
+
+    def leave(self, key: int) -> None:
+        with self._lock:
+            self._in_flight[key] -= 1
+
+
+CONCURRENCY = ConcurrencyLimit()
+
+
+def too_many_requests(limit: int, retry_after: int | None = None) -> JSONResponse:
+    """Zoho documents no ``Retry-After``; the sandbox adds one only when a fault sets it."""
+    response = zoho_error(
+        429,
+        "TOO_MANY_REQUESTS",
+        "The concurrency limit of the API has been exceeded; retry later.",
+        limit=limit,
+    )
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+class ZohoRoute(APIRoute):
+    """Every CRM route holds a concurrency slot while it runs and turns ``ZohoError`` into Zoho's body."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handle_in_slot(request: Request) -> Response:
+            options = settings(zoho(request))
+            key = id(request.app)
+            if not CONCURRENCY.enter(key, options["concurrency_limit"]):
+                return too_many_requests(options["concurrency_limit"])
+            try:
+                if options["request_seconds"]:
+                    await asyncio.sleep(options["request_seconds"])
+                return await handle(request)
+            except ZohoError as error:
+                return error.response()
+            finally:
+                CONCURRENCY.leave(key)
+
+        return handle_in_slot
