@@ -1,0 +1,84 @@
+"""A change set as text a person reads before it is applied, in the manner of `terraform plan`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from jirasync.engine.plan import KINDS
+
+_SYMBOLS = {
+    "create": "+",
+    "update": "~",
+    "link": "=",
+    "unlink": "/",
+    "delete": "-",
+    "clear": "-",
+    "conflict": "!",
+    "skip": "?",
+}
+_MAX_VALUE = 60
+
+
+def render_plan(changes: pd.DataFrame, *, sync_id: str, sample: int = 5) -> str:
+    """Counts of records per kind, then up to `sample` records of each kind with their fields."""
+    if changes.empty:
+        return f"Plan for {sync_id}: no changes. Both sides agree."
+    lines = [f"Plan for {sync_id}:"]
+    records = changes.drop_duplicates(["kind", "key", "source_id", "target_id"])
+    counts = records["kind"].value_counts()
+    summary = ", ".join(f"{counts[kind]} to {kind}" for kind in KINDS if kind in counts)
+    lines.append(f"  {summary} (records)")
+    for kind in KINDS:
+        if kind not in counts:
+            continue
+        lines.append("")
+        lines.append(f"{kind} ({counts[kind]}):")
+        of_kind = changes[changes["kind"] == kind]
+        shown = records[records["kind"] == kind].head(sample)
+        for record in shown.itertuples(index=False):
+            lines.append(f"  {_SYMBOLS[kind]} {_record_label(record)}")
+            if pd.notna(record.reason):
+                lines.append(f"      reason: {record.reason}")
+            fields = of_kind[
+                (of_kind["key"].fillna("") == _text(record.key))
+                & (of_kind["source_id"].fillna("") == _text(record.source_id))
+                & (of_kind["target_id"].fillna("") == _text(record.target_id))
+                & of_kind["field"].notna()
+            ]
+            for row in fields.itertuples(index=False):
+                lines.append(f"      {row.field}: {_field_change(row)}")
+        if counts[kind] > len(shown):
+            lines.append(f"  ... and {counts[kind] - len(shown)} more")
+    return "\n".join(lines)
+
+
+def _record_label(record: Any) -> str:
+    key = record.key
+    ids = " -> ".join(
+        f"{side} {value}"
+        for side, value in (("source", record.source_id), ("target", record.target_id))
+        if pd.notna(value)
+    )
+    return f"{key if pd.notna(key) else '(no key)'} [{ids}]"
+
+
+def _field_change(row: Any) -> str:
+    before, after, direction = row.before, row.after, row.direction
+    if row.kind == "conflict":
+        return f"source {_short(after)} vs target {_short(before)}"
+    arrow = {"to_target": "-> target", "to_source": "-> source"}.get(
+        direction if pd.notna(direction) else "", ""
+    )
+    change = _short(after) if pd.isna(before) else f"{_short(before)} => {_short(after)}"
+    return f"{change} {arrow}".rstrip()
+
+
+def _short(value: object) -> str:
+    text = str(value) if pd.notna(value) else "null"
+    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 3] + "..."
+
+
+def _text(value: object) -> str:
+    return "" if pd.isna(value) else str(value)

@@ -1,0 +1,117 @@
+"""The gate: each failing expectation is reported with counts and examples; the breaker trips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from jirasync.engine.checks import GateFailed, check_run
+from jirasync.engine.definitions import SyncDefinition, load_definition
+from jirasync.engine.frames import source_frame, target_frame
+from jirasync.engine.plan import empty_base, empty_links, plan_changes
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def sync() -> SyncDefinition:
+    return load_definition(FIXTURES / "entra_to_jira.yaml")
+
+
+def users(count: int, department: str = "Eng") -> list[dict[str, object]]:
+    return [{"id": f"u{n}", "mail": f"user{n}@example.com", "department": department} for n in range(count)]
+
+
+def linked(sync: SyncDefinition, count: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    target = target_frame(
+        sync,
+        [{"id": f"t{n}", "emailAddress": f"user{n}@example.com", "department": "Eng"} for n in range(count)],
+    )
+    links = pd.DataFrame(
+        {"source_id": [f"u{n}" for n in range(count)], "target_id": target["_id"], "key": target["_key"]}
+    ).assign(origin="auto")
+    return target, links.astype("string")
+
+
+def test_clean_frames_pass(sync: SyncDefinition) -> None:
+    source = source_frame(sync, users(30))
+    target, links = linked(sync, 30)
+    changes = plan_changes(sync, source, target, links, empty_base())
+    result = check_run(sync, source, target, changes)
+    assert result.passed and result.failures == []
+    result.enforce()
+
+
+def test_missing_duplicate_and_malformed_keys_are_each_reported(sync: SyncDefinition) -> None:
+    records = [
+        *users(3),
+        {"id": "dup", "mail": "USER1@example.com"},
+        {"id": "nokey", "mail": " "},
+        {"id": "bad", "mail": "not-an-email"},
+    ]
+    source = source_frame(sync, records)
+    target = target_frame(sync, [])
+    result = check_run(sync, source, target, plan_changes(sync, source, target, empty_links(), empty_base()))
+    by_type = {failure.expectation: failure for failure in result.failures}
+    assert set(by_type) == {
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_unique",
+        "expect_column_values_to_match_regex",
+    }
+    assert by_type["expect_column_values_to_not_be_null"].count == 1
+    assert by_type["expect_column_values_to_not_be_null"].examples == ["nokey (no key)"]
+    assert by_type["expect_column_values_to_be_unique"].count == 2
+    assert sorted(by_type["expect_column_values_to_be_unique"].examples) == [
+        "dup (user1@example.com)",
+        "u1 (user1@example.com)",
+    ]
+    assert by_type["expect_column_values_to_match_regex"].examples == ["bad (not-an-email)"]
+    assert all(failure.frame == "source" for failure in result.failures)
+    assert not result.passed
+
+
+def test_the_breaker_trips_on_mass_updates_and_names_the_share(sync: SyncDefinition) -> None:
+    source = source_frame(sync, users(40, department="Sales"))
+    target, links = linked(sync, 40)
+    changes = plan_changes(sync, source, target, links, empty_base())
+    result = check_run(sync, source, target, changes)
+    [failure] = result.failures
+    assert failure.expectation == "expect_column_pair_values_a_to_be_greater_than_b"
+    assert failure.count == 40
+    assert "update share (100% of 40 targets, limit 30%)" in failure.column
+    assert len(failure.examples) == 5 and set(failure.examples) <= set(target["_id"])
+    with pytest.raises(GateFailed, match="sync 'entra_to_jira': the gate stopped the run") as raised:
+        result.enforce()
+    assert "40" in str(raised.value) and "override" in str(raised.value)
+
+
+def test_the_breaker_trips_on_deletes(sync: SyncDefinition) -> None:
+    source = source_frame(sync, users(25))
+    target, links = linked(sync, 40)
+    changes = plan_changes(
+        sync.model_copy(update={"delete_policy": "delete"}), source, target, links, empty_base()
+    )
+    [failure] = check_run(sync, source, target, changes).failures
+    assert failure.column.startswith("delete share (38% of 40 targets, limit 10%)")
+    assert failure.count == 15
+
+
+def test_the_breaker_stays_quiet_below_its_limit_and_on_small_targets(sync: SyncDefinition) -> None:
+    source = source_frame(sync, [*users(39), {"id": "u39", "mail": "user39@example.com", "department": "X"}])
+    target, links = linked(sync, 40)
+    assert check_run(sync, source, target, plan_changes(sync, source, target, links, empty_base())).passed
+    small_source = source_frame(sync, users(5, department="Sales"))
+    small_target, small_links = linked(sync, 5)
+    changes = plan_changes(sync, small_source, small_target, small_links, empty_base())
+    assert check_run(sync, small_source, small_target, changes).passed
+
+
+def test_an_override_lets_a_failed_gate_pass_but_keeps_the_failures(sync: SyncDefinition) -> None:
+    source = source_frame(sync, users(40, department="Sales"))
+    target, links = linked(sync, 40)
+    changes = plan_changes(sync, source, target, links, empty_base())
+    result = check_run(sync, source, target, changes, override=True)
+    assert result.passed and len(result.failures) == 1
+    result.enforce()
