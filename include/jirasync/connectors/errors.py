@@ -60,9 +60,18 @@ class FatalApiError(ApiError):
 class RateLimitedError(RetryableApiError):
     hint = "The vendor's rate limit was hit; a later retry can succeed."
 
-    def __init__(self, *args: object, retry_after: float | None = None, **kwargs: object) -> None:
-        self.retry_after = retry_after
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        vendor: str,
+        method: str,
+        endpoint: str,
+        status: int | None,
+        detail: str,
+        *,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after  # seconds the vendor asked for, None when it did not say
+        super().__init__(vendor, method, endpoint, status, detail)
 
 
 class ServerError(RetryableApiError):
