@@ -1,0 +1,216 @@
+"""The sandbox's Entra token endpoint and Graph users answer as Microsoft's do, quirks included."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from sandbox.testing import RunningSandbox
+
+SCOPE = "https://graph.microsoft.com/.default"
+
+
+def token_form(sandbox: RunningSandbox, **changes: str) -> dict[str, str]:
+    credentials = sandbox.credentials["entra"]
+    form = {
+        "client_id": credentials["client_id"],
+        "client_secret": credentials["client_secret"],
+        "grant_type": "client_credentials",
+        "scope": SCOPE,
+    }
+    return {**form, **changes}
+
+
+def token_url(sandbox: RunningSandbox) -> str:
+    return f"{sandbox.url('/entra')}/{sandbox.credentials['entra']['tenant_id']}/oauth2/v2.0/token"
+
+
+@pytest.fixture
+def graph(fresh_sandbox: RunningSandbox) -> httpx.Client:
+    token = httpx.post(token_url(fresh_sandbox), data=token_form(fresh_sandbox)).json()["access_token"]
+    with httpx.Client(
+        base_url=fresh_sandbox.url("/graph"), headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        yield client
+
+
+def test_client_credentials_give_an_expiring_bearer_token(fresh_sandbox: RunningSandbox) -> None:
+    answer = httpx.post(token_url(fresh_sandbox), data=token_form(fresh_sandbox))
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 3599
+    assert body["access_token"]
+
+
+def test_a_wrong_secret_gets_the_aad_error_body(fresh_sandbox: RunningSandbox) -> None:
+    answer = httpx.post(token_url(fresh_sandbox), data=token_form(fresh_sandbox, client_secret="wrong"))
+    assert answer.status_code == 401
+    body = answer.json()
+    assert body["error"] == "invalid_client"
+    assert body["error_codes"] == [7000215]
+    assert body["error_description"].startswith("AADSTS7000215:")
+    assert {"trace_id", "correlation_id", "timestamp"} <= body.keys()
+
+
+def test_the_token_endpoint_answers_on_the_real_host_name(fresh_sandbox: RunningSandbox) -> None:
+    tenant = fresh_sandbox.credentials["entra"]["tenant_id"]
+    answer = httpx.post(
+        f"{fresh_sandbox.base_url}/{tenant}/oauth2/v2.0/token",
+        data=token_form(fresh_sandbox),
+        headers={"Host": "login.microsoftonline.com"},
+    )
+    assert answer.status_code == 200
+
+
+def test_graph_refuses_requests_without_a_token(fresh_sandbox: RunningSandbox) -> None:
+    answer = httpx.get(f"{fresh_sandbox.url('/graph')}/v1.0/users")
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "InvalidAuthenticationToken"
+
+
+def test_without_select_only_the_default_properties_come(graph: httpx.Client) -> None:
+    user = graph.get("/v1.0/users", params={"$top": "1"}).json()["value"][0]
+    assert "department" not in user and "accountEnabled" not in user and "employeeId" not in user
+    assert {"id", "displayName", "mail", "userPrincipalName", "jobTitle"} <= user.keys()
+
+
+def test_select_gives_exactly_the_selected_properties_and_id(graph: httpx.Client) -> None:
+    user = graph.get("/v1.0/users", params={"$select": "mail,department", "$top": "1"}).json()["value"][0]
+    assert set(user) == {"id", "mail", "department"}
+
+
+def test_top_above_999_is_refused_as_graph_does(graph: httpx.Client) -> None:
+    answer = graph.get("/v1.0/users", params={"$top": "1000"})
+    assert answer.status_code == 400
+    assert answer.json()["error"]["message"] == (
+        "Invalid page size specified: '1000'. Must be between 1 and 999 inclusive."
+    )
+    assert graph.get("/v1.0/users", params={"$top": "999"}).status_code == 200
+
+
+def test_the_default_page_is_100_and_next_links_walk_every_user(
+    graph: httpx.Client, fresh_sandbox: RunningSandbox
+) -> None:
+    first = graph.get("/v1.0/users").json()
+    assert len(first["value"]) == 100
+    seen = [u["id"] for u in first["value"]]
+    page = first
+    while "@odata.nextLink" in page:
+        assert page["@odata.nextLink"].startswith(fresh_sandbox.url("/graph") + "/v1.0/users?")
+        page = graph.get(page["@odata.nextLink"]).json()
+        seen += [u["id"] for u in page["value"]]
+    assert len(seen) == len(set(seen)) == len(fresh_sandbox.records("graph", "users"))
+
+
+def test_expanding_the_manager_caps_pages_at_100(graph: httpx.Client) -> None:
+    page = graph.get("/v1.0/users", params={"$top": "999", "$expand": "manager"}).json()
+    assert len(page["value"]) == 100
+    assert "@odata.nextLink" in page
+    managed = [u for u in page["value"] if "manager" in u]
+    assert managed and all(m["manager"]["id"] for m in managed)
+
+
+def test_filter_on_a_few_properties(graph: httpx.Client) -> None:
+    users = graph.get("/v1.0/users", params={"$top": "999", "$select": "department,accountEnabled"}).json()[
+        "value"
+    ]
+    expected = {u["id"] for u in users if u["department"] == "Support" and u["accountEnabled"]}
+    answer = graph.get(
+        "/v1.0/users", params={"$top": "999", "$filter": "department eq 'support' and accountEnabled eq true"}
+    )
+    assert {u["id"] for u in answer.json()["value"]} == expected
+    refused = graph.get("/v1.0/users", params={"$filter": "officeLocation eq 'Tokyo'"})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "Request_UnsupportedQuery"
+
+
+def test_one_user_by_id_or_user_principal_name_and_the_not_found_envelope(graph: httpx.Client) -> None:
+    user = graph.get("/v1.0/users", params={"$top": "1"}).json()["value"][0]
+    assert graph.get(f"/v1.0/users/{user['id']}").json()["id"] == user["id"]
+    assert graph.get(f"/v1.0/users/{user['userPrincipalName'].upper()}").json()["id"] == user["id"]
+    missing = graph.get("/v1.0/users/00000000-0000-0000-0000-000000000000")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "Request_ResourceNotFound"
+    assert {"date", "request-id", "client-request-id"} <= missing.json()["error"]["innerError"].keys()
+
+
+def walk_delta(
+    graph: httpx.Client, first: str, params: dict[str, str] | None = None
+) -> tuple[list[Any], str]:
+    page = graph.get(first, params=params).json()
+    entries = list(page["value"])
+    while "@odata.nextLink" in page:
+        assert "@odata.deltaLink" not in page
+        page = graph.get(page["@odata.nextLink"]).json()
+        entries += page["value"]
+    return entries, page["@odata.deltaLink"]
+
+
+def test_delta_returns_every_user_then_only_what_changed_with_both_removed_reasons(
+    graph: httpx.Client, fresh_sandbox: RunningSandbox
+) -> None:
+    everyone, delta_link = walk_delta(graph, "/v1.0/users/delta", {"$select": "mail,department"})
+    assert len(everyone) == len(fresh_sandbox.records("graph", "users"))
+    assert delta_link.startswith(fresh_sandbox.url("/graph") + "/v1.0/users/delta?$deltatoken=")
+    changed, soft_deleted, purged = (u["id"] for u in everyone[:3])
+    fresh_sandbox.edit("graph", "users", changed, department="Legal")
+    fresh_sandbox.mutate("graph", "delete_user", id=soft_deleted)
+    fresh_sandbox.mutate("graph", "purge_user", id=purged)
+
+    changes, next_link = walk_delta(graph, delta_link)
+
+    by_id = {entry["id"]: entry for entry in changes}
+    assert set(by_id) == {changed, soft_deleted, purged}
+    assert by_id[changed] == {"id": changed, "mail": everyone[0]["mail"], "department": "Legal"}
+    assert by_id[soft_deleted]["@removed"] == {"reason": "changed"}
+    assert by_id[purged]["@removed"] == {"reason": "deleted"}
+    assert walk_delta(graph, next_link)[0] == []  # nothing changed since
+
+
+def test_a_restored_user_comes_back_in_the_delta(graph: httpx.Client, fresh_sandbox: RunningSandbox) -> None:
+    everyone, delta_link = walk_delta(graph, "/v1.0/users/delta", {"$select": "mail"})
+    fresh_sandbox.mutate("graph", "delete_user", id=everyone[0]["id"])
+    _, delta_link = walk_delta(graph, delta_link)
+    fresh_sandbox.mutate("graph", "restore_user", id=everyone[0]["id"])
+    assert walk_delta(graph, delta_link)[0] == [everyone[0]]
+
+
+def test_delta_pages_follow_the_prefer_max_page_size(graph: httpx.Client) -> None:
+    answer = graph.get("/v1.0/users/delta", headers={"Prefer": "odata.maxpagesize=999"})
+    assert answer.headers["Preference-Applied"] == "odata.maxpagesize=999"
+    assert "@odata.deltaLink" in answer.json()  # the whole small world fits one page
+
+
+def test_an_expired_delta_link_answers_410_sync_state_not_found(
+    graph: httpx.Client, fresh_sandbox: RunningSandbox
+) -> None:
+    _, delta_link = walk_delta(graph, "/v1.0/users/delta")
+    fresh_sandbox.mutate("graph", "expire_delta_links")
+    answer = graph.get(delta_link)
+    assert answer.status_code == 410
+    assert answer.json()["error"]["code"] == "SyncStateNotFound"
+    unknown = graph.get("/v1.0/users/delta", params={"$deltatoken": "not-a-token"})
+    assert unknown.status_code == 400
+
+
+def test_throttling_answers_429_with_retry_after(graph: httpx.Client, fresh_sandbox: RunningSandbox) -> None:
+    fresh_sandbox.add_fault("graph", "rate_limit", retry_after=7, count=1)
+    answer = graph.get("/v1.0/users")
+    assert answer.status_code == 429
+    assert answer.headers["Retry-After"] == "7"
+    assert answer.json()["error"]["code"] == "TooManyRequests"
+
+
+def test_links_point_back_at_the_real_host_when_asked_there(fresh_sandbox: RunningSandbox) -> None:
+    tenant = fresh_sandbox.credentials["entra"]["tenant_id"]
+    token = httpx.post(
+        f"{fresh_sandbox.base_url}/{tenant}/oauth2/v2.0/token",
+        data=token_form(fresh_sandbox),
+        headers={"Host": "login.microsoftonline.com"},
+    ).json()["access_token"]
+    headers = {"Host": "graph.microsoft.com", "Authorization": f"Bearer {token}"}
+    page = httpx.get(f"{fresh_sandbox.base_url}/v1.0/users", headers=headers).json()
+    assert page["@odata.nextLink"].startswith("http://graph.microsoft.com/v1.0/users?")
