@@ -100,7 +100,7 @@ class InMemoryWriter:
             return WriteOutcome(error=self.remote.rejecting[record.key], retryable=True)
         records = self.remote.records
         if kind == "create":
-            record_id = f"T{self.remote._next_id}"
+            record_id = f"NEW-{self.remote._next_id}"
             self.remote._next_id += 1
             records[record_id] = {"_key": record.key, **record.values}
             return WriteOutcome(record_id=record_id)

@@ -234,6 +234,8 @@ def test_a_dry_run_writes_nothing_and_predicts_the_real_run(state_store: StateSt
     assert (real.created, real.updated, real.linked, real.deleted) == (2, 2, 1, 1)
     assert (real.skipped, real.conflicts) == (1, 1)
     assert "T2" not in remote.records
+    assert remote.values()["old@x.io"]["title"] == "A2"
+    assert remote.values()["match@x.io"]["title"] == "C2"
     assert set(state_store.links(SYNC)["source_id"]) == {"S1", "S3", "S-new@x.io", "S-new2@x.io"}
     ledger = state_store.ledger(real.run_id)
     assert set(ledger["outcome"]) == {"ok", "skipped", "held"}
