@@ -5,8 +5,9 @@ builds an ``HttpClient`` with the vendor's auth and sends every call through it,
 retries, rate limiting, call counting, redaction and error texts are the same for
 all vendors. A vendor connector looks like this::
 
-    from jirasync.connectors import HttpClient, RecordOutcome, RefreshingTokenAuth, TokenBucket
-    from jirasync.connectors.auth import AccessToken
+    from jirasync.connectors import (
+        AccessToken, Clock, HttpClient, RecordOutcome, RefreshingTokenAuth, TokenBucket, register_secret,
+    )
 
 
     class ZohoAuth(RefreshingTokenAuth):
@@ -16,7 +17,7 @@ all vendors. A vendor connector looks like this::
             super().__init__("Zoho CRM")
             self.accounts_url, self.client_id = accounts_url, client_id
             self._client_secret, self._refresh_token = client_secret, refresh_token
-            register_secret(client_secret)  # from jirasync.connectors.redaction
+            register_secret(client_secret)  # masked in every log record and error text from now on
             register_secret(refresh_token)
 
         def fetch_token(self) -> AccessToken:
@@ -50,7 +51,9 @@ all vendors. A vendor connector looks like this::
 What each piece gives you:
 
 - ``HttpClient.request`` / ``request_json``: path templates with ``path_params`` (quoted), absolute
-  next-page URLs (pass ``endpoint="GET /users"`` to name them), ``idempotent=True`` for POST searches.
+  next-page URLs (pass ``endpoint="GET /users"`` to name them), ``idempotent=True`` for POST searches,
+  ``handled_statuses=(404,)`` to get an error response back instead of an exception (a 404 meaning
+  "absent", a 400 listing per-record errors). ``HttpClient(..., verify=ca_path)`` for the TLS sandbox.
   ``client.calls.total`` and ``client.calls.by_endpoint()`` report the calls sent, retries included.
 - Auth: ``BasicAuth(email, token)``, ``BearerAuth(token)``, ``ClientCredentialsAuth(vendor, token_url,
   client_id, client_secret, scope)``, or a ``RefreshingTokenAuth`` subclass. A 401 triggers one
