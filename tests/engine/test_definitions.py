@@ -1,0 +1,103 @@
+"""Sync definitions: valid files load; bad ones name the file, the field and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from jirasync.engine.definitions import DefinitionError, load_definition, load_definitions
+
+FIXTURE = Path(__file__).parent / "fixtures" / "entra_to_jira.yaml"
+
+
+def write(tmp_path: Path, change: str, name: str = "sync.yaml") -> Path:
+    document = yaml.safe_load(FIXTURE.read_text())
+    document.update(yaml.safe_load(change))
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def test_a_valid_definition_loads_with_its_id_from_the_file_name() -> None:
+    sync = load_definition(FIXTURE)
+    assert sync.id == "entra_to_jira"
+    assert sync.target.conn_id == "jira_default"
+    assert sync.mapping("phone").owner == "both"
+    assert sync.mapping("groups").set is True
+    assert sync.mapping("title").transform[0].name == "strip"
+    assert (sync.delete_policy, sync.conflict_policy, sync.circuit_breaker.max_update_share) == (
+        "clear",
+        "hold",
+        0.3,
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "fix"),
+    [
+        (
+            "fields: [{source: a, target: b, owner: nobody}]",
+            "fields[0].owner",
+            "use one of 'source', 'target' or 'both'",
+        ),
+        ("delet_policy: delete", "delet_policy", "did you mean 'delete_policy'?"),
+        (
+            "conflict_policy: newest",
+            "conflict_policy",
+            "use one of 'source_wins', 'target_wins', 'newest_wins'",
+        ),
+        (
+            "fields: [{source: a, target: b, transform: [lowr]}]",
+            "fields[0].transform[0]",
+            "use one of: default",
+        ),
+        (
+            "fields: [{source: a, target: b, transform: [{split: {sep: ','}}]}]",
+            "fields[0].transform[0]",
+            "separator",
+        ),
+        ("fields: [{source: a, target: _b}]", "fields[0].target", "rename it, e.g. 'b'"),
+        (
+            "fields: [{source: a, target: b}, {source: c, target: b}]",
+            "fields",
+            "keep one mapping per target field",
+        ),
+        ("fields: []", "fields", "list at least one mapping"),
+        ("key: {source_field: mail}", "key.target_field", "add 'key.target_field'"),
+        (
+            "circuit_breaker: {max_update_share: 2}",
+            "circuit_breaker.max_update_share",
+            "less than or equal to 1",
+        ),
+        ("batch_size: 0", "batch_size", "make it greater than 0"),
+        ("id: 'a b'", "id", "use only letters, digits"),
+    ],
+)
+def test_errors_name_the_file_the_field_and_the_fix(
+    tmp_path: Path, change: str, field: str, fix: str
+) -> None:
+    path = write(tmp_path, change)
+    with pytest.raises(DefinitionError) as raised:
+        load_definition(path)
+    assert raised.value.path == str(path)
+    assert raised.value.field == field
+    assert fix in raised.value.fix
+    assert str(raised.value).startswith(f"{path}: field '{field}': ")
+
+
+def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("family: users_to_contacts\nsource: [unclosed\n")
+    with pytest.raises(DefinitionError, match=r"broken.yaml: field '\(file\)': not valid YAML at line 3"):
+        load_definition(path)
+
+
+def test_a_folder_loads_sorted_and_refuses_duplicate_ids(tmp_path: Path) -> None:
+    write(tmp_path, "enabled: false", "b.yaml")
+    write(tmp_path, "id: a", "zz.yaml")
+    assert [sync.id for sync in load_definitions(tmp_path)] == ["a", "b"]
+    write(tmp_path, "id: a", "c.yaml")
+    with pytest.raises(DefinitionError, match="give each sync a unique id"):
+        load_definitions(tmp_path)
