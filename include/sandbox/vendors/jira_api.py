@@ -88,6 +88,13 @@ def user_json(request: Request, user: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def user_details_json(request: Request, user: dict[str, Any]) -> dict[str, Any]:
+    """The smaller ``UserDetails`` (no locale), used for comment and attachment authors and group members."""
+    body = user_json(request, user)
+    body.pop("locale", None)
+    return body
+
+
 def next_number(state: VendorState, sequence: str, first: int) -> int:
     """The next id of a sequence (issues, comments, attachments), kept with the data so restarts go on."""
     sequences = state.collection("sequences")

@@ -22,6 +22,7 @@ from sandbox.vendors.jira_api import (
     not_found_issue,
     now,
     query_int,
+    user_details_json,
     user_json,
 )
 from sandbox.vendors.jira_records import (
@@ -254,7 +255,7 @@ def _issue_type_json(request: Request, type_id: str) -> dict[str, Any]:
 
 def _comment_json(request: Request, issue: dict[str, Any], comment: dict[str, Any]) -> dict[str, Any]:
     author = jira(request).collection("users").get(comment["author"])
-    author_json = user_json(request, author) if author else None
+    author_json = user_details_json(request, author) if author else None
     body = {
         "self": api_url(request, f"/rest/api/3/issue/{issue['id']}/comment/{comment['id']}"),
         "id": comment["id"],
@@ -493,7 +494,7 @@ def _attachment_json(request: Request, record: dict[str, Any]) -> dict[str, Any]
         "self": api_url(request, f"/rest/api/3/attachment/{record['id']}"),
         "id": record["id"],
         "filename": record["filename"],
-        "author": user_json(request, author) if author else None,
+        "author": user_details_json(request, author) if author else None,
         "created": record["created"],
         "size": record["size"],
         "mimeType": record["mimeType"],
@@ -506,7 +507,7 @@ def attachment(request: Request, attachmentId: str) -> Any:
     record = jira(request).collection("attachments").get(attachmentId)
     if record is None:
         return error(404, f"The attachment with id '{attachmentId}' does not exist.")
-    return _attachment_json(request, record)
+    return {**_attachment_json(request, record), "id": int(record["id"])}  # AttachmentMetadata: a number
 
 
 @router.get("/attachment/content/{attachmentId}")

@@ -9,7 +9,16 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from sandbox.vendors.jira_api import ADMIN_ACCOUNT_ID, api_url, error, jira, jira_time, query_int, user_json
+from sandbox.vendors.jira_api import (
+    ADMIN_ACCOUNT_ID,
+    api_url,
+    error,
+    jira,
+    jira_time,
+    query_int,
+    user_details_json,
+    user_json,
+)
 
 router = APIRouter(prefix="/rest/api/3")
 
@@ -39,7 +48,6 @@ def server_info(request: Request) -> dict[str, Any]:
         "serverTime": jira_time(dt.datetime.now(dt.UTC)),
         "scmInfo": "57a0ca5",
         "serverTitle": "Jira",
-        "defaultLocale": {"locale": "en_US"},
         "serverTimeZone": "Etc/UTC",
     }
 
@@ -166,19 +174,13 @@ def group_members(
         "startAt": start,
         "total": len(members),
         "isLast": is_last,
-        "values": [_user_details(request, u) for u in page],
+        "values": [user_details_json(request, u) for u in page],
     }
     if not is_last:
         body["nextPage"] = api_url(
             request,
             f"/rest/api/3/group/member?groupId={group['groupId']}&startAt={start + size}&maxResults={size}",
         )
-    return body
-
-
-def _user_details(request: Request, user: dict[str, Any]) -> dict[str, Any]:
-    body = user_json(request, user)
-    body.pop("locale", None)
     return body
 
 

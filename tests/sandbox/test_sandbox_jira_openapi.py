@@ -1,0 +1,148 @@
+"""Every emulated Jira endpoint's success response validates against Atlassian's OpenAPI document."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import requests
+
+from sandbox.testing import RunningSandbox
+
+SPEC_PATH = Path("/work/shared/specs/jira-platform-v3.json")
+ADF = {
+    "type": "doc",
+    "version": 1,
+    "content": [{"type": "paragraph", "content": [{"type": "text", "text": "Hi"}]}],
+}
+
+
+def _with_nullable_types(node: Any) -> Any:
+    """OpenAPI 3.0 ``nullable: true`` is JSON Schema's ``type: [<type>, "null"]``."""
+    if isinstance(node, dict):
+        node = {k: _with_nullable_types(v) for k, v in node.items()}
+        if node.pop("nullable", False) and isinstance(node.get("type"), str):
+            node["type"] = [node["type"], "null"]
+        return node
+    if isinstance(node, list):
+        return [_with_nullable_types(v) for v in node]
+    return node
+
+
+@functools.cache
+def _spec() -> dict[str, Any]:
+    return _with_nullable_types(json.loads(SPEC_PATH.read_text()))
+
+
+def assert_matches_spec(response: requests.Response, template: str, method: str) -> None:
+    """Validate the body against the schema the spec gives for this path, method and status."""
+    spec = _spec()
+    operation = spec["paths"][f"/rest/api/3{template}"][method.lower()]
+    content = operation["responses"][str(response.status_code)]["content"]["application/json"]
+    schema = {**content["schema"], "components": spec["components"]}
+    jsonschema.Draft7Validator(schema).validate(response.json())
+
+
+@pytest.fixture(scope="module")
+def jira(sandbox: RunningSandbox) -> requests.Session:
+    sandbox.reset()
+    session = requests.Session()
+    creds = sandbox.credentials["jira"]
+    session.auth = (creds["email"], creds["api_token"])
+    return session
+
+
+def _url(sandbox: RunningSandbox, path: str) -> str:
+    return f"{sandbox.url('/jira')}/rest/api/3{path}"
+
+
+def _call(
+    jira: requests.Session,
+    sandbox: RunningSandbox,
+    method: str,
+    template: str,
+    path: str | None = None,
+    **kwargs,
+) -> requests.Response:
+    response = jira.request(method, _url(sandbox, path or template), **kwargs)
+    assert response.status_code < 300, response.text
+    assert_matches_spec(response, template, method)
+    return response
+
+
+def test_user_endpoints_match_the_spec(jira: requests.Session, sandbox: RunningSandbox) -> None:
+    users = _call(jira, sandbox, "GET", "/users/search", params={"maxResults": 1000}).json()
+    _call(jira, sandbox, "GET", "/users", params={"maxResults": 5})
+    assert {u["accountType"] for u in users} == {"atlassian", "app", "customer"}
+    _call(jira, sandbox, "GET", "/user/search", params={"query": "a"})
+    _call(jira, sandbox, "GET", "/user", params={"accountId": users[1]["accountId"]})
+    _call(jira, sandbox, "GET", "/myself")
+    _call(jira, sandbox, "GET", "/serverInfo")
+    groups = _call(jira, sandbox, "GET", "/group/bulk").json()["values"]
+    _call(jira, sandbox, "GET", "/group/member", params={"groupId": groups[0]["groupId"], "maxResults": 2})
+
+
+def test_user_property_endpoints_match_the_spec(jira: requests.Session, sandbox: RunningSandbox) -> None:
+    account = {"accountId": jira.get(_url(sandbox, "/myself")).json()["accountId"]}
+    template = "/user/properties/{propertyKey}"
+    _call(jira, sandbox, "PUT", template, "/user/properties/spec.check", params=account, json={"a": 1})
+    _call(jira, sandbox, "PUT", template, "/user/properties/spec.check", params=account, json={"a": 2})
+    _call(jira, sandbox, "GET", template, "/user/properties/spec.check", params=account)
+    _call(jira, sandbox, "GET", "/user/properties", params=account)
+
+
+def test_search_endpoints_match_the_spec(jira: requests.Session, sandbox: RunningSandbox) -> None:
+    page = _call(
+        jira, sandbox, "GET", "/search/jql", params={"jql": "project = SUP", "fields": "*all"}
+    ).json()
+    assert page["issues"]
+    body = {"jql": "project = ENG ORDER BY updated DESC", "fields": ["summary", "status"], "maxResults": 3}
+    _call(jira, sandbox, "POST", "/search/jql", json=body)
+    _call(jira, sandbox, "POST", "/search/approximate-count", json={"jql": "project = ENG"})
+
+
+def test_issue_endpoints_match_the_spec(jira: requests.Session, sandbox: RunningSandbox) -> None:
+    fields = {"project": {"key": "SUP"}, "issuetype": {"name": "Task"}, "summary": "Spec", "description": ADF}
+    issue = _call(jira, sandbox, "POST", "/issue", json={"fields": fields}).json()
+    key = issue["key"]
+    _call(jira, sandbox, "POST", "/issue/bulk", json={"issueUpdates": [{"fields": fields}]})
+    _call(jira, sandbox, "GET", "/issue/{issueIdOrKey}", f"/issue/{key}")
+    _call(
+        jira,
+        sandbox,
+        "PUT",
+        "/issue/{issueIdOrKey}",
+        f"/issue/{key}",
+        params={"returnIssue": "true"},
+        json={"fields": {"summary": "Spec edited"}},
+    )
+    _call(jira, sandbox, "GET", "/issue/{issueIdOrKey}/transitions", f"/issue/{key}/transitions")
+    comment = _call(
+        jira, sandbox, "POST", "/issue/{issueIdOrKey}/comment", f"/issue/{key}/comment", json={"body": ADF}
+    ).json()
+    _call(jira, sandbox, "GET", "/issue/{issueIdOrKey}/comment", f"/issue/{key}/comment")
+    _call(jira, sandbox, "GET", "/issue/{issueIdOrKey}/comment/{id}", f"/issue/{key}/comment/{comment['id']}")
+    attachments = _call(
+        jira,
+        sandbox,
+        "POST",
+        "/issue/{issueIdOrKey}/attachments",
+        f"/issue/{key}/attachments",
+        headers={"X-Atlassian-Token": "no-check"},
+        files={"file": ("notes.txt", b"hello", "text/plain")},
+    ).json()
+    _call(jira, sandbox, "GET", "/attachment/{id}", f"/attachment/{attachments[0]['id']}")
+    template = "/issue/{issueIdOrKey}/properties/{propertyKey}"
+    _call(jira, sandbox, "PUT", template, f"/issue/{key}/properties/crm", json={"id": "Z1"})
+    _call(jira, sandbox, "GET", template, f"/issue/{key}/properties/crm")
+    _call(jira, sandbox, "GET", "/issue/{issueIdOrKey}/properties", f"/issue/{key}/properties")
+
+
+def test_project_endpoints_match_the_spec(jira: requests.Session, sandbox: RunningSandbox) -> None:
+    _call(jira, sandbox, "GET", "/project/search")
+    _call(jira, sandbox, "GET", "/project/{projectIdOrKey}", "/project/SUP")
+    _call(jira, sandbox, "GET", "/issuetype")
