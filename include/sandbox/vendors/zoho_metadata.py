@@ -291,9 +291,9 @@ def field_description(module: Module, spec: Field, sequence: int) -> dict[str, A
         "id": field_id,
         "multi_module_lookup": None,
         "sharing_properties": {
-            "scheduler_status": None,
-            "share_preference_enabled": None,
-            "share_permission": None,
+            "scheduler_status": "completed",
+            "share_preference_enabled": False,
+            "share_permission": "read-write",
         },
         "currency": {"rounding_option": "normal", "precision": 2} if spec.data_type == "currency" else None,
         "file_upolad_optionlist": [],
@@ -331,7 +331,7 @@ def field_description(module: Module, spec: Field, sequence: int) -> dict[str, A
         "pick_list_values": picklist,
         "crypt": {"mode": None, "status": None},
         "tooltip": {"name": "", "value": ""},
-        "history_tracking": {"module": None, "duration_configured_field": None},
+        "history_tracking": {"module": {}, "duration_configured_field": _minified_module(None)},
         "association_details": {
             "related_field": _minified_module(None),
             "lookup_field": _minified_module(None),

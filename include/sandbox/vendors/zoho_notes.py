@@ -10,8 +10,9 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request, Response, UploadFile
+from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.datastructures import UploadFile
 
 from sandbox.vendor import VendorState
 from sandbox.vendors.zoho_api import ZohoError, ZohoRoute, new_ids, now, owner, record_error, zoho
@@ -281,7 +282,8 @@ async def upload_attachment(request: Request, module: str, record_id: str) -> JS
         )
     attachment = new_attachment(state, module, record, upload.filename or "attachment", content)
     state.collection("Attachments").put(attachment["id"], attachment)
-    details = {k: attachment[k] for k in ("id", "Modified_Time", "Created_Time", "Modified_By", "Created_By")}
+    # Only the id: the spec's details are oneOf(full, id-only), and a full object would match both.
+    details = {"id": attachment["id"]}
     return JSONResponse(
         {
             "data": [

@@ -1,0 +1,244 @@
+"""Every emulated Zoho CRM endpoint's success answer validates against Zoho's own OpenAPI documents.
+
+The documents' cross-file ``$ref``s point at raw.githubusercontent.com; they resolve to the
+local copies in /work/shared/specs/zoho-crm-v8 (documents not copied there, such as
+custom_views.json, resolve to an open schema). OpenAPI 3.0 ``nullable`` is turned into a
+JSON Schema null type. Error alternatives (``API_Exception``) are dropped from a response's
+top-level ``oneOf`` so a success body must match a success schema.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
+
+from sandbox.testing import RunningSandbox
+
+SPECS = Path("/work/shared/specs/zoho-crm-v8")
+REMOTE = "https://raw.githubusercontent.com/Zohocorp-Pvt-Ltd/crm-oas/refs/heads/main/v8.0/"
+
+
+def _with_null_types(node: Any) -> Any:
+    if isinstance(node, dict):
+        node = {k: _with_null_types(v) for k, v in node.items()}
+        if node.get("nullable") is True:
+            if "type" in node:
+                node["type"] = [node["type"], "null"]
+            if "enum" in node:
+                node["enum"] = [*node["enum"], None]
+            if "$ref" in node:
+                node = {"anyOf": [{"$ref": node.pop("$ref")}, {"type": "null"}], **node}
+        return node
+    if isinstance(node, list):
+        return [_with_null_types(v) for v in node]
+    return node
+
+
+class _OpenDocument(dict):
+    """A document not copied here: every pointer into it finds an empty schema, which accepts anything."""
+
+    def __missing__(self, key: str) -> _OpenDocument:
+        return _OpenDocument()
+
+
+@cache
+def _document(name: str) -> dict[str, Any]:
+    path = SPECS / name
+    return _with_null_types(json.loads(path.read_text())) if path.exists() else _OpenDocument()
+
+
+def _retrieve(uri: str) -> Resource:
+    return Resource.from_contents(_document(uri.removeprefix(REMOTE)), default_specification=DRAFT4)
+
+
+REGISTRY = Registry(retrieve=_retrieve)  # type: ignore[call-arg]
+
+
+def _is_error_branch(schema: dict[str, Any]) -> bool:
+    return "Exception" in schema.get("$ref", "") or "Error" in schema.get("$ref", "")
+
+
+def response_schema(document: str, path: str, method: str, status: int) -> dict[str, Any]:
+    """The JSON schema of a documented response, success alternatives only, resolvable through REGISTRY."""
+    doc = _document(document)
+    response = doc["paths"][path][method]["responses"][str(status)]
+    if "$ref" in response:
+        response = doc["components"]["responses"][response["$ref"].split("/")[-1]]
+    schema = response["content"]["application/json"]["schema"]
+    if "oneOf" in schema:
+        schema = {"anyOf": [s for s in schema["oneOf"] if not _is_error_branch(s)]}
+    return _absolute_refs(schema, REMOTE + document)
+
+
+def _absolute_refs(node: Any, base: str) -> Any:
+    """Point the document-local ``#/components/...`` refs at the document, for a schema lifted out of it."""
+    if isinstance(node, dict):
+        return {
+            k: (base + v if k == "$ref" and v.startswith("#") else _absolute_refs(v, base))
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_absolute_refs(v, base) for v in node]
+    return node
+
+
+def assert_matches_spec(body: Any, document: str, path: str, method: str, status: int = 200) -> None:
+    schema = response_schema(document, path, method, status)
+    validator = jsonschema.Draft4Validator(schema, registry=REGISTRY)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(body))
+    while error is not None and error.context:
+        error = jsonschema.exceptions.best_match(error.context)
+    assert error is None, (
+        f"{method.upper()} {path} answer breaks {document} at {list(error.absolute_path)}: {error.message[:300]}"
+    )
+
+
+def zoho_client(sandbox: RunningSandbox) -> httpx.Client:
+    """A client on the sandbox's Zoho API with a fresh access token from its accounts server."""
+    answer = httpx.post(
+        sandbox.url("/zoho-accounts") + "/oauth/v2/token",
+        data={**sandbox.credentials["zoho"], "grant_type": "refresh_token"},
+    ).json()
+    return httpx.Client(
+        base_url=answer["api_domain"],
+        headers={"Authorization": f"Zoho-oauthtoken {answer['access_token']}"},
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def zoho(fresh_sandbox: RunningSandbox) -> Iterator[httpx.Client]:
+    with zoho_client(fresh_sandbox) as client:
+        yield client
+
+
+def _first(zoho: httpx.Client, module: str) -> dict[str, Any]:
+    return zoho.get(f"/crm/v8/{module}", params={"fields": "Modified_Time", "per_page": 1}).json()["data"][0]
+
+
+def test_record_reads_match_the_spec(zoho: httpx.Client) -> None:
+    fields = "First_Name,Last_Name,Email,Account_Name,Synced_Jira_User,Contact_Type,Modified_Time,Owner"
+    page = zoho.get("/crm/v8/Contacts", params={"fields": fields, "per_page": 5})
+    assert page.status_code == 200 and page.json()["info"]["more_records"] is True
+    assert_matches_spec(page.json(), "record.json", "/crm/v8/{module_api_name}", "get")
+    token_page = zoho.get(
+        "/crm/v8/Contacts",
+        params={"fields": fields, "per_page": 5, "page_token": page.json()["info"]["next_page_token"]},
+    )
+    assert_matches_spec(token_page.json(), "record.json", "/crm/v8/{module_api_name}", "get")
+    one = zoho.get(f"/crm/v8/Contacts/{page.json()['data'][0]['id']}")
+    assert_matches_spec(one.json(), "record.json", "/crm/v8/{module_api_name}/{id}", "get")
+
+
+def test_search_matches_the_spec(zoho: httpx.Client) -> None:
+    email = _first(zoho, "Contacts")
+    contact = zoho.get(f"/crm/v8/Contacts/{email['id']}").json()["data"][0]
+    for params in (
+        {"email": contact["Email"].upper()},
+        {"criteria": f"(Last_Name:equals:{contact['Last_Name']})"},
+    ):
+        answer = zoho.get("/crm/v8/Contacts/search", params=params)
+        assert answer.status_code == 200, answer.text
+        assert contact["id"] in [r["id"] for r in answer.json()["data"]]
+        assert_matches_spec(answer.json(), "record.json", "/crm/v8/{module_api_name}/search", "get")
+
+
+def test_writes_match_the_spec(zoho: httpx.Client) -> None:
+    inserted = zoho.post("/crm/v8/Leads", json={"data": [{"Last_Name": "Okafor", "Company": "Acme"}]})
+    assert_matches_spec(inserted.json(), "record.json", "/crm/v8/{module_api_name}", "post")
+    lead_id = inserted.json()["data"][0]["details"]["id"]
+    updated = zoho.put("/crm/v8/Leads", json={"data": [{"id": lead_id, "Lead_Status": "Qualified"}]})
+    assert_matches_spec(updated.json(), "record.json", "/crm/v8/{module_api_name}", "put")
+    single = zoho.put(f"/crm/v8/Leads/{lead_id}", json={"data": [{"Phone": "+1 555 0100"}]})
+    assert_matches_spec(single.json(), "record.json", "/crm/v8/{module_api_name}/{id}", "put")
+    upserted = zoho.post(
+        "/crm/v8/Leads/upsert",
+        json={
+            "data": [{"Last_Name": "Okafor", "Company": "Acme", "Email": "n@acme.example"}],
+            "duplicate_check_fields": ["Email"],
+        },
+    )
+    assert_matches_spec(upserted.json(), "record.json", "/crm/v8/{module_api_name}/upsert", "post")
+    deleted = zoho.delete("/crm/v8/Leads", params={"ids": lead_id})
+    assert_matches_spec(deleted.json(), "record.json", "/crm/v8/{module_api_name}", "delete")
+    deleted_list = zoho.get("/crm/v8/Leads/deleted", params={"type": "all"})
+    assert deleted_list.json()["data"][0]["id"] == lead_id
+    assert_matches_spec(deleted_list.json(), "record.json", "/crm/v8/{module_api_name}/deleted", "get")
+
+
+def test_related_records_match_the_spec(zoho: httpx.Client) -> None:
+    case = zoho.get("/crm/v8/Cases", params={"fields": "Related_To", "per_page": 1}).json()["data"][0]
+    contact_id = case["Related_To"]["id"]
+    cases = zoho.get(f"/crm/v8/Contacts/{contact_id}/Cases", params={"fields": "Subject,Status"})
+    assert case["id"] in [c["id"] for c in cases.json()["data"]]
+    assert_matches_spec(
+        cases.json(),
+        "related_records.json",
+        "/crm/v8/{module_api_name}/{record_id}/{related_list_api_name}",
+        "get",
+    )
+
+
+def test_notes_match_the_spec(zoho: httpx.Client) -> None:
+    case_id = _first(zoho, "Cases")["id"]
+    v8 = {
+        "Note_Title": "t",
+        "Note_Content": "v8 form",
+        "Parent_Id": {"module": {"api_name": "Cases"}, "id": case_id},
+    }
+    older = {"Note_Title": "t", "Note_Content": "older form", "Parent_Id": case_id, "se_module": "Cases"}
+    created = zoho.post("/crm/v8/Notes", json={"data": [v8, older]})
+    assert [a["status"] for a in created.json()["data"]] == ["success", "success"]
+    assert_matches_spec(created.json(), "notes.json", "/crm/v8/Notes", "post")
+    listed = zoho.get(f"/crm/v8/Cases/{case_id}/Notes", params={"fields": "Note_Title,Note_Content"})
+    assert {"v8 form", "older form"} <= {n["Note_Content"] for n in listed.json()["data"]}
+    assert_matches_spec(listed.json(), "notes.json", "/crm/v8/Notes", "get")
+    every = zoho.get("/crm/v8/Notes", params={"fields": "Note_Title", "per_page": 10})
+    assert_matches_spec(every.json(), "notes.json", "/crm/v8/Notes", "get")
+
+
+def test_attachments_match_the_spec(zoho: httpx.Client) -> None:
+    case_id = _first(zoho, "Cases")["id"]
+    uploaded = zoho.post(f"/crm/v8/Cases/{case_id}/Attachments", files={"file": ("trace.log", b"boom\n")})
+    assert_matches_spec(
+        uploaded.json(), "attachments.json", "/crm/v8/{module}/{record_id}/Attachments", "post"
+    )
+    listed = zoho.get(f"/crm/v8/Cases/{case_id}/Attachments", params={"fields": "id,File_Name,Size"})
+    assert_matches_spec(listed.json(), "attachments.json", "/crm/v8/{module}/{record_id}/Attachments", "get")
+    attachment_id = uploaded.json()["data"][0]["details"]["id"]
+    assert zoho.get(f"/crm/v8/Cases/{case_id}/Attachments/{attachment_id}").content == b"boom\n"
+    removed = zoho.delete(f"/crm/v8/Cases/{case_id}/Attachments/{attachment_id}")
+    assert_matches_spec(
+        removed.json(), "attachments.json", "/crm/v8/{module}/{record_id}/Attachments/{id}", "delete"
+    )
+
+
+def test_coql_matches_the_spec(zoho: httpx.Client) -> None:
+    query = "select Last_Name, Email, Account_Name from Contacts where Last_Name is not null order by Modified_Time desc limit 0, 5"
+    answer = zoho.post("/crm/v8/coql", json={"select_query": query})
+    assert answer.status_code == 200 and len(answer.json()["data"]) == 5
+    assert_matches_spec(answer.json(), "coql.json", "/crm/v8/coql", "post")
+
+
+def test_metadata_matches_the_spec(zoho: httpx.Client) -> None:
+    modules = zoho.get("/crm/v8/settings/modules")
+    assert {"Leads", "Contacts", "Accounts", "Deals", "Cases"} <= {
+        m["api_name"] for m in modules.json()["modules"]
+    }
+    assert_matches_spec(modules.json(), "modules.json", "/crm/v8/settings/modules", "get")
+    one = zoho.get("/crm/v8/settings/modules/Cases")
+    assert_matches_spec(one.json(), "modules.json", "/crm/v8/settings/modules/{api_name}", "get")
+    fields = zoho.get("/crm/v8/settings/fields", params={"module": "Contacts"}).json()
+    by_name = {f["api_name"]: f for f in fields["fields"]}
+    assert by_name["Synced_Jira_User"]["custom_field"] is True
+    assert [v["actual_value"] for v in by_name["Contact_Type"]["pick_list_values"]] == ["Staff", "Customer"]
+    assert_matches_spec(fields, "fields.json", "/crm/v8/settings/fields", "get")
