@@ -1,0 +1,223 @@
+"""One test per Jira quirk the connectors must survive (api-contracts §1 and §6)."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from sandbox.testing import RunningSandbox
+from sandbox.vendors.jira_issues import ATTACHMENT_MAX_BYTES
+
+FIELDS = {"project": {"key": "SUP"}, "issuetype": {"name": "Task"}, "summary": "Quirk"}
+
+
+@pytest.fixture
+def jira(fresh_sandbox: RunningSandbox) -> requests.Session:
+    session = requests.Session()
+    creds = fresh_sandbox.credentials["jira"]
+    session.auth = (creds["email"], creds["api_token"])
+    return session
+
+
+def _api(sandbox: RunningSandbox, path: str) -> str:
+    return f"{sandbox.url('/jira')}/rest/api/3{path}"
+
+
+def _hidden_user(sandbox: RunningSandbox) -> dict:
+    return next(u for u in sandbox.records("jira", "users") if not u.get("emailVisible", True))
+
+
+def test_hidden_email_is_absent_but_an_exact_email_query_finds_the_user(
+    jira: requests.Session, fresh_sandbox: RunningSandbox
+) -> None:
+    hidden = _hidden_user(fresh_sandbox)
+    shown = jira.get(_api(fresh_sandbox, "/user"), params={"accountId": hidden["accountId"]}).json()
+    assert "emailAddress" not in shown
+    exact = jira.get(
+        _api(fresh_sandbox, "/user/search"), params={"query": hidden["emailAddress"].upper()}
+    ).json()
+    assert [u["accountId"] for u in exact] == [hidden["accountId"]]
+    prefix = jira.get(
+        _api(fresh_sandbox, "/user/search"), params={"query": hidden["emailAddress"][:-3]}
+    ).json()
+    assert hidden["accountId"] not in [u["accountId"] for u in prefix]
+
+
+def test_users_search_pages_bare_arrays_until_empty(
+    jira: requests.Session, fresh_sandbox: RunningSandbox
+) -> None:
+    seen, start = [], 0
+    while page := jira.get(
+        _api(fresh_sandbox, "/users/search"), params={"startAt": start, "maxResults": 100}
+    ).json():
+        assert isinstance(page, list)
+        seen += [u["accountId"] for u in page]
+        start += len(page)
+    assert len(seen) == len(set(seen)) == len(fresh_sandbox.records("jira", "users"))
+    assert {"app", "customer", "atlassian"} <= {
+        u["accountType"] for u in fresh_sandbox.records("jira", "users")
+    }
+
+
+def test_users_search_caps_a_page_at_1000(jira: requests.Session, fresh_sandbox: RunningSandbox) -> None:
+    fresh_sandbox.seed(7, 1200)
+    page = jira.get(_api(fresh_sandbox, "/users/search"), params={"maxResults": 5000}).json()
+    assert len(page) == 1000
+
+
+def test_user_search_returns_active_users_only(jira: requests.Session, fresh_sandbox: RunningSandbox) -> None:
+    user = next(
+        u for u in fresh_sandbox.records("jira", "users") if u["accountType"] == "atlassian" and u["active"]
+    )
+    fresh_sandbox.mutate("jira", "deactivate_user", accountId=user["accountId"])
+    found = jira.get(_api(fresh_sandbox, "/user/search"), params={"accountId": user["accountId"]}).json()
+    assert found == []
+
+
+def test_search_jql_pages_with_next_page_token_until_is_last(
+    jira: requests.Session, fresh_sandbox: RunningSandbox
+) -> None:
+    expected = jira.post(
+        _api(fresh_sandbox, "/search/approximate-count"), json={"jql": "project = SUP"}
+    ).json()
+    ids, token, pages = [], None, 0
+    while True:
+        params = {"jql": "project = SUP", "maxResults": 7, **({"nextPageToken": token} if token else {})}
+        page = jira.get(_api(fresh_sandbox, "/search/jql"), params=params).json()
+        assert all(set(issue) == {"id"} for issue in page["issues"])  # fields default to id only
+        ids += [i["id"] for i in page["issues"]]
+        pages += 1
+        if page["isLast"]:
+            assert "nextPageToken" not in page
+            break
+        token = page["nextPageToken"]
+    assert len(ids) == len(set(ids)) == expected["count"] > 7
+    assert pages == -(-expected["count"] // 7)
+
+
+def test_unbounded_jql_is_rejected(jira: requests.Session, fresh_sandbox: RunningSandbox) -> None:
+    response = jira.get(_api(fresh_sandbox, "/search/jql"), params={"jql": "order by key"})
+    assert response.status_code == 400
+    assert response.json()["errorMessages"] == [
+        "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
+    ]
+
+
+def test_jql_filters_by_status_type_key_and_updated(
+    jira: requests.Session, fresh_sandbox: RunningSandbox
+) -> None:
+    created = jira.post(_api(fresh_sandbox, "/issue"), json={"fields": FIELDS}).json()
+    jql = f'project = SUP AND issuetype = Task AND status = "To Do" AND updated >= -5m AND key in ({created["key"]})'
+    page = jira.post(_api(fresh_sandbox, "/search/jql"), json={"jql": jql, "fields": ["summary"]}).json()
+    assert [i["key"] for i in page["issues"]] == [created["key"]]
+    old = jira.post(
+        _api(fresh_sandbox, "/search/jql"), json={"jql": 'project = SUP AND updated < "2025-01-01"'}
+    )
+    assert old.json()["issues"] == []
+
+
+def test_the_removed_search_answers_410(jira: requests.Session, fresh_sandbox: RunningSandbox) -> None:
+    response = jira.get(_api(fresh_sandbox, "/search"), params={"jql": "project = SUP"})
+    assert response.status_code == 410
+    assert response.json()["errorMessages"][0].startswith("The requested API has been removed.")
+
+
+def test_bulk_create_reports_per_element_errors(
+    jira: requests.Session, fresh_sandbox: RunningSandbox
+) -> None:
+    bad = {"fields": {**FIELDS, "issuetype": {"id": "99999"}}}
+    mixed = jira.post(_api(fresh_sandbox, "/issue/bulk"), json={"issueUpdates": [{"fields": FIELDS}, bad]})
+    assert mixed.status_code == 201
+    assert len(mixed.json()["issues"]) == 1
+    assert mixed.json()["errors"] == [
+        {
+            "status": 400,
+            "elementErrors": {
+                "errorMessages": [],
+                "errors": {"issuetype": "The issue type selected is invalid."},
+            },
+            "failedElementNumber": 1,
+        }
+    ]
+    all_bad = jira.post(_api(fresh_sandbox, "/issue/bulk"), json={"issueUpdates": [bad, bad]})
+    assert all_bad.status_code == 400
+    assert [e["failedElementNumber"] for e in all_bad.json()["errors"]] == [0, 1]
+
+
+def test_bulk_create_refuses_more_than_50(jira: requests.Session, fresh_sandbox: RunningSandbox) -> None:
+    response = jira.post(_api(fresh_sandbox, "/issue/bulk"), json={"issueUpdates": [{"fields": FIELDS}] * 51})
+    assert response.status_code == 400
+    assert fresh_sandbox.counters()["jira POST /rest/api/3/issue/bulk"] == 1
+
+
+def test_attachment_without_the_xsrf_header_is_forbidden(
+    jira: requests.Session, fresh_sandbox: RunningSandbox
+) -> None:
+    key = jira.post(_api(fresh_sandbox, "/issue"), json={"fields": FIELDS}).json()["key"]
+    files = {"file": ("a.txt", b"data", "text/plain")}
+    refused = jira.post(_api(fresh_sandbox, f"/issue/{key}/attachments"), files=files)
+    assert (refused.status_code, refused.text) == (403, "XSRF check failed")
+    accepted = jira.post(
+        _api(fresh_sandbox, f"/issue/{key}/attachments"),
+        files=files,
+        headers={"X-Atlassian-Token": "no-check"},
+    )
+    assert accepted.status_code == 200
+    assert accepted.json()[0]["size"] == 4
+
+
+def test_attachment_over_the_size_limit_is_413(jira: requests.Session, fresh_sandbox: RunningSandbox) -> None:
+    key = jira.post(_api(fresh_sandbox, "/issue"), json={"fields": FIELDS}).json()["key"]
+    response = jira.post(
+        _api(fresh_sandbox, f"/issue/{key}/attachments"),
+        files={"file": ("big.bin", b"x" * (ATTACHMENT_MAX_BYTES + 1))},
+        headers={"X-Atlassian-Token": "no-check"},
+    )
+    assert response.status_code == 413
+
+
+def test_an_illegal_transition_is_refused(jira: requests.Session, fresh_sandbox: RunningSandbox) -> None:
+    key = jira.post(_api(fresh_sandbox, "/issue"), json={"fields": FIELDS}).json()["key"]
+    listed = jira.get(_api(fresh_sandbox, f"/issue/{key}/transitions")).json()["transitions"]
+    assert {t["id"] for t in listed} == {"11", "31"}  # from To Do: Start Progress, Done; not Reopen
+    response = jira.post(_api(fresh_sandbox, f"/issue/{key}/transitions"), json={"transition": {"id": "41"}})
+    assert response.status_code == 400
+    assert response.json() == {
+        "errorMessages": ["Transition id '41' is not valid for this issue."],
+        "errors": {},
+    }
+
+
+def test_user_property_put_answers_201_then_200_and_enforces_limits(
+    jira: requests.Session, fresh_sandbox: RunningSandbox
+) -> None:
+    account = {"accountId": jira.get(_api(fresh_sandbox, "/myself")).json()["accountId"]}
+    url = _api(fresh_sandbox, "/user/properties/hr")
+    assert jira.put(url, params=account, json={"a": 1}).status_code == 201
+    assert jira.put(url, params=account, json={"a": 2}).status_code == 200
+    assert (
+        jira.put(_api(fresh_sandbox, "/user/properties/" + "k" * 256), params=account, json=1).status_code
+        == 400
+    )
+    assert jira.put(url, params=account, json="x" * 32_800).status_code == 400
+    assert jira.put(url, json={"a": 1}).status_code == 400  # no accountId
+    assert jira.delete(url, params=account).status_code == 204
+    assert jira.get(url, params=account).status_code == 404
+
+
+def test_group_member_pages_hold_at_most_50(jira: requests.Session, fresh_sandbox: RunningSandbox) -> None:
+    page = jira.get(
+        _api(fresh_sandbox, "/group/member"), params={"groupname": "jira-software-users", "maxResults": 200}
+    ).json()
+    assert page["maxResults"] == 50
+    assert len(page["values"]) == 50
+    assert page["isLast"] is False
+    assert "startAt=50" in page["nextPage"]
+
+
+def test_admin_transition_follows_the_workflow(jira: requests.Session, fresh_sandbox: RunningSandbox) -> None:
+    key = jira.post(_api(fresh_sandbox, "/issue"), json={"fields": FIELDS}).json()["key"]
+    fresh_sandbox.mutate("jira", "transition", issue=key, to="Done")
+    assert jira.get(_api(fresh_sandbox, f"/issue/{key}")).json()["fields"]["status"]["name"] == "Done"
+    with pytest.raises(RuntimeError, match="cannot move to 'In Progress'"):
+        fresh_sandbox.mutate("jira", "transition", issue=key, to="In Progress")
