@@ -1,9 +1,9 @@
 """The Salesforce org seeded from the shared world, and the admin actions a Salesforce user would take.
 
 Contacts are the world's CRM contacts (~40% of staff and customers, emails as the CRM typed
-them, so some differ from Jira's in case only), each under the Account of their company. About
-a quarter of the customer contacts (and a few staff) opened Cases; Cases carry comments and
-some carry a file (an Attachment).
+them, so some differ from Jira's in case only), each under the Account of their company. Half
+the customer contacts (and a tenth of the staff) opened Cases; every Case carries comments and
+half carry a file (an Attachment).
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def seed_salesforce(world: World, state: VendorState) -> None:
     openers = [
         (person, contact_id)
         for person, contact_id in zip(people, contact_ids, strict=True)
-        if rng.random() < (0.25 if person.kind == "customer" else 0.03)
+        if rng.random() < (0.5 if person.kind == "customer" else 0.1)
     ]
     cases = [
         stamped(
@@ -127,7 +127,7 @@ def seed_salesforce(world: World, state: VendorState) -> None:
     case_ids = records.insert(CASE, cases)
     comments, files = [], []
     for case_id, case in zip(case_ids, cases, strict=True):
-        for _ in range(rng.randrange(0, 4)):
+        for _ in range(rng.randrange(1, 4)):
             comments.append(
                 stamped(
                     {
@@ -139,7 +139,7 @@ def seed_salesforce(world: World, state: VendorState) -> None:
                     rng.uniform(300, 330),
                 )
             )
-        if rng.random() < 0.3:
+        if rng.random() < 0.5:
             content = f"Log for case {case['CaseNumber']}\n".encode()
             files.append(
                 stamped(

@@ -1,0 +1,385 @@
+"""The Salesforce emulator, driven by simple-salesforce as a user would and by raw HTTP for each quirk."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+import requests
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import (
+    SalesforceAuthenticationFailed,
+    SalesforceExpiredSession,
+    SalesforceMalformedRequest,
+    SalesforceRefusedRequest,
+    SalesforceResourceNotFound,
+)
+
+from jirasync.connectors.salesforce import SalesforceHostRedirect
+from sandbox.testing import RunningSandbox
+
+DATA = "/services/data/v59.0"
+
+
+def redirected_session(sandbox: RunningSandbox) -> requests.Session:
+    """A session whose *.salesforce.com requests reach the sandbox (as /etc/hosts would)."""
+    session = requests.Session()
+    session.mount("https://", SalesforceHostRedirect(sandbox.base_url))
+    return session
+
+
+def login(sandbox: RunningSandbox) -> Salesforce:
+    credentials = sandbox.credentials["salesforce"]
+    return Salesforce(
+        username=credentials["username"],
+        password=credentials["password"],
+        security_token=credentials["security_token"],
+        session=redirected_session(sandbox),
+    )
+
+
+def oauth_token(sandbox: RunningSandbox, **form: str) -> requests.Response:
+    credentials = sandbox.credentials["salesforce"]
+    fields = {
+        "grant_type": "password",
+        "client_id": credentials["consumer_key"],
+        "client_secret": credentials["consumer_secret"],
+        "username": credentials["username"],
+        "password": credentials["password"] + credentials["security_token"],
+        **form,
+    }
+    return requests.post(f"{sandbox.url('/salesforce')}/services/oauth2/token", data=fields, timeout=30)
+
+
+def rest(sandbox: RunningSandbox, method: str, path: str, token: str, **kwargs: object) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}  # type: ignore[dict-item]
+    return requests.request(
+        method, f"{sandbox.url('/salesforce')}{path}", headers=headers, timeout=30, **kwargs
+    )
+
+
+@pytest.fixture
+def token(fresh_sandbox: RunningSandbox) -> str:
+    return oauth_token(fresh_sandbox).json()["access_token"]
+
+
+def test_simple_salesforce_logs_in_with_soap_and_lands_on_the_my_domain(
+    fresh_sandbox: RunningSandbox,
+) -> None:
+    sf = login(fresh_sandbox)
+
+    assert sf.sf_instance == f"{fresh_sandbox.config.site}.my.salesforce.com"
+    assert fresh_sandbox.counters() == {"salesforce POST /services/Soap/u/{version}": 1}
+
+
+def test_a_wrong_security_token_is_refused_with_invalid_login(fresh_sandbox: RunningSandbox) -> None:
+    credentials = fresh_sandbox.credentials["salesforce"]
+    with pytest.raises(SalesforceAuthenticationFailed, match="INVALID_LOGIN"):
+        Salesforce(
+            username=credentials["username"],
+            password=credentials["password"],
+            security_token="wrong-token",
+            session=redirected_session(fresh_sandbox),
+        )
+
+
+def test_simple_salesforce_creates_reads_updates_describes_and_deletes(fresh_sandbox: RunningSandbox) -> None:
+    sf = login(fresh_sandbox)
+
+    created = sf.Contact.create({"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.com"})
+    sf.Contact.update(created["id"], {"Synced_Jira_User__c": "712020:ada"})
+    contact = sf.Contact.get(created["id"])
+    fields = {f["name"] for f in sf.Contact.describe()["fields"]}
+    sf.Contact.delete(created["id"])
+
+    assert created["success"] is True
+    assert contact["Name"] == "Ada Lovelace" and contact["Synced_Jira_User__c"] == "712020:ada"
+    assert {"Email", "AccountId", "Synced_Jira_User__c", "SystemModstamp"} <= fields
+    with pytest.raises(SalesforceResourceNotFound, match="ENTITY_IS_DELETED"):
+        sf.Contact.get(created["id"])
+    assert fresh_sandbox.record("salesforce", "_limits", "DailyApiRequests")["Used"] == 6
+
+
+def test_query_more_follows_next_records_url_to_the_end(fresh_sandbox: RunningSandbox) -> None:
+    fresh_sandbox.mutate("salesforce", "add_contacts", count=4500)
+    sf = login(fresh_sandbox)
+
+    first = sf.query("SELECT Id, Name FROM Contact")
+    batches, answer = [first], first
+    while not answer["done"]:
+        answer = sf.query_more(answer["nextRecordsUrl"], identifier_is_url=True)
+        batches.append(answer)
+    everything = sf.query_all("SELECT Id FROM Contact")
+
+    total = first["totalSize"]
+    assert [len(b["records"]) for b in batches] == [2000, 2000, total - 4000]
+    assert len({r["Id"] for b in batches for r in b["records"]}) == total
+    assert "nextRecordsUrl" not in batches[-1]
+    assert len(everything["records"]) == total and everything["done"] is True
+
+
+def test_batch_size_option_sets_the_batch_and_is_clamped_to_200(
+    fresh_sandbox: RunningSandbox, token: str
+) -> None:
+    fresh_sandbox.mutate("salesforce", "add_contacts", count=1000)
+    asked_500 = rest(
+        fresh_sandbox, "GET", f"{DATA}/query", token, params={"q": "SELECT Id FROM Contact"},
+        headers={"Sforce-Query-Options": "batchSize=500"},
+    ).json()  # fmt: skip
+    asked_10 = rest(
+        fresh_sandbox, "GET", f"{DATA}/query", token, params={"q": "SELECT Id FROM Contact"},
+        headers={"Sforce-Query-Options": "batchSize=10"},
+    ).json()  # fmt: skip
+
+    assert len(asked_500["records"]) == 500 and asked_500["nextRecordsUrl"].endswith("-500")
+    assert len(asked_10["records"]) == 200 and asked_10["nextRecordsUrl"].endswith("-200")
+
+
+def test_query_all_includes_deleted_records_and_query_does_not(fresh_sandbox: RunningSandbox) -> None:
+    sf = login(fresh_sandbox)
+    created = sf.Contact.create({"LastName": "Gone", "Email": "gone@example.com"})
+    sf.Contact.delete(created["id"])
+    soql = "SELECT Id, IsDeleted FROM Contact WHERE Email = 'GONE@example.com'"
+
+    live = sf.query(soql)
+    including_deleted = sf.query_all(soql, include_deleted=True)
+
+    assert live["totalSize"] == 0
+    assert [(r["Id"], r["IsDeleted"]) for r in including_deleted["records"]] == [(created["id"], True)]
+
+
+def test_soql_filters_parent_fields_dates_in_like_and_order(fresh_sandbox: RunningSandbox) -> None:
+    sf = login(fresh_sandbox)
+    soql = (
+        "SELECT Id, Email, Account.Name FROM Contact WHERE (Account.Name != 'Northwind' OR Email LIKE '%.1%') "
+        "AND CreatedDate >= 2025-01-01T00:00:00Z AND Account.Name IN ('Acme', 'Globex', 'Northwind') "
+        "ORDER BY Email DESC LIMIT 5"
+    )
+
+    records = sf.query(soql)["records"]
+
+    emails = [r["Email"].casefold() for r in records]
+    assert 0 < len(records) <= 5 and emails == sorted(emails, reverse=True)
+    assert all(r["Account"]["Name"] in ("Acme", "Globex", "Northwind") for r in records)
+    assert all(r["Account"]["Name"] != "Northwind" or ".1" in r["Email"] for r in records)
+
+
+def test_a_malformed_query_is_malformed_query_and_an_unknown_field_is_invalid_field(
+    fresh_sandbox: RunningSandbox,
+) -> None:
+    sf = login(fresh_sandbox)
+
+    with pytest.raises(SalesforceMalformedRequest) as malformed:
+        sf.query("SELECT Id FORM Contact")
+    with pytest.raises(SalesforceMalformedRequest) as unknown:
+        sf.query("SELECT Id, Shoe_Size__c FROM Contact")
+
+    assert malformed.value.content[0]["errorCode"] == "MALFORMED_QUERY"
+    assert unknown.value.content[0]["errorCode"] == "INVALID_FIELD"
+    assert "Shoe_Size__c" in unknown.value.content[0]["message"]
+
+
+def test_collections_answer_200_with_per_record_errors(fresh_sandbox: RunningSandbox, token: str) -> None:
+    records = [
+        {"attributes": {"type": "Contact"}, "LastName": "Fine", "Email": "fine@example.com"},
+        {"attributes": {"type": "Contact"}, "Email": "no-last-name@example.com"},
+        {"attributes": {"type": "Contact"}, "LastName": "Bad", "Email": "not-an-email"},
+    ]
+
+    response = rest(fresh_sandbox, "POST", f"{DATA}/composite/sobjects", token, json={"records": records})
+
+    results = response.json()
+    assert response.status_code == 200
+    assert results[0]["success"] is True and results[0]["id"].startswith("003")
+    assert results[1]["errors"] == [
+        {"statusCode": "REQUIRED_FIELD_MISSING", "message": "Required fields are missing: [LastName]",
+         "fields": ["LastName"]}
+    ]  # fmt: skip
+    assert results[2]["errors"][0]["statusCode"] == "INVALID_EMAIL_ADDRESS"
+    assert fresh_sandbox.record("salesforce", "Contact", results[0]["id"])["LastName"] == "Fine"
+
+
+def test_all_or_none_rolls_back_every_record_when_one_fails(
+    fresh_sandbox: RunningSandbox, token: str
+) -> None:
+    before = len(fresh_sandbox.records("salesforce", "Contact"))
+    records = [
+        {"attributes": {"type": "Contact"}, "LastName": "Would be fine"},
+        {"attributes": {"type": "Contact"}, "LastName": "Bad", "Email": "not-an-email"},
+    ]
+
+    response = rest(
+        fresh_sandbox,
+        "POST",
+        f"{DATA}/composite/sobjects",
+        token,
+        json={"allOrNone": True, "records": records},
+    )
+
+    results = response.json()
+    assert response.status_code == 200
+    assert results[0]["success"] is False
+    assert results[0]["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+    assert results[1]["errors"][0]["statusCode"] == "INVALID_EMAIL_ADDRESS"
+    assert len(fresh_sandbox.records("salesforce", "Contact")) == before
+
+
+def test_collections_refuse_more_than_200_records(fresh_sandbox: RunningSandbox, token: str) -> None:
+    records = [{"attributes": {"type": "Contact"}, "LastName": f"N{i}"} for i in range(201)]
+
+    response = rest(fresh_sandbox, "POST", f"{DATA}/composite/sobjects", token, json={"records": records})
+
+    assert response.status_code == 400
+    assert response.json()[0]["errorCode"] == "EXCEEDED_ID_LIMIT"
+
+
+def test_an_expired_session_is_401_invalid_session_id(fresh_sandbox: RunningSandbox, token: str) -> None:
+    fresh_sandbox.add_fault("salesforce", "expire_tokens", count=1)
+
+    expired = rest(fresh_sandbox, "GET", f"{DATA}/limits", token)
+    still_expired = rest(fresh_sandbox, "GET", f"{DATA}/limits", token)
+
+    assert expired.status_code == still_expired.status_code == 401
+    assert still_expired.json() == [
+        {"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID", "fields": []}
+    ]
+
+
+def test_simple_salesforce_sees_the_expired_session(fresh_sandbox: RunningSandbox) -> None:
+    sf = Salesforce(instance_url=fresh_sandbox.host_url("jirasync.my.salesforce.com"), session_id="sbx.stale")
+    sf.session = redirected_session(fresh_sandbox)
+
+    with pytest.raises(SalesforceExpiredSession):
+        sf.query("SELECT Id FROM Contact")
+
+
+def test_the_daily_allowance_set_by_the_admin_ends_in_403_request_limit_exceeded(
+    fresh_sandbox: RunningSandbox,
+) -> None:
+    fresh_sandbox.mutate("salesforce", "set_daily_limit", max=3)
+    sf = login(fresh_sandbox)
+    for _ in range(3):
+        sf.query("SELECT Id FROM Account")
+
+    with pytest.raises(SalesforceRefusedRequest) as refused:
+        sf.query("SELECT Id FROM Account")
+
+    assert refused.value.content == [
+        {"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED", "fields": []}
+    ]
+    assert sf.api_usage["api-usage"] == (3, 3)
+
+
+def test_every_rest_answer_carries_sforce_limit_info(fresh_sandbox: RunningSandbox, token: str) -> None:
+    ok = rest(fresh_sandbox, "GET", f"{DATA}/sobjects/Contact/describe", token)
+    not_found = rest(fresh_sandbox, "GET", f"{DATA}/sobjects/Contact/003RO0000000zzzAAA", token)
+    malformed = rest(fresh_sandbox, "GET", f"{DATA}/query", token, params={"q": "SELECT"})
+
+    assert [r.status_code for r in (ok, not_found, malformed)] == [200, 404, 400]
+    assert [r.headers["Sforce-Limit-Info"] for r in (ok, not_found, malformed)] == [
+        "api-usage=1/15000",
+        "api-usage=2/15000",
+        "api-usage=3/15000",
+    ]
+
+
+def test_oauth_instance_url_points_back_where_the_request_arrived(fresh_sandbox: RunningSandbox) -> None:
+    by_prefix = oauth_token(fresh_sandbox).json()
+    credentials = fresh_sandbox.credentials["salesforce"]
+    by_host = requests.post(
+        f"{fresh_sandbox.base_url}/services/oauth2/token",
+        headers={"Host": "login.salesforce.com"},
+        data={"grant_type": "password", "client_id": credentials["consumer_key"],
+              "client_secret": credentials["consumer_secret"], "username": credentials["username"],
+              "password": credentials["password"]},
+        timeout=30,
+    ).json()  # fmt: skip
+
+    assert by_prefix["instance_url"] == fresh_sandbox.url("/salesforce")
+    assert by_prefix["token_type"] == "Bearer" and by_prefix["access_token"]
+    assert by_host["instance_url"] == "http://jirasync.my.salesforce.com"
+
+
+def test_client_credentials_need_a_my_domain(fresh_sandbox: RunningSandbox) -> None:
+    credentials = fresh_sandbox.credentials["salesforce"]
+    session = redirected_session(fresh_sandbox)
+
+    at_my_domain = Salesforce(
+        consumer_key=credentials["consumer_key"],
+        consumer_secret=credentials["consumer_secret"],
+        domain="jirasync.my",
+        session=session,
+    )
+    at_login = session.post(
+        "https://login.salesforce.com/services/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(credentials["consumer_key"], credentials["consumer_secret"]),
+        timeout=30,
+    )
+
+    assert at_my_domain.query("SELECT Id FROM Account")["totalSize"] > 0
+    assert at_login.status_code == 400 and at_login.json()["error"] == "invalid_grant"
+
+
+def test_a_wrong_client_secret_is_invalid_client(fresh_sandbox: RunningSandbox) -> None:
+    response = oauth_token(fresh_sandbox, client_secret="nope")
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_client", "error_description": "invalid client credentials"}
+
+
+def test_updated_and_deleted_report_changes_in_the_window(fresh_sandbox: RunningSandbox) -> None:
+    sf = login(fresh_sandbox)
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    changed = sf.Contact.create({"LastName": "Changed"})["id"]
+    removed = sf.Contact.create({"LastName": "Removed"})["id"]
+    sf.Contact.delete(removed)
+    end = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2)
+
+    updated = sf.Contact.updated(start, end)
+    deleted = sf.Contact.deleted(start, end)
+
+    assert updated["ids"] == [changed]
+    assert [d["id"] for d in deleted["deletedRecords"]] == [removed]
+    with pytest.raises(SalesforceMalformedRequest, match="INVALID_REPLICATION_DATE"):
+        sf.Contact.updated(start - dt.timedelta(days=31), end)
+
+
+def test_contacts_partly_match_jira_users_by_email(fresh_sandbox: RunningSandbox) -> None:
+    world = fresh_sandbox.sandbox.world
+    jira_emails = {p.email for p in world.members("jira")}
+    contacts = [c for c in fresh_sandbox.records("salesforce", "Contact") if c["Email"]]
+
+    matching = [c for c in contacts if c["Email"].casefold() in jira_emails]
+    case_only = [c for c in matching if c["Email"] != c["Email"].casefold()]
+
+    assert 0 < len(matching) < len(contacts)
+    assert case_only, "some CRM emails differ from Jira's in case only"
+
+
+def test_cases_carry_comments_and_files(fresh_sandbox: RunningSandbox) -> None:
+    sf = login(fresh_sandbox)
+
+    comments = sf.query_all(
+        "SELECT Id, CommentBody, Parent.CaseNumber, Parent.Contact.Email FROM CaseComment"
+    )
+    files = sf.query_all("SELECT Id, Name, BodyLength, Body FROM Attachment")["records"]
+    content = sf.session.get(
+        f"https://{sf.sf_instance}{files[0]['Body']}", headers=sf.headers, timeout=30
+    ).content
+
+    assert comments["totalSize"] > 0
+    assert all(r["Parent"]["CaseNumber"] for r in comments["records"])
+    assert content.startswith(b"Log for case") and len(content) == files[0]["BodyLength"]
+
+
+def test_batches_needed_for_a_large_read(fresh_sandbox: RunningSandbox) -> None:
+    fresh_sandbox.mutate("salesforce", "add_contacts", count=5000)
+    sf = login(fresh_sandbox)
+    fresh_sandbox.clear_counters()
+
+    everything = sf.query_all("SELECT Id FROM Contact")
+
+    counters = fresh_sandbox.counters()
+    assert sum(counters.values()) == math.ceil(everything["totalSize"] / 2000)
