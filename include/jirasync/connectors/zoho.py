@@ -1,0 +1,363 @@
+"""Zoho CRM v8: OAuth refresh per data centre, record reads past the 2,000 wall, batched writes, notes, attachments.
+
+Reads page with ``page`` while ``page * per_page`` stays within 2,000 records and then
+follow ``info.next_page_token``: Zoho refuses ``page`` beyond that
+(``DISCRETE_PAGINATION_LIMIT_EXCEEDED``), and page tokens expire and belong to one user,
+so the simple form is kept as long as it works. Either way a page holds 200 records, so
+a read of N records costs ``ceil(N / 200)`` calls. Incremental reads send
+``If-Modified-Since`` and sort by ``Modified_Time``. Writes go 100 records a call and
+return one ``RecordOutcome`` per record in input order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from jirasync.connectors import (
+    AuthenticationError,
+    Clock,
+    HttpClient,
+    RecordOutcome,
+    RefreshingTokenAuth,
+    RetryPolicy,
+    TokenBucket,
+)
+from jirasync.connectors.auth import AccessToken
+from jirasync.connectors.redaction import register_secret
+
+VENDOR = "Zoho CRM"
+API = "/crm/v8"
+PER_PAGE = 200
+DISCRETE_PAGE_LIMIT = 2000
+WRITE_BATCH = 100
+ACCOUNTS_SERVERS = {
+    "US": "https://accounts.zoho.com",
+    "EU": "https://accounts.zoho.eu",
+    "IN": "https://accounts.zoho.in",
+    "AU": "https://accounts.zoho.com.au",
+    "JP": "https://accounts.zoho.jp",
+    "CN": "https://accounts.zoho.com.cn",
+    "UK": "https://accounts.zoho.uk",
+    "CA": "https://accounts.zohocloud.ca",
+    "SA": "https://accounts.zoho.sa",
+}
+# Errors on one record that a later run can fix by itself (the record was busy, the CRM hiccuped).
+RETRYABLE_RECORD_CODES = frozenset({"RECORD_LOCKED", "INTERNAL_ERROR", "TOO_MANY_REQUESTS"})
+
+
+def accounts_url_for(data_centre: str) -> str:
+    try:
+        return ACCOUNTS_SERVERS[data_centre.upper()]
+    except KeyError:
+        raise ValueError(
+            f"Zoho data centre {data_centre!r} is unknown: use one of {', '.join(ACCOUNTS_SERVERS)}"
+        ) from None
+
+
+class ZohoAuth(RefreshingTokenAuth):
+    """Zoho's refresh_token grant; remembers the ``api_domain`` the accounts server names."""
+
+    header_prefix = "Zoho-oauthtoken"
+
+    def __init__(
+        self,
+        accounts_url: str,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        clock: Clock | None = None,
+    ) -> None:
+        super().__init__(VENDOR, clock)
+        self.accounts_url = accounts_url.rstrip("/")
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self._refresh_token = refresh_token
+        self.api_domain: str | None = None
+        self.token_requests = 0
+        register_secret(client_secret)
+        register_secret(refresh_token)
+
+    def fetch_token(self) -> AccessToken:
+        self.token_requests += 1
+        answer = self.post_token_request(
+            f"{self.accounts_url}/oauth/v2/token",
+            {
+                "grant_type": "refresh_token",
+                "refresh_token": self._refresh_token,
+                "client_id": self.client_id,
+                "client_secret": self._client_secret,
+            },
+        )
+        if "error" in answer or "access_token" not in answer:
+            # Zoho answers a bad client or refresh token with HTTP 200 and {"error": "invalid_code"}.
+            raise AuthenticationError(
+                VENDOR,
+                "POST",
+                "POST /oauth/v2/token",
+                200,
+                f"token refused: {answer.get('error', 'no access_token in the answer')}",
+                hint="Check the client id, client secret, refresh token and data centre of the Airflow connection.",
+            )
+        self.api_domain = str(answer.get("api_domain") or self.api_domain or "")
+        return self.token_from_answer(answer)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    id: str
+    file_name: str
+    size: int
+
+
+class ZohoCrmConnector:
+    """One Zoho CRM organisation. Calls go to the ``api_domain`` the accounts server returned.
+
+    Zoho limits concurrent calls and daily credits, not calls per second, so there is no
+    rate limiter by default; pass one shared by the tasks of a pool if needed.
+    """
+
+    def __init__(
+        self,
+        auth: ZohoAuth,
+        *,
+        clock: Clock | None = None,
+        retry: RetryPolicy | None = None,
+        rate_limiter: TokenBucket | None = None,
+    ) -> None:
+        auth.access_token()  # learn the api_domain before the first call
+        if not auth.api_domain:
+            raise AuthenticationError(
+                VENDOR, "POST", "POST /oauth/v2/token", 200, "the token answer named no api_domain"
+            )
+        self.auth = auth
+        self.http = HttpClient(
+            VENDOR,
+            auth.api_domain,
+            auth,
+            clock=clock,
+            retry=retry,
+            rate_limiter=rate_limiter,
+        )
+
+    @property
+    def calls(self) -> int:
+        """Calls sent so far, token requests and retries included."""
+        return self.http.calls.total + self.auth.token_requests
+
+    def calls_by_endpoint(self) -> dict[str, int]:
+        return {"POST /oauth/v2/token": self.auth.token_requests, **self.http.calls.by_endpoint()}
+
+    def close(self) -> None:
+        self.http.close()
+
+    # ---- reads ---------------------------------------------------------------------------
+
+    def records(
+        self, module: str, fields: Sequence[str], modified_since: datetime | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every record of ``module`` (or those modified since a time), ``fields`` plus ``id``.
+
+        Sorted by ``Modified_Time`` ascending when incremental, so the caller's watermark is
+        the last record's ``Modified_Time``; by ``id`` otherwise.
+        """
+        if not fields:
+            raise ValueError(f"Zoho CRM needs the fields to read from {module}: pass at least one field name")
+        params: dict[str, Any] = {
+            "fields": ",".join(fields),
+            "per_page": PER_PAGE,
+            "sort_by": "Modified_Time" if modified_since else "id",
+            "sort_order": "asc",
+        }
+        headers = (
+            {"If-Modified-Since": modified_since.isoformat(timespec="seconds")} if modified_since else None
+        )
+        page, token = 1, None
+        while True:
+            paging = {"page_token": token} if token else {"page": page}
+            answer = self.http.request_json(
+                "GET",
+                f"{API}/{{module}}",
+                path_params={"module": module},
+                params={**params, **paging},
+                headers=headers,
+            )
+            if not answer:  # 204 (nothing matches) or 304 (nothing modified)
+                return
+            yield from answer["data"]
+            info = answer.get("info") or {}
+            if not info.get("more_records"):
+                return
+            page += 1
+            if page * PER_PAGE > DISCRETE_PAGE_LIMIT:
+                token = info.get("next_page_token")
+                if not token:
+                    raise ValueError(
+                        f"Zoho CRM {module}: more than {DISCRETE_PAGE_LIMIT} records but no next_page_token in the answer"
+                    )
+
+    def record(self, module: str, record_id: str) -> dict[str, Any] | None:
+        answer = self.http.request_json(
+            "GET", f"{API}/{{module}}/{{record_id}}", path_params={"module": module, "record_id": record_id}
+        )
+        return answer["data"][0] if answer else None
+
+    def search(self, module: str, criteria: str, fields: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Records matching ``criteria`` (``(Email:equals:a@b.com)``); Zoho stops search at 2,000 records."""
+        found: list[dict[str, Any]] = []
+        for page in range(1, DISCRETE_PAGE_LIMIT // PER_PAGE + 1):
+            params: dict[str, Any] = {"criteria": criteria, "page": page, "per_page": PER_PAGE}
+            if fields:
+                params["fields"] = ",".join(fields)
+            answer = self.http.request_json(
+                "GET", f"{API}/{{module}}/search", path_params={"module": module}, params=params
+            )
+            if not answer:
+                break
+            found += answer["data"]
+            if not answer["info"].get("more_records"):
+                break
+        return found
+
+    def coql(self, query: str) -> list[dict[str, Any]]:
+        """One COQL call (at most 2,000 rows); COQL is a read, so it is retried like one."""
+        answer = self.http.request_json("POST", f"{API}/coql", json={"select_query": query}, idempotent=True)
+        return answer["data"] if answer else []
+
+    def deleted(
+        self, module: str, since: datetime | None = None, kind: str = "all"
+    ) -> Iterator[dict[str, Any]]:
+        """Deleted records (``id``, ``deleted_time``, ``type``), newest first."""
+        headers = {"If-Modified-Since": since.isoformat(timespec="seconds")} if since else None
+        page = 1
+        while True:
+            answer = self.http.request_json(
+                "GET",
+                f"{API}/{{module}}/deleted",
+                path_params={"module": module},
+                params={"type": kind, "page": page, "per_page": PER_PAGE},
+                headers=headers,
+            )
+            if not answer:
+                return
+            yield from answer["data"]
+            if not answer["info"].get("more_records"):
+                return
+            page += 1
+
+    def notes(self, module: str, record_id: str) -> list[dict[str, Any]]:
+        return self._pages(
+            f"{API}/{{module}}/{{record_id}}/Notes", {"module": module, "record_id": record_id}
+        )
+
+    def attachments(self, module: str, record_id: str) -> list[Attachment]:
+        rows = self._pages(
+            f"{API}/{{module}}/{{record_id}}/Attachments", {"module": module, "record_id": record_id}
+        )
+        return [Attachment(r["id"], r["File_Name"], int(r["Size"])) for r in rows]
+
+    def download_attachment(self, module: str, record_id: str, attachment_id: str) -> bytes:
+        response = self.http.request(
+            "GET",
+            f"{API}/{{module}}/{{record_id}}/Attachments/{{attachment_id}}",
+            path_params={"module": module, "record_id": record_id, "attachment_id": attachment_id},
+        )
+        return response.content
+
+    def modules(self) -> list[dict[str, Any]]:
+        return self.http.request_json("GET", f"{API}/settings/modules")["modules"]
+
+    def fields(self, module: str) -> list[dict[str, Any]]:
+        return self.http.request_json("GET", f"{API}/settings/fields", params={"module": module})["fields"]
+
+    def _pages(self, path: str, path_params: dict[str, str]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            answer = self.http.request_json(
+                "GET", path, path_params=path_params, params={"page": page, "per_page": PER_PAGE}
+            )
+            if not answer:
+                return rows
+            rows += answer["data"]
+            if not answer["info"].get("more_records"):
+                return rows
+            page += 1
+
+    # ---- writes --------------------------------------------------------------------------
+
+    def upsert(
+        self, module: str, records: Sequence[dict[str, Any]], duplicate_check_fields: Sequence[str] = ()
+    ) -> list[RecordOutcome]:
+        """Insert or update by ``duplicate_check_fields``; workflows are not triggered (``trigger: []``)."""
+        extra: dict[str, Any] = {"trigger": []}
+        if duplicate_check_fields:
+            extra["duplicate_check_fields"] = list(duplicate_check_fields)
+        return self._write("POST", f"{API}/{{module}}/upsert", module, records, extra)
+
+    def insert(self, module: str, records: Sequence[dict[str, Any]]) -> list[RecordOutcome]:
+        return self._write("POST", f"{API}/{{module}}", module, records, {"trigger": []})
+
+    def update(self, module: str, records: Sequence[dict[str, Any]]) -> list[RecordOutcome]:
+        """Each record carries its ``id``."""
+        for position, record in enumerate(records):
+            if not record.get("id"):
+                raise ValueError(
+                    f"Zoho CRM {module} update: record {position} has no id; updates need the record id"
+                )
+        return self._write("PUT", f"{API}/{{module}}", module, records, {"trigger": []})
+
+    def delete(self, module: str, record_ids: Sequence[str]) -> list[RecordOutcome]:
+        """Move records to the recycle bin (they then show in ``deleted``), 100 a call."""
+        outcomes: list[RecordOutcome] = []
+        for start in range(0, len(record_ids), WRITE_BATCH):
+            answer = self.http.request_json(
+                "DELETE",
+                f"{API}/{{module}}",
+                path_params={"module": module},
+                params={"ids": ",".join(record_ids[start : start + WRITE_BATCH])},
+            )
+            outcomes += [_outcome(element) for element in answer["data"]]
+        return outcomes
+
+    def add_note(self, module: str, record_id: str, title: str, content: str) -> RecordOutcome:
+        note = {
+            "Note_Title": title,
+            "Note_Content": content,
+            "Parent_Id": {"module": {"api_name": module}, "id": record_id},
+        }
+        return self._write("POST", f"{API}/Notes", "Notes", [note], {})[0]
+
+    def upload_attachment(self, module: str, record_id: str, file_name: str, content: bytes) -> RecordOutcome:
+        answer = self.http.request_json(
+            "POST",
+            f"{API}/{{module}}/{{record_id}}/Attachments",
+            path_params={"module": module, "record_id": record_id},
+            files={"file": (file_name, content)},
+        )
+        return _outcome(answer["data"][0])
+
+    def _write(
+        self, method: str, path: str, module: str, records: Sequence[dict[str, Any]], extra: dict[str, Any]
+    ) -> list[RecordOutcome]:
+        outcomes: list[RecordOutcome] = []
+        for start in range(0, len(records), WRITE_BATCH):
+            batch = list(records[start : start + WRITE_BATCH])
+            answer = self.http.request_json(
+                method, path, path_params={"module": module}, json={"data": batch, **extra}
+            )
+            outcomes += [_outcome(element) for element in answer["data"]]
+        return outcomes
+
+
+def _outcome(element: dict[str, Any]) -> RecordOutcome:
+    details = element.get("details") or {}
+    if element.get("status") == "success":
+        return RecordOutcome.success(str(details.get("id")))
+    where = ", ".join(
+        f"{k}={v}" for k, v in details.items() if k in ("api_name", "json_path", "expected_data_type")
+    )
+    error = f"{element.get('code')}: {element.get('message')}" + (f" ({where})" if where else "")
+    return RecordOutcome.failure(error, retryable=element.get("code") in RETRYABLE_RECORD_CODES)
