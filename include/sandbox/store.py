@@ -39,7 +39,14 @@ class Collection:
         self._store = store
         self.vendor = vendor
         self.name = name
-        self._records: dict[str, Record] = {}
+        self._loaded: dict[str, Record] | None = None
+
+    @property
+    def _records(self) -> dict[str, Record]:
+        """Read from disk on first use, so a cold start with 100,000 users does not wait for all of them."""
+        if self._loaded is None:
+            self._loaded = self._store.read(self.vendor, self.name)
+        return self._loaded
 
     def __len__(self) -> int:
         return len(self._records)
@@ -77,9 +84,6 @@ class Collection:
         del self._records[record_id]
         return True
 
-    def _load(self, record_id: str, data: str) -> None:
-        self._records[record_id] = json.loads(data)
-
 
 class Store:
     """All vendors' collections plus a few meta values (the seed and size the world was built from)."""
@@ -90,10 +94,16 @@ class Store:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" + _SCHEMA)
         self._collections: dict[tuple[str, str], Collection] = {}
-        for vendor, name, record_id, data in self._db.execute(
-            "SELECT vendor, collection, id, data FROM records ORDER BY rowid"
-        ):
-            self.collection(vendor, name)._load(record_id, data)
+        for vendor, name in self._db.execute("SELECT DISTINCT vendor, collection FROM records"):
+            self.collection(vendor, name)
+
+    def read(self, vendor: str, name: str) -> dict[str, Record]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, data FROM records WHERE vendor = ? AND collection = ? ORDER BY rowid",
+                (vendor, name),
+            ).fetchall()
+        return {record_id: json.loads(data) for record_id, data in rows}
 
     def collection(self, vendor: str, name: str) -> Collection:
         key = (vendor, name)
@@ -115,7 +125,7 @@ class Store:
         """Forget every record (a reseed follows)."""
         self.write("DELETE FROM records", [()])
         for collection in self._collections.values():
-            collection._records.clear()
+            collection._loaded = {}
 
     def write(self, statement: str, rows: list[tuple]) -> None:
         with self._lock:
