@@ -108,3 +108,9 @@ def test_no_secret_in_logs_or_exception_texts_of_a_failing_run(
     for secret in (API_TOKEN, BEARER_TOKEN, CLIENT_SECRET, ACCESS_TOKEN, "hunter2-hunter2"):
         for text in texts:
             assert secret not in text
+
+
+def test_short_registered_values_are_not_masked_as_they_are_words() -> None:
+    BearerAuth("token")
+
+    assert redact("the bearer token is missing") == "the bearer token is missing"

@@ -50,9 +50,16 @@ _known_secrets: set[str] = set()
 _known_lock = threading.Lock()
 
 
+MINIMUM_SECRET_LENGTH = 8
+
+
 def register_secret(value: str | None) -> None:
-    """Redact this exact value from now on (auth classes call it for what they hold)."""
-    if value and len(value) >= 4:
+    """Redact this exact value from now on (auth classes call it for what they hold).
+
+    Values shorter than ``MINIMUM_SECRET_LENGTH`` are ignored: they are words ("token",
+    "test") whose masking would garble every message, and no real credential is that short.
+    """
+    if value and len(value) >= MINIMUM_SECRET_LENGTH:
         with _known_lock:
             _known_secrets.add(value)
 
