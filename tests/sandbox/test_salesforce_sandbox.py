@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from pathlib import Path
 
 import pytest
 import requests
@@ -17,7 +18,7 @@ from simple_salesforce.exceptions import (
 )
 
 from jirasync.connectors.salesforce import SalesforceHostRedirect
-from sandbox.testing import RunningSandbox
+from sandbox.testing import RunningSandbox, running_sandbox
 
 DATA = "/services/data/v59.0"
 
@@ -383,3 +384,21 @@ def test_batches_needed_for_a_large_read(fresh_sandbox: RunningSandbox) -> None:
 
     counters = fresh_sandbox.counters()
     assert sum(counters.values()) == math.ceil(everything["totalSize"] / 2000)
+
+
+def test_simple_salesforce_over_https_trusts_the_sandbox_ca(tmp_path: Path) -> None:
+    with running_sandbox(tmp_path, users=20, tls=True) as sandbox:
+        session = requests.Session()
+        session.mount("https://", SalesforceHostRedirect(sandbox.base_url, ca_bundle=str(sandbox.ca_path)))
+        credentials = sandbox.credentials["salesforce"]
+        sf = Salesforce(
+            username=credentials["username"],
+            password=credentials["password"],
+            security_token=credentials["security_token"],
+            session=session,
+        )
+
+        accounts = sf.query("SELECT Name FROM Account")
+
+    assert sandbox.base_url.startswith("https://")
+    assert {"Northwind"} <= {a["Name"] for a in accounts["records"]}
