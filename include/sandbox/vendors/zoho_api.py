@@ -107,12 +107,6 @@ class ZohoError(Exception):
         return zoho_error(self.status, self.code, self.message, **self.details)
 
 
-def required_param_missing(name: str) -> ZohoError:
-    return ZohoError(
-        400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", param_name=name
-    )
-
-
 def invalid_param(name: str, message: str, **details: Any) -> ZohoError:
     return ZohoError(400, "INVALID_DATA", message, param_name=name, **details)
 
