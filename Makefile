@@ -22,13 +22,13 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m jirasync.demo
+	$(BIN)/jirasync demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 airflow: $(STAMP)
-	$(BIN)/python -m jirasync.demo --standalone
+	$(BIN)/jirasync airflow
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -96,3 +96,14 @@ def test_the_offline_parse_catches_a_dag_file_that_calls_out(tmp_path: Path) -> 
     errors = parse_dag_folder(EXAMPLE_SYNCS, tmp_path, dags)["import_errors"]
     assert "must not use the network" in errors[str(dags / "calls_out.py")]
     assert "must not use an Airflow connection" in errors[str(dags / "reads_connection.py")]
+
+
+def test_mapping_an_attribute_the_identity_provider_lacks_fails_at_parse_time(tmp_path: Path) -> None:
+    syncs = tmp_path / "syncs"
+    syncs.mkdir()
+    definition = (EXAMPLE_SYNCS / "entra_to_jira.yaml").read_text()
+    (syncs / "typo.yaml").write_text(definition.replace("source: jobTitle", "source: jobTitel"))
+    message = next(iter(parse_dag_folder(syncs, tmp_path)["import_errors"].values()))
+    assert "typo.yaml" in message
+    assert "fields[1].source" in message
+    assert "has no attribute 'jobTitel'" in message

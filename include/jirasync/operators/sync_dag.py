@@ -17,6 +17,7 @@ from airflow.sdk import DAG, Asset, Param
 
 from jirasync.engine.definitions import Family, SyncDefinition, load_definitions
 from jirasync.operators.callbacks import report_failure
+from jirasync.syncs.identity_attributes import check_identity_definition
 
 PROJECT_SYNCS_DIR = Path(__file__).resolve().parents[2] / "syncs"
 
@@ -30,6 +31,9 @@ POOLS = {
     "zoho_crm": "zoho_crm_api",
     "salesforce": "salesforce_api",
 }
+
+# Checks of what only the family knows (which attributes exist), light enough for parse time.
+FAMILY_CHECKS = {"identity_to_jira_properties": check_identity_definition}
 
 DEFAULT_ARGS = {
     "owner": "jirasync",
@@ -52,8 +56,17 @@ def sync_asset(sync_id: str) -> Asset:
 
 
 def build_sync_dags(family: Family) -> dict[str, DAG]:
-    """The DAGs of every definition of ``family``, by dag id, for a DAG file's globals()."""
-    definitions = [d for d in load_definitions(syncs_dir()) if d.family == family]
+    """The DAGs of every definition of ``family``, by dag id, for a DAG file's globals().
+
+    A definition the family cannot run fails here, so Airflow shows it as an import error
+    naming the file, the field and the fix.
+    """
+    folder = syncs_dir()
+    definitions = [d for d in load_definitions(folder) if d.family == family]
+    for definition in definitions:
+        check = FAMILY_CHECKS.get(definition.family)
+        if check:
+            check(definition, str(folder / f"{definition.id}.yaml"))
     return {dag.dag_id: dag for dag in map(build_sync_dag, definitions)}
 
 
@@ -90,8 +103,11 @@ def build_sync_dag(definition: SyncDefinition) -> DAG:
         check = step("check", retries=0)
         apply = step("apply", POOLS.get(target.system))
         report = step("report")
-        announce = step("announce_changes", outlets=[sync_asset(definition.id)])
-        [extract_source, extract_target] >> plan >> check >> apply >> report >> announce
+        # Runs after a report that failed on unwritten records too: what was written did change the target.
+        announce = step("announce_changes", outlets=[sync_asset(definition.id)], trigger_rule="all_done")
+        # The target is read after the source, so a run whose source did not change need not read it.
+        extract_source >> extract_target >> plan >> check >> apply >> report
+        apply >> announce
     return dag
 
 
@@ -108,6 +124,10 @@ def _step_callable(task_id: str):
 
 
 def _trigger_form(definition: SyncDefinition) -> dict[str, Param]:
+    return {**_common_params(), **FAMILY_PARAMS.get(definition.family, {})}
+
+
+def _common_params() -> dict[str, Param]:
     return {
         "full_sync": Param(
             False,
@@ -136,6 +156,19 @@ def _trigger_form(definition: SyncDefinition) -> dict[str, Param]:
             "Use once, after reading the plan of a dry run.",
         ),
     }
+
+
+FAMILY_PARAMS: dict[str, dict[str, Param]] = {
+    "identity_to_jira_properties": {
+        "repair": Param(
+            False,
+            type="boolean",
+            title="Repair properties (with a full sync)",
+            description="Read every linked user's property back from Jira and rewrite those changed "
+            "outside jirasync. Costs one call per user: use it with a full sync, now and then.",
+        ),
+    },
+}
 
 
 def _doc(definition: SyncDefinition) -> str:

@@ -1,0 +1,47 @@
+"""The ``jirasync`` command: the demo, the Airflow UI on the sandbox, and state-store upkeep."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="jirasync", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="run every sync once against the sandbox and print a summary")
+    demo.add_argument("--users", type=int, default=2000, help="people in the sandbox's world")
+    demo.add_argument("--seed", type=int, default=7, help="random seed of the sandbox's world")
+    ui = commands.add_parser("airflow", help="airflow standalone with the project's DAGs on the sandbox")
+    ui.add_argument("--users", type=int, default=2000)
+    ui.add_argument("--seed", type=int, default=7)
+    state = commands.add_parser("state", help="jirasync's state store")
+    state.add_argument("action", choices=["migrate"], help="migrate: bring the schema to the newest version")
+    args = parser.parse_args(argv)
+
+    if args.command == "demo":
+        from jirasync.demo import run_demo
+
+        return run_demo(args.users, args.seed)
+    if args.command == "airflow":
+        from jirasync.local_stack import LocalStack
+
+        stack = LocalStack.from_environment(users=args.users, seed=args.seed)
+        stack.prepare_airflow()
+        with stack.sandbox() as sandbox:
+            print(f"Sandbox on {sandbox.url}; Airflow UI on http://localhost:8080 (Ctrl-C stops both)")
+            with contextlib.suppress(KeyboardInterrupt):
+                stack.airflow("standalone")
+        return 0
+    from jirasync.engine.store import StateStore
+    from jirasync.hooks.state import state_store_location
+
+    store = StateStore(state_store_location())  # opening migrates
+    print(f"state store at {store!r} is at the newest schema")
+    store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""The local stack behind ``make demo`` and ``make airflow``: the sandbox plus an Airflow home.
+
+Everything lives in the project: the Airflow home (SQLite) and the sandbox's world under
+``.airflow/``, the Airflow connections as ``AIRFLOW_CONN_*`` variables pointing at the sandbox.
+Nothing here imports Airflow: Airflow runs as the ``airflow`` command of this virtualenv.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SANDBOX_START_TIMEOUT_S = 120
+
+
+@dataclass
+class LocalStack:
+    """Paths and settings of the local stack; `airflow_env` is what every airflow command runs with."""
+
+    airflow_home: Path
+    sandbox_port: int
+    users: int
+    seed: int
+    assets_workspace_id: str | None = None  # known once the sandbox has seeded its world
+
+    @classmethod
+    def from_environment(cls, users: int, seed: int) -> LocalStack:
+        home = Path(os.environ.get("AIRFLOW_HOME", PROJECT_ROOT / ".airflow")).resolve()
+        return cls(home, int(os.environ.get("JIRASYNC_SANDBOX_PORT", "8900")), users, seed)
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://127.0.0.1:{self.sandbox_port}"
+
+    @property
+    def sandbox_data_dir(self) -> Path:
+        return self.airflow_home / "sandbox"
+
+    def airflow_env(self) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "AIRFLOW_HOME": str(self.airflow_home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+        for conn_id, connection in sandbox_connections(self.sandbox_url, self.assets_workspace_id).items():
+            env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(connection)
+        return env
+
+    def airflow(self, *args: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
+        """Run an ``airflow`` command against this stack; a failure stops the caller with its output."""
+        result = subprocess.run(
+            [str(Path(sys.executable).with_name("airflow")), *args],
+            env=self.airflow_env(),
+            cwd=PROJECT_ROOT,
+            capture_output=capture,
+            text=True,
+        )
+        if result.returncode != 0:
+            output = (result.stdout or "") + (result.stderr or "") if capture else "see the output above"
+            raise RuntimeError(f"`airflow {' '.join(args)}` failed ({result.returncode}): {output[-4000:]}")
+        return result
+
+    def prepare_airflow(self) -> None:
+        """Migrate the SQLite metadata database and create the vendor pools."""
+        self.airflow_home.mkdir(parents=True, exist_ok=True)
+        self.airflow("db", "migrate", capture=True)
+        self.airflow("pools", "import", str(PROJECT_ROOT / "include/airflow/pools.json"), capture=True)
+
+    @contextmanager
+    def sandbox(self) -> Iterator[SandboxProcess]:
+        """Start ``python -m sandbox`` on the configured port and stop it on exit."""
+        process = SandboxProcess.start(self)
+        self.assets_workspace_id = process.admin("data/assets/workspace/workspace")["workspaceId"]
+        try:
+            yield process
+        finally:
+            process.stop()
+
+
+def sandbox_connections(sandbox_url: str, assets_workspace_id: str | None) -> dict[str, dict[str, Any]]:
+    """The Airflow connection of every vendor the sandbox serves, pointing at ``sandbox_url``.
+
+    Credentials come from the vendor modules themselves, so they cannot drift from what the
+    sandbox accepts. These connection ids are the ones the shipped definitions name.
+    """
+    from sandbox.registry import load_vendors  # the sandbox is a dev-only part of the package
+
+    credentials = {name: dict(vendor.credentials) for name, vendor in load_vendors().items()}
+    jira, graph, zoho, salesforce = (credentials[name] for name in ("jira", "graph", "zoho", "salesforce"))
+    connections: dict[str, dict[str, Any]] = {
+        "jira_default": {
+            "conn_type": "jira",
+            "host": f"{sandbox_url}/jira",
+            "login": jira["email"],
+            "password": jira["api_token"],
+        },
+        "entra_id": {
+            "conn_type": "jirasync_msgraph",
+            "host": f"{sandbox_url}/graph",
+            "login": graph["client_id"],
+            "password": graph["client_secret"],
+            "extra": {"tenant_id": graph["tenant_id"], "login_url": f"{sandbox_url}/entra"},
+        },
+        "scim": {
+            "conn_type": "jirasync_scim",
+            "host": f"{sandbox_url}/scim/v2",
+            "password": credentials["scim"]["bearer_token"],
+        },
+        "zoho_crm": {
+            "conn_type": "jirasync_zoho_crm",
+            "login": zoho["client_id"],
+            "password": zoho["client_secret"],
+            "extra": {
+                "data_centre": "US",
+                "refresh_token": zoho["refresh_token"],
+                "accounts_url": f"{sandbox_url}/zoho-accounts",
+            },
+        },
+        "salesforce_default": {
+            "conn_type": "salesforce",
+            "login": salesforce["username"],
+            "password": salesforce["password"],
+            "extra": {"security_token": salesforce["security_token"], "sandbox_url": sandbox_url},
+        },
+    }
+    if assets_workspace_id:
+        connections["jira_assets"] = {
+            "conn_type": "jirasync_assets",
+            "host": f"{sandbox_url}/atlassian",
+            "login": jira["email"],
+            "password": jira["api_token"],
+            "extra": {"workspace_id": assets_workspace_id},
+        }
+    return connections
+
+
+@dataclass
+class SandboxProcess:
+    """A ``python -m sandbox`` child process and where it answers."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+
+    @classmethod
+    def start(cls, stack: LocalStack) -> SandboxProcess:
+        if _answers(stack.sandbox_url):
+            raise RuntimeError(
+                f"something already answers on {stack.sandbox_url}; stop it, or set JIRASYNC_SANDBOX_PORT "
+                "to a free port"
+            )
+        stack.sandbox_data_dir.mkdir(parents=True, exist_ok=True)
+        log = (stack.airflow_home / "sandbox.log").open("ab")
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "sandbox",
+                "--port", str(stack.sandbox_port),
+                "--data-dir", str(stack.sandbox_data_dir),
+                "--users", str(stack.users),
+                "--seed", str(stack.seed),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+        )  # fmt: skip
+        deadline = time.monotonic() + SANDBOX_START_TIMEOUT_S
+        while not _answers(stack.sandbox_url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(
+                    f"the sandbox did not start on {stack.sandbox_url}; see {stack.airflow_home / 'sandbox.log'}"
+                )
+            time.sleep(0.2)
+        return cls(process, stack.sandbox_url)
+
+    def admin(self, path: str) -> Any:
+        response = requests.get(f"{self.url}/_sandbox/{path}", timeout=120)
+        response.raise_for_status()
+        return response.json()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/_sandbox/health", timeout=2).ok
+    except requests.RequestException:
+        return False

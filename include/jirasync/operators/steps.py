@@ -1,0 +1,240 @@
+"""The pipeline's steps as Airflow runs them: one function per task of a sync DAG.
+
+Each step loads the sync's definition, does its part through the family and the engine, and
+hands the next step paths and counts through XCom; frames and change sets travel as Parquet
+under the staging location (``JIRASYNC_STAGING_URL``, else ``$AIRFLOW_HOME/jirasync/staging``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from airflow.exceptions import AirflowFailException, AirflowSkipException
+
+from jirasync.engine.apply import apply_changes, merge_pending
+from jirasync.engine.checks import GateFailed, check_run
+from jirasync.engine.definitions import load_definitions
+from jirasync.engine.plan import plan_changes
+from jirasync.engine.render import render_plan
+from jirasync.engine.staging import read_frame, write_frame
+from jirasync.engine.store import StateStore
+from jirasync.hooks.state import state_store_location
+from jirasync.operators.connectors import api_calls, connector_for
+from jirasync.syncs.family import Extract, RunOptions, SyncRun, family_for
+
+log = logging.getLogger(__name__)
+
+RECORD_KINDS = ("create", "update", "link", "unlink", "delete", "clear", "conflict", "skip")
+CHANGE_COUNTS = ("created", "updated", "linked", "unlinked", "deleted", "cleared")
+
+
+def extract_source(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
+    run = _sync_run(sync_id, syncs_dir, context)
+    connector = connector_for(run.definition.source)
+    extract = family_for(run.definition).read_source(run, connector)
+    return _staged(run, context, "source", extract, connector)
+
+
+def extract_target(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
+    run = _sync_run(sync_id, syncs_dir, context)
+    source = _extract(context, "extract_source")
+    connector = connector_for(run.definition.target)
+    extract = family_for(run.definition).read_target(run, connector, source)
+    return _staged(run, context, "target", extract, connector)
+
+
+def plan(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
+    run = _sync_run(sync_id, syncs_dir, context)
+    source = _extract(context, "extract_source")
+    target = _extract(context, "extract_target")
+    links = run.store.links(sync_id)
+    changes = plan_changes(
+        run.definition,
+        source.frame,
+        target.frame,
+        _links_in_scope(links, source, target),
+        run.store.base(sync_id),
+    )
+    changes = merge_pending(changes, run.store.pending(sync_id), links)
+    changes = family_for(run.definition).refine(run, changes)
+    log.info("%s", render_plan(changes, sync_id=sync_id))
+    return {"path": write_frame(changes, _staging(context, "changes")), "records": _record_counts(changes)}
+
+
+def check(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
+    run = _sync_run(sync_id, syncs_dir, context)
+    changes = read_frame(_xcom(context, "plan")["path"])
+    source = _extract(context, "extract_source")
+    target = _extract(context, "extract_target")
+    result = check_run(
+        run.definition, source.frame, target.frame, changes, override=run.options.override_circuit_breaker
+    )
+    for failure in result.failures:
+        log.warning("gate: %s%s", failure, " (overridden for this run)" if result.override else "")
+    if not result.passed:
+        # No retry: the data, not the weather, has to change first.
+        raise AirflowFailException(str(GateFailed(result)))
+    return {"failures": len(result.failures), "overridden": bool(result.failures) and result.override}
+
+
+def apply(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
+    run = _sync_run(sync_id, syncs_dir, context)
+    changes = read_frame(_xcom(context, "plan")["path"])
+    source = _extract(context, "extract_source")
+    target = _extract(context, "extract_target")
+    connector = connector_for(run.definition.target)
+    writer = family_for(run.definition).writer(run, connector, source.frame)
+    summary = apply_changes(
+        changes,
+        store=run.store,
+        sync_id=sync_id,
+        writer=writer,
+        run_id=run.run_id,
+        dry_run=run.options.dry_run,
+    )
+    if not run.options.dry_run:
+        for side, extract in (("source", source), ("target", target)):
+            if extract.cursor is not None:
+                run.store.save_cursor(sync_id, side, extract.cursor)
+    return {**summary.to_dict(), "calls": api_calls(connector), "ideal_calls": _ideal_writes(changes, writer)}
+
+
+def report(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
+    run = _sync_run(sync_id, syncs_dir, context)
+    source = _xcom(context, "extract_source")
+    target = _xcom(context, "extract_target")
+    applied = _xcom(context, "apply")
+    calls: dict[str, int] = {}
+    for step in (source, target, applied):
+        for endpoint, count in step["calls"].items():
+            calls[endpoint] = calls.get(endpoint, 0) + count
+    started = context["dag_run"].start_date
+    summary = {
+        "sync": sync_id,
+        "dry_run": run.options.dry_run,
+        "read_source": source["rows"],
+        "read_target": target["rows"],
+        **{
+            name: applied[name] for name in ("created", "updated", "linked", "unlinked", "deleted", "cleared")
+        },
+        **{name: applied[name] for name in ("failed", "skipped", "conflicts")},
+        "api_calls": sum(calls.values()),
+        "ideal_api_calls": source["ideal_calls"] + target["ideal_calls"] + applied.get("ideal_calls", 0),
+        "calls_by_endpoint": calls,
+        "seconds": round(time.time() - started.timestamp(), 1) if started else None,
+    }
+    run.store.finish_run(
+        applied["run_id"], "partial" if applied["failed"] else "success", {**applied, **summary}
+    )
+    log.info("sync summary: %s", summary)
+    if applied["failed"]:
+        failures = "; ".join(f"{f['key']}: {f['error']} ({f['action']})" for f in applied["failures"][:10])
+        raise AirflowFailException(
+            f"sync '{sync_id}': {applied['failed']} record(s) could not be written and wait in pending "
+            f"for the next run: {failures}"
+        )
+    return summary
+
+
+def announce_changes(sync_id: str, syncs_dir: str, **context: Any) -> None:
+    """Succeed (and so emit the sync's Asset) only when this run changed the target."""
+    applied = context["ti"].xcom_pull(task_ids="apply") or {"dry_run": True}
+    changed = sum(applied.get(name, 0) for name in CHANGE_COUNTS)
+    if applied["dry_run"] or not changed:
+        raise AirflowSkipException(f"sync '{sync_id}' changed nothing in this run")
+
+
+# plumbing
+
+
+def _sync_run(sync_id: str, syncs_dir: str, context: dict[str, Any]) -> SyncRun:
+    params = context["params"]
+    ti = context["ti"]
+    options = RunOptions(
+        full_sync=bool(params.get("full_sync")),
+        dry_run=bool(params.get("dry_run")),
+        only=str(params.get("only") or "").strip(),
+        override_circuit_breaker=bool(params.get("override_circuit_breaker")),
+        extra={k: v for k, v in params.items() if k not in RunOptions.__dataclass_fields__},
+    )
+    definition = next((d for d in load_definitions(syncs_dir) if d.id == sync_id), None)
+    if definition is None:
+        raise AirflowFailException(f"sync '{sync_id}': its definition is no longer in {syncs_dir}")
+    return SyncRun(
+        definition=definition,
+        options=options,
+        store=StateStore(state_store_location()),
+        run_id=f"{sync_id}:{context['run_id']}:{ti.try_number}",
+        since=None if options.full_sync else context.get("data_interval_start"),
+    )
+
+
+def _staging(context: dict[str, Any], name: str) -> str:
+    root = os.environ.get("JIRASYNC_STAGING_URL") or str(
+        Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser() / "jirasync" / "staging"
+    )
+    ti = context["ti"]
+    return f"{root.rstrip('/')}/{ti.dag_id}/{context['run_id']}/{name}.parquet"
+
+
+def _staged(
+    run: SyncRun, context: dict[str, Any], side: str, extract: Extract, connector: Any
+) -> dict[str, Any]:
+    removed = pd.DataFrame({"_id": pd.Series(extract.removed, dtype="string")})
+    return {
+        "path": write_frame(extract.frame, _staging(context, side)),
+        "removed_path": write_frame(removed, _staging(context, f"{side}-removed")),
+        "rows": len(extract.frame),
+        "complete": extract.complete,
+        "cursor": extract.cursor,
+        "calls": api_calls(connector),
+        "ideal_calls": extract.ideal_calls,
+    }
+
+
+def _extract(context: dict[str, Any], task_id: str) -> Extract:
+    staged = _xcom(context, task_id)
+    return Extract(
+        frame=read_frame(staged["path"]),
+        complete=staged["complete"],
+        removed=tuple(read_frame(staged["removed_path"])["_id"]),
+        cursor=staged["cursor"],
+        ideal_calls=staged["ideal_calls"],
+    )
+
+
+def _xcom(context: dict[str, Any], task_id: str) -> dict[str, Any]:
+    value = context["ti"].xcom_pull(task_ids=task_id)
+    if value is None:
+        raise AirflowFailException(f"step '{task_id}' left no result; rerun the DAG run from the start")
+    return value
+
+
+def _links_in_scope(links: pd.DataFrame, source: Extract, target: Extract) -> pd.DataFrame:
+    """The links this run can judge: an incomplete read says nothing of the records it did not read."""
+    in_scope = pd.Series(True, index=links.index)
+    if not source.complete:
+        known = pd.concat([source.frame["_id"], pd.Series(source.removed, dtype="string")])
+        in_scope &= links["source_id"].isin(known)
+    if not target.complete:
+        in_scope &= links["target_id"].isin(target.frame["_id"])
+    return links[in_scope]
+
+
+def _ideal_writes(changes: pd.DataFrame, writer: Any) -> int:
+    """Write calls if every record is written once, in batches as full as the API allows."""
+    records = changes[changes["direction"].notna()].drop_duplicates(["kind", "key", "direction"])
+    groups = records.groupby(["kind", "direction"]).size()
+    per_call = getattr(writer, "records_per_call", writer.batch_size)
+    return int(sum(-(-count // per_call) for count in groups))
+
+
+def _record_counts(changes: pd.DataFrame) -> dict[str, int]:
+    records = changes.drop_duplicates(["kind", "key", "direction"])
+    counts = records["kind"].value_counts()
+    return {kind: int(counts.get(kind, 0)) for kind in RECORD_KINDS}

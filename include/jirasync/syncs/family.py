@@ -1,0 +1,84 @@
+"""What a sync family provides to the pipeline, and what the pipeline gives it.
+
+The pipeline (extract → plan → check → apply → report) is the same for every family; a family
+only knows its systems: how to read each side into a frame, how to refine the plan with what
+the engine cannot know (e.g. that jirasync never creates Jira users), and how to write.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import pandas as pd
+
+from jirasync.engine.apply import Writer
+from jirasync.engine.definitions import Family, SyncDefinition
+from jirasync.engine.store import StateStore
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the person who triggered the run asked for (the DAG's trigger form)."""
+
+    full_sync: bool = False
+    dry_run: bool = False
+    only: str = ""
+    override_circuit_breaker: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SyncRun:
+    """One run of one sync, as every step of the pipeline sees it."""
+
+    definition: SyncDefinition
+    options: RunOptions
+    store: StateStore
+    run_id: str
+    since: datetime | None  # start of the run's data interval: incremental reads begin here
+
+
+@dataclass(frozen=True)
+class Extract:
+    """One side, read.
+
+    ``complete`` says the frame holds every record in scope, so a linked record that is absent
+    is gone; an incremental read is not complete, and only ``removed`` ids are known to be gone.
+    ``cursor`` is where the next incremental read starts; it is saved once the run has applied.
+    ``ideal_calls`` is the fewest API calls this read could have made, for the run summary.
+    """
+
+    frame: pd.DataFrame
+    complete: bool
+    removed: tuple[str, ...] = ()
+    cursor: str | None = None
+    ideal_calls: int = 0
+
+
+class SyncFamily(Protocol):
+    def read_source(self, run: SyncRun, connector: Any) -> Extract: ...
+
+    def read_target(self, run: SyncRun, connector: Any, source: Extract) -> Extract: ...
+
+    def refine(self, run: SyncRun, changes: pd.DataFrame) -> pd.DataFrame:
+        """The change set with what the family knows better than the engine, e.g. creates it never makes."""
+        ...
+
+    def writer(self, run: SyncRun, connector: Any, source: pd.DataFrame) -> Writer: ...
+
+
+FAMILY_MODULES: dict[Family, str] = {
+    "identity_to_jira_properties": "jirasync.syncs.identity_to_jira",
+    "users_to_contacts": "jirasync.syncs.users_to_contacts",
+    "users_to_assets": "jirasync.syncs.users_to_assets",
+    "records_to_issues": "jirasync.syncs.records_to_issues",
+}
+
+
+def family_for(definition: SyncDefinition) -> SyncFamily:
+    """The family implementation of a definition."""
+    module = importlib.import_module(FAMILY_MODULES[definition.family])
+    return module.FAMILY

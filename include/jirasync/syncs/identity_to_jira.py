@@ -1,0 +1,313 @@
+"""Identity provider → Jira user properties (seed 003, and the manager it could not do).
+
+Each identity user is matched with a Jira user by email, case-insensitively, and the match is
+kept as a link by accountId, so a later change of email on either side keeps it. The mapped
+attributes go into one JSON document in one user property: one write per changed user.
+Properties are never read back (Jira has no bulk read: it would cost a call per user per run);
+the stored base says what each user's property holds, unless a full sync asks for a repair.
+
+Users whose Jira email is hidden are found through an existing link or `/user/search`;
+identity users with no Jira account are reported, never created.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from jirasync.connectors.errors import ApiError, NotFoundError
+from jirasync.connectors.graph import MAX_PAGE_SIZE as GRAPH_PAGE_SIZE
+from jirasync.connectors.jira import USERS_PAGE_SIZE, JiraConnector
+from jirasync.engine.apply import WriteOutcome, WriteRecord
+from jirasync.engine.frames import from_json, normalise_key, source_frame, typed_column
+from jirasync.syncs.family import Extract, SyncRun
+
+GRAPH_MANAGER_PAGE_SIZE = 100  # Graph caps pages at 100 when the manager is expanded
+SCIM_ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+UNMATCHED_CURSOR = "target"  # the identity users searched in Jira and not found, with the email searched
+
+
+class IdentityToJiraProperties:
+    """The identity → Jira user properties family."""
+
+    def read_source(self, run: SyncRun, connector: Any) -> Extract:
+        definition = run.definition
+        if definition.source.system == "entra_id":
+            users, complete, removed, cursor, ideal = _read_graph(run, connector)
+        else:
+            users, complete, removed, cursor, ideal = _read_scim(run, connector)
+        frame = source_frame(definition, users, id_field="id")
+        frame["_active"] = pd.array([_active(user) for user in users], dtype="boolean")
+        if run.options.only:
+            wanted = normalise_key(pd.Series([run.options.only]), "email").iloc[0]
+            frame = frame[frame["_key"] == wanted]
+            complete, removed = False, []
+        links = run.store.links(definition.id)
+        gone = set(removed)
+        if complete:
+            gone |= set(links["source_id"]) - set(frame["_id"])
+        if definition.delete_policy == "clear":
+            # Disabled users lose their property like removed ones: drop them, and say they are gone.
+            disabled = frame.loc[~frame["_active"].fillna(True), "_id"]
+            gone |= set(disabled)
+            frame = frame[frame["_active"].fillna(True)]
+        else:
+            frame = pd.concat(
+                [frame, _inactive_rows(run, gone - set(frame["_id"]), links)], ignore_index=True
+            )
+            gone = set()
+        return Extract(frame.drop(columns="_active"), complete, tuple(sorted(gone)), cursor, ideal)
+
+    def read_target(self, run: SyncRun, jira: JiraConnector, source: Extract) -> Extract:
+        definition = run.definition
+        links = run.store.links(definition.id)
+        base = run.store.base(definition.id)
+        unlinked = source.frame[~source.frame["_id"].isin(links["source_id"])]
+        ideal = 0
+        if run.options.full_sync or source.complete or len(unlinked):
+            every_account = list(jira.users())
+            # A bare array with no total: only an empty page proves the end.
+            ideal += math.ceil(len(every_account) / USERS_PAGE_SIZE) + 1
+            users = [u for u in every_account if u.account_type == "atlassian"]
+            complete = True
+        else:
+            users = []
+            complete = False
+        rows = {u.account_id: {"_id": u.account_id, "_key": u.email} for u in users}
+        for link in links.itertuples():
+            rows.setdefault(link.target_id, {"_id": link.target_id, "_key": link.key})
+        searched = json.loads(run.store.cursor(definition.id, UNMATCHED_CURSOR) or "{}")
+        found, not_found, calls = _search_hidden(run, jira, unlinked, rows, searched)
+        ideal += calls
+        rows.update(found)
+        frame = self._target_frame(run, list(rows.values()), links, base, jira)
+        return Extract(frame, complete, (), json.dumps(not_found, sort_keys=True), ideal)
+
+    def _target_frame(
+        self,
+        run: SyncRun,
+        rows: list[dict[str, Any]],
+        links: pd.DataFrame,
+        base: pd.DataFrame,
+        jira: JiraConnector,
+    ) -> pd.DataFrame:
+        """Jira users with what their property holds: the stored base, or what Jira says on a repair."""
+        definition = run.definition
+        frame = pd.DataFrame(rows, columns=["_id", "_key"]).astype("string")
+        frame["_key"] = normalise_key(frame["_key"], definition.key.normalise)
+        held = _values_by_target(base, links)
+        if run.options.full_sync and run.options.extra.get("repair"):
+            key = definition.target.options["property_key"]
+            held = {target: _flatten(jira.user_property(target, key) or {}) for target in held}
+        for mapping in definition.fields:
+            values = [held.get(target_id, {}).get(mapping.target) for target_id in frame["_id"]]
+            frame[mapping.target] = typed_column(values, as_set=mapping.set)
+        return frame
+
+    def refine(self, run: SyncRun, changes: pd.DataFrame) -> pd.DataFrame:
+        """jirasync never creates Jira users: a create becomes a skip that says why."""
+        creates = changes["kind"] == "create"
+        if not creates.any():
+            return changes
+        skips = (
+            changes[creates]
+            .drop_duplicates("key")
+            .assign(
+                kind="skip",
+                field=pd.NA,
+                before=pd.NA,
+                after=pd.NA,
+                direction=pd.NA,
+                reason="no Jira account has this email (hidden emails were looked up with /user/search); "
+                "jirasync does not create Jira users",
+            )
+        )
+        return pd.concat([changes[~creates], skips], ignore_index=True).astype("string")
+
+    def writer(self, run: SyncRun, jira: JiraConnector, source: pd.DataFrame) -> UserPropertyWriter:
+        base = run.store.base(run.definition.id)
+        return UserPropertyWriter(
+            jira, run.definition.target.options["property_key"], _values_by_source(base)
+        )
+
+
+@dataclass
+class UserPropertyWriter:
+    """One PUT of the whole document per changed user; one DELETE per user whose property is cleared."""
+
+    jira: JiraConnector
+    property_key: str
+    held: dict[str, dict[str, Any]]  # per source id, what the property holds now (the base)
+    batch_size: int = 50
+    records_per_call: int = 1
+
+    def write(self, kind: str, direction: str, records: Sequence[WriteRecord]) -> list[WriteOutcome]:
+        return [self._write_one(kind, record) for record in records]
+
+    def reconcile(self, records: Sequence[WriteRecord]) -> list[str | None]:
+        return [None for _ in records]  # this family never creates
+
+    def _write_one(self, kind: str, record: WriteRecord) -> WriteOutcome:
+        try:
+            if kind == "clear":
+                with contextlib.suppress(NotFoundError):  # already gone: what a clear wants
+                    self.jira.delete_user_property(record.target_id, self.property_key)
+            else:
+                values = {**self.held.get(record.source_id or "", {}), **record.values}
+                self.jira.put_user_property(record.target_id, self.property_key, _document(values))
+        except ApiError as error:
+            return WriteOutcome(
+                error=f"user {record.target_id} ({record.key}): {error}", retryable=error.retryable
+            )
+        except ValueError as error:  # the document is over Jira's size limit
+            return WriteOutcome(
+                error=f"user {record.target_id} ({record.key}): {error}; map fewer or shorter attributes",
+                retryable=False,
+            )
+        return WriteOutcome(record_id=record.target_id)
+
+
+def _read_graph(run: SyncRun, graph: Any) -> tuple[list[dict[str, Any]], bool, list[str], str, int]:
+    definition = run.definition
+    sources = [definition.key.source_field, *(m.source for m in definition.fields)]
+    manager = any(s.startswith("manager.") for s in sources)
+    attributes = sorted({s for s in sources if not s.startswith("manager.")} | {"accountEnabled"})
+    delta_link = None if run.options.full_sync else run.store.cursor(definition.id, "source")
+    changes = graph.read_changes(attributes, manager=manager, delta_link=delta_link)
+    page_size = GRAPH_MANAGER_PAGE_SIZE if manager else GRAPH_PAGE_SIZE
+    entries = len(changes.users) + len(changes.removed)
+    ideal = 1 + max(1, math.ceil(entries / page_size))  # a token, then the fewest pages
+    return changes.users, changes.full, [r.id for r in changes.removed], changes.delta_link, ideal
+
+
+def _read_scim(run: SyncRun, scim: Any) -> tuple[list[dict[str, Any]], bool, list[str], str | None, int]:
+    definition = run.definition
+    stored = None if run.options.full_sync else run.store.cursor(definition.id, "source")
+    since = pd.Timestamp(stored).to_pydatetime() if stored else None
+    result = scim.read_users(modified_since=since)
+    page_size = int((scim.service_provider_config.get("filter") or {}).get("maxResults") or 100)
+    ideal = 1 + max(1, math.ceil(len(result.users) / page_size))  # the configuration, then the pages
+    latest = result.latest_modified.isoformat() if result.latest_modified else stored
+    return [_scim_user(user) for user in result.users], result.full, [], latest, ideal
+
+
+def _scim_user(user: dict[str, Any]) -> dict[str, Any]:
+    """SCIM's shape made mappable: the enterprise extension as enterprise.*, multi-valued attributes
+    as their list of values and by type (emails.work) or primary (emails.primary)."""
+    flat = {key: value for key, value in user.items() if key != SCIM_ENTERPRISE}
+    flat["enterprise"] = user.get(SCIM_ENTERPRISE) or {}
+    for attribute in ("emails", "phoneNumbers"):
+        entries = user.get(attribute) or []
+        flat[attribute] = [entry.get("value") for entry in entries if entry.get("value")]
+        by_type = {entry["type"]: entry.get("value") for entry in entries if entry.get("type")}
+        primary = next((entry.get("value") for entry in entries if entry.get("primary")), None)
+        flat[f"{attribute}.primary"] = primary or (flat[attribute][0] if flat[attribute] else None)
+        for kind, value in by_type.items():
+            flat[f"{attribute}.{kind}"] = value
+    return flat
+
+
+def _active(user: dict[str, Any]) -> bool | None:
+    value = user.get("accountEnabled", user.get("active"))
+    return None if value is None else bool(value)
+
+
+def _inactive_rows(run: SyncRun, removed: Iterable[str], links: pd.DataFrame) -> pd.DataFrame:
+    """Removed users keep their property, said inactive: their last values with active false."""
+    definition = run.definition
+    linked = links.set_index("source_id")
+    gone = [source_id for source_id in removed if source_id in linked.index]
+    if not gone or not any(m.target == "active" for m in definition.fields):
+        return pd.DataFrame()
+    held = _values_by_source(run.store.base(definition.id))
+    frame = pd.DataFrame({"_id": pd.Series(gone, dtype="string")})
+    frame["_key"] = pd.Series([linked.loc[source_id, "key"] for source_id in gone], dtype="string")
+    for mapping in definition.fields:
+        values = [False if mapping.target == "active" else held.get(s, {}).get(mapping.target) for s in gone]
+        frame[mapping.target] = typed_column(values, as_set=mapping.set)
+    return frame
+
+
+def _search_hidden(
+    run: SyncRun,
+    jira: JiraConnector,
+    unlinked: pd.DataFrame,
+    rows: dict[str, dict[str, Any]],
+    searched: dict[str, str],
+) -> tuple[dict[str, dict[str, Any]], dict[str, str], int]:
+    """Look up by email the identity users no visible Jira email matches.
+
+    A user searched before with the same email and not found is not searched again, except in a
+    full sync: the answer only changes when a Jira account is added, and a full sync finds it.
+    """
+    known_keys = {row["_key"].casefold() for row in rows.values() if row["_key"]}
+    found: dict[str, dict[str, Any]] = {}
+    not_found: dict[str, str] = {}
+    calls = 0
+    for source_id, email in zip(unlinked["_id"], unlinked["_key"], strict=True):
+        if pd.isna(email) or email in known_keys:
+            continue
+        if not run.options.full_sync and searched.get(source_id) == email:
+            not_found[source_id] = email
+            continue
+        calls += 1
+        matches = [
+            u
+            for u in jira.search_users(query=email)
+            if u.account_type == "atlassian" and (u.email is None or u.email.casefold() == email)
+        ]
+        if len(matches) == 1:
+            found[matches[0].account_id] = {"_id": matches[0].account_id, "_key": email}
+        else:
+            not_found[source_id] = email
+    return found, not_found, calls
+
+
+def _values_by_source(base: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    held: dict[str, dict[str, Any]] = {}
+    for source_id, field, value in zip(
+        base["source_id"], base["field"], from_json(base["value"]), strict=True
+    ):
+        held.setdefault(source_id, {})[field] = value
+    return held
+
+
+def _values_by_target(base: pd.DataFrame, links: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    by_source = _values_by_source(base)
+    return {
+        target: by_source.get(source, {})
+        for source, target in zip(links["source_id"], links["target_id"], strict=True)
+    }
+
+
+def _document(values: dict[str, Any]) -> dict[str, Any]:
+    """Mapped values by property path (manager.name) as one nested JSON document."""
+    document: dict[str, Any] = {}
+    for path, value in sorted(values.items()):
+        *parents, leaf = path.split(".")
+        node = document
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = value
+    return document
+
+
+def _flatten(document: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """The inverse of `_document`: a property read back, by path."""
+    flat: dict[str, Any] = {}
+    for name, value in document.items():
+        path = f"{prefix}{name}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{path}."))
+        else:
+            flat[path] = value
+    return flat
+
+
+FAMILY = IdentityToJiraProperties()
