@@ -87,6 +87,15 @@ def test_the_breaker_trips_on_mass_updates_and_names_the_share(sync: SyncDefinit
     assert "40" in str(raised.value) and "override" in str(raised.value)
 
 
+def test_the_breaker_ignores_updates_that_fill_empty_target_fields(sync: SyncDefinition) -> None:
+    source = source_frame(sync, users(40, department="Sales"))
+    target, links = linked(sync, 40)
+    empty_target = target.assign(department=pd.Series([None] * 40, dtype="string"))
+    changes = plan_changes(sync, source, empty_target, links, empty_base())
+    assert (changes["kind"] == "update").sum() == 40
+    assert check_run(sync, source, empty_target, changes).passed
+
+
 def test_the_breaker_trips_on_deletes(sync: SyncDefinition) -> None:
     source = source_frame(sync, users(25))
     target, links = linked(sync, 40)

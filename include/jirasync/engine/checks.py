@@ -110,8 +110,12 @@ class _Gate:
         if len(target) < limits.min_target_size:
             return []
         writes_target = changes["direction"] == "to_target"
+        # Filling a field the target left empty (a first sync, a new link) destroys nothing.
+        overwrites = changes["before"].notna() & (changes["before"] != "null")
         touched = {
-            "update": changes.loc[changes["kind"].isin(["update", "clear"]) & writes_target, "target_id"],
+            "update": changes.loc[
+                changes["kind"].isin(["update", "clear"]) & writes_target & overwrites, "target_id"
+            ],
             "delete": changes.loc[changes["kind"] == "delete", "target_id"],
             "unlink": changes.loc[changes["kind"] == "unlink", "target_id"],
         }
