@@ -265,11 +265,7 @@ def values_equal(left: pd.Series, right: pd.Series, *, as_set: bool = False) -> 
     """Whether each pair of aligned values is equal under the rule of equality."""
     left = left.reset_index(drop=True)
     right = right.reset_index(drop=True)
-    both_missing = left.isna().to_numpy() & right.isna().to_numpy()
-    if as_set or left.dtype != right.dtype or left.dtype == object:
-        equal = both_missing
-    else:
-        equal = (left == right).fillna(False).to_numpy(dtype=bool) | both_missing
+    equal = values_identical(left, right, as_set=as_set)
     candidates = np.flatnonzero(~equal)
     if len(candidates):
         left_tokens = comparison_tokens(left.iloc[candidates], as_set=as_set)
@@ -277,6 +273,19 @@ def values_equal(left: pd.Series, right: pd.Series, *, as_set: bool = False) -> 
         same = (left_tokens == right_tokens).fillna(False).to_numpy(dtype=bool)
         equal[candidates] = same | (left_tokens.isna().to_numpy() & right_tokens.isna().to_numpy())
     return equal
+
+
+def values_identical(left: pd.Series, right: pd.Series, *, as_set: bool = False) -> np.ndarray:
+    """Whether each pair of aligned values is stored alike, or both are missing.
+
+    Identical values are always equal under the rule; the others need their tokens compared.
+    The test is one vectorised `==`, so a plan can afford it on every pair of a large frame.
+    """
+    both_missing = left.isna().to_numpy() & right.isna().to_numpy()
+    if as_set or left.dtype != right.dtype or left.dtype == object:
+        return both_missing
+    same = (left.reset_index(drop=True) == right.reset_index(drop=True)).fillna(False)
+    return same.to_numpy(dtype=bool) | both_missing
 
 
 def comparison_tokens(values: pd.Series, *, as_set: bool = False) -> pd.Series:

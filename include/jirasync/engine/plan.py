@@ -5,6 +5,10 @@ either side keeps its link; only records without a link are matched by key. Fiel
 one side flow from it; fields owned by both are merged three-way against the stored base.
 Work is done per field and per kind with merges and vectorised comparisons, never per row,
 except to JSON-encode the values of rows that actually change.
+
+Frames are large (a million records of ten fields) and mostly unchanged since the last run, so
+the merges carry only ids, keys and row numbers; a record's field values are taken by row number
+only for the few pairs that differ and the records that are created or vanished.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from jirasync.engine.definitions import FieldMapping, SyncDefinition
-from jirasync.engine.frames import TEXT, from_json, to_json, typed_column, values_equal
+from jirasync.engine.frames import TEXT, from_json, to_json, typed_column, values_equal, values_identical
 
 CHANGE_COLUMNS = ["kind", "key", "source_id", "target_id", "field", "before", "after", "direction", "reason"]
 KINDS = ["create", "update", "link", "unlink", "delete", "clear", "conflict", "skip"]
@@ -53,22 +57,23 @@ def plan_changes(
     _require_columns(definition, target, "target")
     sides = _Sides(definition, source, target)
     links = links[["source_id", "target_id", "key"]].astype(TEXT)
-    linked = links.merge(sides.source, on="source_id", how="left").merge(
-        sides.target, on="target_id", how="left"
+    linked = links.merge(sides.source[["source_id", "s_key", "_s"]], on="source_id", how="left").merge(
+        sides.target[["target_id", "t_key", "_t"]], on="target_id", how="left"
     )
     has_source = linked["_s"].notna().to_numpy()
     has_target = linked["_t"].notna().to_numpy()
     linked["key"] = linked["s_key"].fillna(linked["t_key"]).fillna(linked["key"])
 
-    unlinked_source = sides.source[~_member(sides.source["source_id"], links["source_id"])]
-    unlinked_target = sides.target[~_member(sides.target["target_id"], links["target_id"])]
+    unlinked_source = _unreferenced(sides.source, linked["_s"])
+    unlinked_target = _unreferenced(sides.target, linked["_t"])
     matching = _KeyMatching(definition, unlinked_source, unlinked_target, sides.target)
 
+    differing = _differing_pairs(definition, sides, linked[has_source & has_target])
     pairs = pd.concat(
-        [linked[has_source & has_target].assign(_linked=True), matching.pairs.assign(_linked=False)],
+        [sides.with_values(differing).assign(_linked=True), matching.pairs.assign(_linked=False)],
         ignore_index=True,
     )
-    recreated = linked[has_source & ~has_target]
+    recreated = sides.with_values(linked[has_source & ~has_target])
     recreated = recreated.assign(
         reason=lambda rows: "linked target record " + rows["target_id"] + " no longer exists; re-creating it"
     )
@@ -77,7 +82,7 @@ def plan_changes(
         _creates(definition, recreated),
         _links(matching.pairs),
         *_field_changes(definition, pairs, base),
-        _vanished_sources(definition, linked[~has_source]),
+        _vanished_sources(definition, sides.with_values(linked[~has_source])),
         *matching.skips,
     ]
     return _change_set(parts)
@@ -94,11 +99,17 @@ def _require_columns(definition: SyncDefinition, frame: pd.DataFrame, side: str)
 
 
 class _Sides:
-    """Both frames with side-prefixed field columns, ready to be merged side by side."""
+    """Both frames with side-prefixed field columns and each record's row number (`_s`, `_t`)."""
 
     def __init__(self, definition: SyncDefinition, source: pd.DataFrame, target: pd.DataFrame) -> None:
         self.source = self._prefixed(definition, source, _SOURCE, "source_id", "s_key", "s_modified", "_s")
         self.target = self._prefixed(definition, target, _TARGET, "target_id", "t_key", "t_modified", "_t")
+
+    def with_values(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Rows of the links merge with every other column of the records they point at."""
+        return pd.concat(
+            [rows, _columns_at(self.source, rows, "_s"), _columns_at(self.target, rows, "_t")], axis=1
+        )
 
     @staticmethod
     def _prefixed(
@@ -113,9 +124,38 @@ class _Sides:
         columns = {"_id": id_name, "_key": key_name, "_modified": modified_name}
         columns.update({m.target: prefix + m.target for m in definition.fields})
         kept = [c for c in columns if c in frame.columns]
-        renamed = frame[kept].rename(columns=columns)
-        renamed[marker] = True
+        renamed = frame[kept].rename(columns=columns).reset_index(drop=True)
+        renamed[marker] = np.arange(len(renamed))
         return renamed
+
+
+def _columns_at(frame: pd.DataFrame, rows: pd.DataFrame, row_number: str) -> pd.DataFrame:
+    """The columns of `frame` that `rows` lacks, at each row's row number (missing where none)."""
+    others = frame.drop(columns=[column for column in frame.columns if column in rows.columns])
+    values = others.reindex(rows[row_number].fillna(-1).to_numpy(dtype=np.int64))
+    values.index = rows.index
+    return values
+
+
+def _unreferenced(frame: pd.DataFrame, row_numbers: pd.Series) -> pd.DataFrame:
+    """The records of `frame` whose row number no link reached."""
+    referenced = np.zeros(len(frame), dtype=bool)
+    referenced[row_numbers.dropna().to_numpy(dtype=np.int64)] = True
+    return frame[~referenced]
+
+
+def _differing_pairs(definition: SyncDefinition, sides: _Sides, pairs: pd.DataFrame) -> pd.DataFrame:
+    """The linked pairs with a field whose values are not identical: only these can change."""
+    source_rows = pairs["_s"].to_numpy(dtype=np.int64)
+    target_rows = pairs["_t"].to_numpy(dtype=np.int64)
+    identical = np.ones(len(pairs), dtype=bool)
+    for mapping in definition.fields:
+        identical &= values_identical(
+            sides.source[_SOURCE + mapping.target].take(source_rows),
+            sides.target[_TARGET + mapping.target].take(target_rows),
+            as_set=mapping.set,
+        )
+    return pairs[~identical]
 
 
 class _KeyMatching:
@@ -163,8 +203,9 @@ class _KeyMatching:
         found = merged["_t"].notna().to_numpy()
         self.pairs = merged[found]
         unmatched = merged[~found]
+        holders = all_target[_member(all_target["t_key"], unmatched["key"])]
         taken = unmatched[["source_id", "key"]].merge(
-            all_target[["target_id", "t_key"]].drop_duplicates("t_key"), left_on="key", right_on="t_key"
+            holders[["target_id", "t_key"]].drop_duplicates("t_key"), left_on="key", right_on="t_key"
         )
         self.skips.append(
             _record_rows(
