@@ -51,7 +51,7 @@ def test_a_valid_definition_loads_with_its_id_from_the_file_name() -> None:
         (
             "fields: [{source: a, target: b, transform: [lowr]}]",
             "fields[0].transform[0]",
-            "use one of: default",
+            "use one of: date, default",
         ),
         (
             "fields: [{source: a, target: b, transform: [{split: {sep: ','}}]}]",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from jirasync.engine.definitions import load_definition
+from jirasync.engine.definitions import SyncDefinition, TransformSpec, load_definition
 from jirasync.engine.frames import RecordError, source_frame, typed_column, values_equal
 
 SYNC = load_definition(Path(__file__).parent / "fixtures" / "entra_to_jira.yaml")
@@ -104,3 +104,46 @@ def test_a_value_a_transform_cannot_use_names_the_record_and_field() -> None:
         RecordError, match="record '7': field 'department': transform 'integer' cannot use 'Eng'"
     ):
         source_frame(sync, [{"id": 7, "mail": "a@x.com", "department": "Eng"}])
+
+
+def date_sync(transform: object) -> SyncDefinition:
+    """The fixture sync with one field, `department`, read through a date transform."""
+    mapping = SYNC.fields[0].model_copy(update={"transform": [TransformSpec.model_validate(transform)]})
+    return SYNC.model_copy(update={"fields": [mapping]})
+
+
+def transformed_department(transform: object, value: object) -> object:
+    frame = source_frame(date_sync(transform), [{"id": 7, "mail": "a@x.com", "department": value}])
+    return frame["department"].iloc[0]
+
+
+@pytest.mark.parametrize(
+    ("value", "transform", "expected"),
+    [
+        (dt.date(2024, 3, 1), "date", "2024-03-01"),
+        (dt.datetime(2024, 3, 1, 23, 30), "date", "2024-03-01"),
+        (dt.datetime(2024, 3, 1, 1, 30, tzinfo=PLUS_TWO), "date", "2024-02-29"),
+        ("2024-03-01T01:30:00+02:00", "date", "2024-02-29"),
+        ("2024-03-01T23:30:00Z", {"date": {"format": "%d/%m/%Y %H:%M"}}, "01/03/2024 23:30"),
+        (" 2024-03-01 ", {"date": {"format": "%d.%m.%Y"}}, "01.03.2024"),
+    ],
+)
+def test_the_date_transform_writes_the_day_in_utc_with_its_format(
+    value: object, transform: object, expected: str
+) -> None:
+    assert transformed_department(transform, value) == expected
+
+
+@pytest.mark.parametrize("value", [None, "", "  "])
+def test_the_date_transform_leaves_no_value_missing(value: object) -> None:
+    assert pd.isna(transformed_department("date", value))
+
+
+@pytest.mark.parametrize(("value", "shown"), [("next Tuesday", "'next Tuesday'"), (20240301, "20240301")])
+def test_a_date_the_transform_cannot_read_names_record_field_value_and_fix(value: object, shown: str) -> None:
+    with pytest.raises(
+        RecordError,
+        match=f"record '7': field 'department': transform 'date' cannot use {shown} .*; "
+        "correct the value at the source or change the transform",
+    ):
+        transformed_department("date", value)

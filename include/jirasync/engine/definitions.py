@@ -34,6 +34,7 @@ TRANSFORMS: dict[str, frozenset[str]] = {
     "join": frozenset({"separator"}),
     "map": frozenset({"values", "default"}),
     "default": frozenset({"value"}),
+    "date": frozenset({"format"}),
 }
 
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")

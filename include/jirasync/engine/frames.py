@@ -186,7 +186,26 @@ def _apply_transform(value: Any, spec: TransformSpec) -> Any:
         case "map":
             table = spec.args.get("values", {})
             return table.get(value, spec.args.get("default", value))
+        case "date":
+            return _date_text(value, spec.args.get("format", "%Y-%m-%d"))
     raise ValueError(f"unknown transform '{spec.name}'")
+
+
+def _date_text(value: Any, pattern: str) -> str | None:
+    """A datetime, date or ISO 8601 text written with a strftime pattern.
+
+    Aware values are converted to UTC first, so that two systems in different zones agree on the
+    day; naive ones are taken as UTC already, as everywhere in the frames. Blank text is no value.
+    """
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        value = dt.datetime.fromisoformat(value.strip())
+    if not isinstance(value, dt.date):
+        raise TypeError(f"expected a date, a datetime or ISO 8601 text, not {type(value).__name__}")
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        value = value.astimezone(dt.UTC)
+    return value.strftime(pattern)
 
 
 def _preview(value: Any) -> str:
