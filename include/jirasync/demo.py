@@ -6,14 +6,10 @@ until a sync is defined, the demo reports what the sandbox holds.
 
 from __future__ import annotations
 
-import json
-import time
 from typing import Any
 
-import sqlalchemy as sa
-
 from jirasync.engine.definitions import load_definitions
-from jirasync.local_stack import PROJECT_ROOT, LocalStack, SandboxProcess
+from jirasync.local_stack import LocalStack, SandboxProcess
 
 SUMMARY_COLUMNS = (
     ("sync", "sync"),
@@ -35,22 +31,28 @@ def run_demo(users: int, seed: int) -> int:
     with stack.sandbox() as sandbox:
         print(f"Sandbox on {sandbox.url}, world of {users} people from seed {seed}\n")
         print(sandbox_holdings(sandbox))
-        definitions = [d for d in load_definitions(PROJECT_ROOT / "include/syncs") if d.enabled]
+        definitions = load_definitions(stack.syncs_dir)
         if not definitions:
             print("\nNo sync is defined in include/syncs yet: nothing to run.")
             return 0
         summaries = []
+        exit_code = 0
+        print()
         for definition in definitions:
             dag_id = f"jirasync__{definition.id}"
-            print(f"\nRunning {dag_id} ...", flush=True)
-            started = time.monotonic()
-            stack.airflow("dags", "test", dag_id, capture=True)
-            summary = latest_summary(stack, definition.id)
-            summary.setdefault("seconds", round(time.monotonic() - started, 1))
+            print(f"Running {dag_id} ...", flush=True)
+            result = stack.run_dag(dag_id)
+            summary = stack.latest_summary(definition.id) or {"sync": definition.id}
+            if not result.succeeded:
+                failed = result.failures() or ["the run failed before any step reported"]
+                print(f"  FAILED: {failed[0]}\n  full log: {result.log_path}")
+                summary["failed"] = summary.get("failed") or "run failed"
+                exit_code = 1
             summaries.append(summary)
         print()
         print(summary_table(summaries))
-    return 0
+        print(f"\nLogs of each run: {stack.airflow_home / 'dag-runs'}")
+    return exit_code
 
 
 def sandbox_holdings(sandbox: SandboxProcess) -> str:
@@ -65,20 +67,6 @@ def sandbox_holdings(sandbox: SandboxProcess) -> str:
     width = max(len(f"{v}/{c}") for v, c, _ in rows)
     lines = ["What the sandbox holds:"] + [f"  {v + '/' + c:<{width}}  {n:>7}" for v, c, n in rows]
     return "\n".join(lines)
-
-
-def latest_summary(stack: LocalStack, sync_id: str) -> dict[str, Any]:
-    """The report of the sync's latest run, from the state store the run wrote it to."""
-    engine = sa.create_engine(f"sqlite:///{stack.airflow_home / 'jirasync' / 'state.db'}")
-    with engine.connect() as connection:
-        row = connection.execute(
-            sa.text("SELECT summary FROM runs WHERE sync_id = :sync ORDER BY started_at DESC LIMIT 1"),
-            {"sync": sync_id},
-        ).first()
-    engine.dispose()
-    if row is None or row.summary is None:
-        return {"sync": sync_id, "failed": "no run recorded"}
-    return json.loads(row.summary)
 
 
 def summary_table(summaries: list[dict[str, Any]]) -> str:

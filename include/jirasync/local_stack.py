@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import sqlalchemy as sa
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_START_TIMEOUT_S = 120
@@ -32,6 +33,7 @@ class LocalStack:
     sandbox_port: int
     users: int
     seed: int
+    syncs_dir: Path = PROJECT_ROOT / "include" / "syncs"
     assets_workspace_id: str | None = None  # known once the sandbox has seeded its world
 
     @classmethod
@@ -56,6 +58,7 @@ class LocalStack:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            "JIRASYNC_SYNCS_DIR": str(self.syncs_dir),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
         for conn_id, connection in sandbox_connections(self.sandbox_url, self.assets_workspace_id).items():
@@ -76,6 +79,38 @@ class LocalStack:
             raise RuntimeError(f"`airflow {' '.join(args)}` failed ({result.returncode}): {output[-4000:]}")
         return result
 
+    def run_dag(self, dag_id: str, conf: dict[str, Any] | None = None) -> DagRunResult:
+        """One run of a DAG (``airflow dags test``), its output kept in a log file under the Airflow home."""
+        logs = self.airflow_home / "dag-runs"
+        logs.mkdir(parents=True, exist_ok=True)
+        log_path = logs / f"{dag_id}-{len(list(logs.glob(f'{dag_id}-*.log'))) + 1}.log"
+        args = ["dags", "test", dag_id, *(["--conf", json.dumps(conf)] if conf else [])]
+        with log_path.open("w") as log:
+            result = subprocess.run(
+                [str(Path(sys.executable).with_name("airflow")), *args],
+                env=self.airflow_env(),
+                cwd=PROJECT_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        return DagRunResult(dag_id, result.returncode == 0, log_path)
+
+    def latest_summary(self, sync_id: str) -> dict[str, Any] | None:
+        """The report of the sync's latest run, from the state store the run wrote it to."""
+        engine = sa.create_engine(f"sqlite:///{self.airflow_home / 'jirasync' / 'state.db'}")
+        try:
+            with engine.connect() as connection:
+                row = connection.execute(
+                    sa.text(
+                        "SELECT summary FROM runs WHERE sync_id = :sync ORDER BY started_at DESC LIMIT 1"
+                    ),
+                    {"sync": sync_id},
+                ).first()
+        finally:
+            engine.dispose()
+        return json.loads(row.summary) if row is not None and row.summary else None
+
     def prepare_airflow(self) -> None:
         """Migrate the SQLite metadata database and create the vendor pools."""
         self.airflow_home.mkdir(parents=True, exist_ok=True)
@@ -91,6 +126,17 @@ class LocalStack:
             yield process
         finally:
             process.stop()
+
+
+@dataclass(frozen=True)
+class DagRunResult:
+    dag_id: str
+    succeeded: bool
+    log_path: Path
+
+    def failures(self) -> list[str]:
+        """The failure callbacks' messages: what failed, at which step, for which records."""
+        return [line for line in self.log_path.read_text().splitlines() if "failed at step" in line]
 
 
 def sandbox_connections(sandbox_url: str, assets_workspace_id: str | None) -> dict[str, dict[str, Any]]:

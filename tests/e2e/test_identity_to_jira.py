@@ -1,0 +1,176 @@
+"""Identity → Jira user properties, through real Airflow DAG runs against a sandbox of 10,000 people."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.e2e.harness import EndToEnd, end_to_end
+
+PEOPLE = 10_000
+PROPERTY = "jirasync.identity"
+SCIM_PROPERTY = "jirasync.scim"
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EndToEnd]:
+    with end_to_end(
+        tmp_path_factory.mktemp("identity"),
+        users=PEOPLE,
+        seed=11,
+        definitions=["entra_to_jira.yaml", "scim_to_jira.yaml"],
+    ) as e2e:
+        yield e2e
+
+
+@pytest.fixture
+def e2e(world: EndToEnd) -> EndToEnd:
+    """The module's world as seeded, with no sync state: each test starts from nothing."""
+    world.sandbox.reset()
+    (world.stack.airflow_home / "jirasync" / "state.db").unlink(missing_ok=True)
+    return world
+
+
+def jira_users(e2e: EndToEnd) -> list[dict[str, Any]]:
+    return [u for u in e2e.sandbox.records("jira", "users") if u["accountType"] == "atlassian"]
+
+
+def properties(e2e: EndToEnd, key: str) -> dict[str, Any]:
+    """accountId → the value of property ``key``, for every user that has it."""
+    return {
+        record["accountId"] if "accountId" in record else record["id"]: record["properties"][key]
+        for record in e2e.sandbox.records("jira", "user_properties")
+        if key in record["properties"]
+    }
+
+
+def matchable(e2e: EndToEnd, identities: list[dict[str, Any]], email_of: str) -> dict[str, str]:
+    """identity id → Jira accountId the sync must find: by visible email, or by search (active users)."""
+    by_email: dict[str, str] = {}
+    for user in jira_users(e2e):
+        email = (user.get("emailAddress") or "").casefold()
+        if email and (user["emailVisible"] or user["active"]):
+            by_email[email] = user["accountId"]
+    return {
+        identity["id"]: by_email[identity[email_of].casefold()]
+        for identity in identities
+        if identity.get(email_of) and identity[email_of].casefold() in by_email
+    }
+
+
+def graph_users(e2e: EndToEnd) -> list[dict[str, Any]]:
+    return e2e.sandbox.records("graph", "users")
+
+
+def test_first_run_writes_the_matched_users_and_a_second_run_only_reads_the_minimum(e2e: EndToEnd) -> None:
+    expected = matchable(e2e, graph_users(e2e), "mail")
+    first = e2e.run("entra_to_jira")
+    written = properties(e2e, PROPERTY)
+    assert set(written) == set(expected.values())
+    assert first["updated"] == len(expected) == e2e.calls("jira", "PUT /rest/api/3/user/properties")
+    assert first["api_calls"] == first["ideal_api_calls"]
+
+    second = e2e.run("entra_to_jira")
+    assert second["updated"] == second["created"] == 0
+    assert e2e.calls("jira") == 0
+    assert e2e.calls("graph", "/users/delta") == 1
+    assert second["api_calls"] == second["ideal_api_calls"] == 2  # a token, one delta page
+
+    full = e2e.run("entra_to_jira", full_sync=True)
+    assert full["updated"] == 0
+    # The manager is mapped, and Graph caps pages at 100 when it is expanded.
+    assert e2e.calls("graph", "/users/delta") == math.ceil(len(graph_users(e2e)) / 100)
+    assert full["api_calls"] == full["ideal_api_calls"]
+
+
+def test_a_full_read_without_the_manager_takes_pages_of_999(tmp_path: Path) -> None:
+    without_manager = {
+        "  - {source: manager.displayName, target: manager.name}\n": "",
+        "  - {source: manager.mail, target: manager.email, transform: [lower]}\n": "",
+    }
+    with end_to_end(
+        tmp_path, users=PEOPLE, seed=11, definitions=["entra_to_jira.yaml"], edits=without_manager
+    ) as e2e:
+        e2e.run("entra_to_jira")
+        full = e2e.run("entra_to_jira", full_sync=True)
+        assert full["updated"] == 0
+        assert e2e.calls("graph", "/users/delta") == math.ceil(len(graph_users(e2e)) / 999)
+
+
+def test_a_change_to_one_percent_of_users_is_written_to_exactly_those_users(e2e: EndToEnd) -> None:
+    expected = matchable(e2e, graph_users(e2e), "mail")
+    e2e.run("entra_to_jira")
+    changed = sorted(expected)[::100]
+    for user_id in changed:
+        e2e.sandbox.edit("graph", "users", user_id, department="Changed by the IdP")
+    run = e2e.run("entra_to_jira")
+    assert run["updated"] == len(changed) == e2e.calls("jira", "PUT /rest/api/3/user/properties")
+    written = properties(e2e, PROPERTY)
+    assert {expected[u] for u in changed} == {
+        a for a, v in written.items() if v["department"] == "Changed by the IdP"
+    }
+
+
+def test_disabled_and_removed_users_follow_the_delete_policy(e2e: EndToEnd) -> None:
+    expected = matchable(e2e, graph_users(e2e), "mail")
+    e2e.run("entra_to_jira")
+    disabled, removed = sorted(expected)[:2]
+    e2e.sandbox.edit("graph", "users", disabled, accountEnabled=False)
+    e2e.sandbox.mutate("graph", "delete_user", id=removed)
+    e2e.run("entra_to_jira")
+    written = properties(e2e, PROPERTY)
+    # entra_to_jira keeps the property of disabled and removed users, saying they are inactive.
+    assert written[expected[disabled]]["active"] is False
+    assert written[expected[removed]]["active"] is False
+
+    # scim_to_jira clears the property of disabled users: only active ones get one.
+    scim_users = [u for u in e2e.sandbox.records("scim", "users") if u["active"]]
+    scim_expected = matchable(e2e, [scim_email(u) for u in scim_users], "email")
+    e2e.run("scim_to_jira")
+    disabled, removed = sorted(scim_expected)[:2]
+    e2e.sandbox.edit("scim", "users", disabled, active=False)
+    e2e.sandbox.delete("scim", "users", removed)
+    e2e.run("scim_to_jira", full_sync=True)  # SCIM has no tombstones: a full read finds removed users
+    written = properties(e2e, SCIM_PROPERTY)
+    assert scim_expected[disabled] not in written
+    assert scim_expected[removed] not in written
+    assert len(written) == len(scim_expected) - 2
+
+
+def scim_email(user: dict[str, Any]) -> dict[str, Any]:
+    work = next((e["value"] for e in user.get("emails", []) if e.get("type") == "work"), None)
+    return {"id": user["id"], "email": work}
+
+
+def test_hidden_emails_are_matched_through_search_or_reported(e2e: EndToEnd) -> None:
+    hidden = {
+        u["emailAddress"].casefold(): u
+        for u in jira_users(e2e)
+        if not u["emailVisible"] and u.get("emailAddress")
+    }
+    identities = {u["mail"].casefold(): u["id"] for u in graph_users(e2e) if u.get("mail")}
+    searchable = [u for email, u in hidden.items() if u["active"] and email in identities]
+    unfindable = [u for email, u in hidden.items() if not u["active"] and email in identities]
+    assert searchable and unfindable, "the seeded world must hold both kinds"
+    run = e2e.run("entra_to_jira")
+    written = properties(e2e, PROPERTY)
+    assert all(u["accountId"] in written for u in searchable)
+    assert not any(u["accountId"] in written for u in unfindable)
+    assert run["skipped"] >= len(unfindable)
+    skipped = {row["key"] for row in e2e.ledger("entra_to_jira") if row["kind"] == "skip"}
+    assert {u["emailAddress"].casefold() for u in unfindable} <= skipped
+
+
+def test_a_dry_run_writes_nothing_and_its_plan_is_what_the_real_run_does(e2e: EndToEnd) -> None:
+    dry = e2e.run("entra_to_jira", dry_run=True)
+    assert e2e.calls("jira", "PUT ") == 0
+    assert properties(e2e, PROPERTY) == {}
+    real = e2e.run("entra_to_jira")
+    counts = ("created", "updated", "linked", "unlinked", "deleted", "cleared", "skipped", "conflicts")
+    assert {k: dry[k] for k in counts} == {k: real[k] for k in counts}
+    assert real["updated"] > 0
