@@ -159,6 +159,33 @@ def _common_params() -> dict[str, Param]:
 
 
 FAMILY_PARAMS: dict[str, dict[str, Param]] = {
+    "users_to_contacts": {
+        "action": Param(
+            "sync",
+            type="string",
+            enum=["sync", "disable"],
+            title="Action",
+            description="sync: link, create and update contacts. disable: clear 'Synced Jira User' on every "
+            "linked contact and drop the links, as turning the sync off does; set enabled: false in the "
+            "definition to keep it off.",
+        ),
+    },
+    "users_to_assets": {
+        "name_prefix": Param(
+            "",
+            type="string",
+            title="Name prefix",
+            description="Only users whose display name starts with this (case-insensitive). Empty: the "
+            "definition's scope.",
+        ),
+        "groups": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            title="Jira groups",
+            description="Only members of these Jira groups (names). Empty: the definition's scope.",
+        ),
+    },
     "identity_to_jira_properties": {
         "repair": Param(
             False,
