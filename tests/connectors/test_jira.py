@@ -93,6 +93,22 @@ def test_group_members_page_by_fifty(fresh_sandbox: RunningSandbox) -> None:
     assert jira.http.calls["GET /rest/api/3/group/member"] >= math.ceil(len(group["members"]) / 50)
 
 
+def test_groups_lists_every_group_by_name_and_id_across_pages(fresh_sandbox: RunningSandbox) -> None:
+    for number in range(60):
+        group_id = f"00000000-0000-4000-8000-{number:012d}"
+        fresh_sandbox.put(
+            "jira", "groups", group_id, {"groupId": group_id, "name": f"team-{number}", "members": []}
+        )
+    stored = {g["groupId"]: g["name"] for g in fresh_sandbox.records("jira", "groups")}
+    jira = connect(fresh_sandbox)
+
+    groups = list(jira.groups())
+
+    assert {g.id: g.name for g in groups} == stored
+    assert len(groups) == len(stored) > 50
+    assert jira.http.calls["GET /rest/api/3/group/bulk"] == math.ceil(len(stored) / 50)
+
+
 # User properties
 
 

@@ -31,6 +31,7 @@ VENDOR = "Jira"
 API = "/rest/api/3"
 USERS_PAGE_SIZE = 1000  # the most /users/search returns per call
 GROUP_MEMBERS_PAGE_SIZE = 50  # /group/member accepts 1-50
+GROUPS_PAGE_SIZE = 50  # /group/bulk returns at most 50
 USER_SEARCH_PAGE_SIZE = 1000
 ISSUE_SEARCH_PAGE_SIZE = 100
 BULK_CREATE_LIMIT = 50
@@ -65,6 +66,12 @@ class JiraUser:
             time_zone=body.get("timeZone"),
             locale=body.get("locale"),
         )
+
+
+@dataclass(frozen=True)
+class JiraGroup:
+    id: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,19 @@ class JiraConnector:
             if len(page or []) < USER_SEARCH_PAGE_SIZE:
                 return users
             start += USER_SEARCH_PAGE_SIZE
+
+    def groups(self) -> Iterator[JiraGroup]:
+        """Every group of the site, so that groups named by people can be turned into the ids Jira wants."""
+        start = 0
+        while True:
+            page = self.http.request_json(
+                "GET", f"{API}/group/bulk", params={"startAt": start, "maxResults": GROUPS_PAGE_SIZE}
+            )
+            values = page.get("values") or []
+            yield from (JiraGroup(id=g["groupId"], name=g["name"]) for g in values)
+            if page.get("isLast", True) or not values:
+                return
+            start += len(values)
 
     def group_members(self, group_id: str, *, include_inactive: bool = False) -> Iterator[JiraUser]:
         start = 0
