@@ -22,6 +22,7 @@ CERTIFICATE_HOSTS = (
     "www.zohoapis.com.cn",
     "www.zohoapis.sa",
     "www.zohoapis.ca",
+    "www.zohoapis.uk",
     "accounts.zoho.com",
     "accounts.zoho.eu",
     "accounts.zoho.in",
