@@ -126,7 +126,9 @@ def put_record(
     request: Request, vendor: str, collection: str, record_id: str, record: JsonObject
 ) -> dict[str, Any]:
     """Add a record, or replace it whole."""
-    return _collection(request, vendor, collection).put(record_id, record)
+    records = _collection(request, vendor, collection)
+    with _sandbox(request).telling_vendors():
+        return records.put(record_id, record)
 
 
 @admin_router.patch("/data/{vendor}/{collection}/{record_id}")
@@ -135,14 +137,16 @@ def edit_record(
 ) -> dict[str, Any]:
     """Change the given top-level fields of a record, as an admin editing it in the vendor's UI."""
     records = _collection(request, vendor, collection)
-    return records.put(record_id, {**_record(records, record_id), **changes})
+    with _sandbox(request).telling_vendors():
+        return records.put(record_id, {**_record(records, record_id), **changes})
 
 
 @admin_router.delete("/data/{vendor}/{collection}/{record_id}", status_code=204)
 def delete_record(request: Request, vendor: str, collection: str, record_id: str) -> Response:
     records = _collection(request, vendor, collection)
     _record(records, record_id)
-    records.delete(record_id)
+    with _sandbox(request).telling_vendors():
+        records.delete(record_id)
     return Response(status_code=204)
 
 
@@ -156,6 +160,7 @@ def run_action(request: Request, vendor: str, action: str, payload: dict[str, An
     if action not in actions:
         raise HTTPException(404, f"vendor {vendor!r} has no action {action!r}; it has {sorted(actions)}")
     try:
-        return actions[action](sandbox.vendor_state(vendor), payload)
+        with sandbox.telling_vendors():
+            return actions[action](sandbox.vendor_state(vendor), payload)
     except (KeyError, ValueError) as error:
         raise HTTPException(400, f"{vendor} action {action!r} failed: {error}") from error

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
 from sandbox.admin import admin_router
+from sandbox.changes import Change, recording
 from sandbox.config import SandboxConfig
 from sandbox.faults import FaultBoard
 from sandbox.gate import VendorGate
@@ -57,12 +60,13 @@ class Sandbox:
 
     def seed(self, seed: int, users: int) -> None:
         """Replace every vendor's data with the world of (seed, users)."""
-        self.store.clear()
-        self.store.set_meta("seed", str(seed))
-        self.store.set_meta("users", str(users))
-        self.store.set_meta("seeded_vendors", "[]")
-        self.__dict__.pop("world", None)
-        self._seed_new_vendors()
+        with self.store.transaction():
+            self.store.clear()
+            self.store.set_meta("seed", str(seed))
+            self.store.set_meta("users", str(users))
+            self.store.set_meta("seeded_vendors", "[]")
+            self.__dict__.pop("world", None)
+            self._seed_new_vendors()
 
     def reset(self) -> None:
         """Back to the freshly seeded world, with no faults, counters or issued tokens."""
@@ -71,6 +75,25 @@ class Sandbox:
         for name in self.vendors:
             self.tokens.revoke_all(name)
         self.seed(self.seed_value, self.users)
+
+    @contextmanager
+    def telling_vendors(self) -> Iterator[None]:
+        """Record the writes made inside the block, then tell each vendor its own (``Vendor.on_change``).
+
+        The vendors are told even if the block fails half way: what was written stays written.
+        """
+        changes: list[Change] = []
+        try:
+            with recording(changes):
+                yield
+        finally:
+            by_vendor: dict[str, list[Change]] = {}
+            for change in changes:
+                by_vendor.setdefault(change.vendor, []).append(change)
+            for name, its_changes in by_vendor.items():
+                hook = self.vendors[name].on_change if name in self.vendors else None
+                if hook is not None:
+                    hook(self._states[name], its_changes)
 
     def export(self, vendor: str | None = None) -> dict[str, Any]:
         names = [vendor] if vendor else list(self.vendors)
@@ -86,11 +109,12 @@ class Sandbox:
     def _seed_new_vendors(self) -> None:
         """Seed vendors added since the data dir was seeded, from the same world, so it stays coherent."""
         seeded = json.loads(self.store.get_meta("seeded_vendors") or "[]")
-        for name, vendor in self.vendors.items():
-            if name not in seeded:
-                vendor.seed(self.world, self._states[name])
-                seeded.append(name)
-        self.store.set_meta("seeded_vendors", json.dumps(seeded))
+        with self.store.transaction():
+            for name, vendor in self.vendors.items():
+                if name not in seeded:
+                    vendor.seed(self.world, self._states[name])
+                    seeded.append(name)
+            self.store.set_meta("seeded_vendors", json.dumps(seeded))
 
     def _build_app(self) -> FastAPI:
         app = FastAPI(

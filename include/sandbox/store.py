@@ -10,8 +10,11 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from sandbox.changes import Change, note
 
 Record = dict[str, Any]
 
@@ -35,11 +38,11 @@ class Collection:
     also writes them to disk.
     """
 
-    def __init__(self, store: Store, vendor: str, name: str) -> None:
+    def __init__(self, store: Store, vendor: str, name: str, on_disk: bool) -> None:
         self._store = store
         self.vendor = vendor
         self.name = name
-        self._loaded: dict[str, Record] | None = None
+        self._loaded: dict[str, Record] | None = None if on_disk else {}
 
     @property
     def _records(self) -> dict[str, Record]:
@@ -69,9 +72,11 @@ class Collection:
 
     def put_many(self, items: Iterable[tuple[str, Record]]) -> None:
         """Store many records in one transaction (seeding 100,000 users must take seconds, not minutes)."""
+        records = self._records  # load first: reading back rows just written would parse them for nothing
         items = [(str(i), r) for i, r in items]
         self._store.write(_UPSERT, [(self.vendor, self.name, i, json.dumps(r)) for i, r in items])
-        self._records.update(items)
+        note(Change(self.vendor, self.name, i, records.get(i), r) for i, r in items)
+        records.update(items)
 
     def delete(self, record_id: str) -> bool:
         record_id = str(record_id)
@@ -81,6 +86,7 @@ class Collection:
             "DELETE FROM records WHERE vendor = ? AND collection = ? AND id = ?",
             [(self.vendor, self.name, record_id)],
         )
+        note([Change(self.vendor, self.name, record_id, self._records[record_id], None)])
         del self._records[record_id]
         return True
 
@@ -90,12 +96,13 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._in_transaction = False
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" + _SCHEMA)
         self._collections: dict[tuple[str, str], Collection] = {}
         for vendor, name in self._db.execute("SELECT DISTINCT vendor, collection FROM records"):
-            self.collection(vendor, name)
+            self._collections[(vendor, name)] = Collection(self, vendor, name, on_disk=True)
 
     def read(self, vendor: str, name: str) -> dict[str, Record]:
         with self._lock:
@@ -107,15 +114,16 @@ class Store:
 
     def collection(self, vendor: str, name: str) -> Collection:
         key = (vendor, name)
-        if key not in self._collections:
-            self._collections[key] = Collection(self, vendor, name)
+        if key not in self._collections:  # every collection on disk was registered at start
+            self._collections[key] = Collection(self, vendor, name, on_disk=False)
         return self._collections[key]
 
     def collections(self, vendor: str) -> list[Collection]:
         return [c for (v, _), c in self._collections.items() if v == vendor]
 
     def get_meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
@@ -127,8 +135,33 @@ class Store:
         for collection in self._collections.values():
             collection._loaded = {}
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Make every write inside one commit (a seed's thousands of writes), and keep other threads out.
+
+        If the block raises, nothing of it reaches the disk (the memory copies may be ahead of it).
+        """
+        with self._lock:
+            if self._in_transaction:  # already inside one (a reseed seeds every vendor): join it
+                yield
+                return
+            self._db.execute("BEGIN")
+            self._in_transaction = True
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+            finally:
+                self._in_transaction = False
+
     def write(self, statement: str, rows: list[tuple]) -> None:
         with self._lock:
+            if self._in_transaction:
+                self._db.executemany(statement, rows)
+                return
             self._db.execute("BEGIN")
             self._db.executemany(statement, rows)
             self._db.execute("COMMIT")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
+from sandbox.changes import Change
 from sandbox.config import SandboxConfig
 from sandbox.store import Collection, Store
 from sandbox.tokens import TokenIssuer
@@ -53,6 +54,9 @@ class Vendor:
     ``public_paths`` (regular expressions on the real path) need no credentials: token endpoints.
     ``paths`` is for a vendor that shares its prefix and host with another (JSM with Jira):
     the real paths it owns; a vendor with no ``paths`` owns the rest of its prefix.
+    ``on_change`` is told, after each admin API write (data routes and actions), which of the
+    vendor's records it changed: a vendor that tracks changes (Graph delta, SCIM ``meta``)
+    records them then, instead of looking for them on every request.
     """
 
     name: str
@@ -68,6 +72,7 @@ class Vendor:
     public_paths: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()
     actions: Mapping[str, Callable[[VendorState, dict[str, Any]], Any]] = field(default_factory=dict)
+    on_change: Callable[[VendorState, list[Change]], None] | None = None
 
 
 def vendor_state(request: Request, name: str) -> VendorState:

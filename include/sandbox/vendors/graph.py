@@ -14,7 +14,7 @@ from starlette.datastructures import Headers
 from sandbox.vendor import Vendor, VendorState
 from sandbox.vendors import entra, graph_users
 from sandbox.vendors.graph_api import NAME, error
-from sandbox.vendors.graph_changes import change_log
+from sandbox.vendors.graph_changes import change_log, record_changes
 from sandbox.vendors.graph_seed import seed_graph
 
 
@@ -103,6 +103,7 @@ GRAPH = Vendor(
         "purge_user": purge_user,
         "expire_delta_links": expire_delta_links,
     },
+    on_change=record_changes,
 )
 
 VENDORS = (GRAPH, entra.VENDOR)

@@ -89,7 +89,6 @@ def list_users(request: Request) -> Any:
 @router.get("/users/delta")
 def users_delta(request: Request) -> Any:
     log = change_log(graph(request))
-    log.catch_up()
     page_size, applied = _delta_page_size(request)
     token_text = query_option(request, "deltatoken") or query_option(request, "skiptoken")
     if token_text is None:

@@ -8,6 +8,7 @@ from starlette.datastructures import Headers
 from sandbox.vendor import Vendor, VendorState
 from sandbox.vendors import scim_users
 from sandbox.vendors.scim_api import BEARER_TOKEN, NAME, error
+from sandbox.vendors.scim_changes import stamp_changes
 from sandbox.vendors.scim_seed import seed_scim
 
 
@@ -44,4 +45,5 @@ VENDOR = Vendor(
     rate_limited=rate_limited,
     server_error=server_error,
     credentials={"bearer_token": BEARER_TOKEN},
+    on_change=stamp_changes,
 )

@@ -1,10 +1,10 @@
 """Keeps ``meta.lastModified`` and ``meta.version`` true to every change, whoever made it.
 
-Users change through the sandbox admin API, which writes the collection directly. The store
-replaces a record's object on every write, so before answering, a pass of identity checks
-finds the users written since the last look and stamps them: ``lastModified`` now, a new
-weak ``version`` (and ``created`` for users added without a ``meta``). A change that set
-``meta`` itself (a test placing a user in the past) is kept as written.
+Users change through the sandbox admin API, and the sandbox tells the SCIM module which users
+each write changed (``Vendor.on_change``): :func:`stamp_changes` stamps them then, with
+``lastModified`` now, a new weak ``version`` (and ``created`` for users added without a
+``meta``). A change that set ``meta`` itself (a test placing a user in the past) is kept as
+written. Requests read the stamps; they never walk the users.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import threading
-import weakref
 from typing import Any
 
-from sandbox.store import Collection
+from sandbox.changes import Change
+from sandbox.vendor import VendorState
+
+USERS = "users"
 
 
 def scim_time(moment: dt.datetime) -> str:
@@ -29,45 +30,22 @@ def version_of(user: dict[str, Any]) -> str:
     return f'W/"{digest}"'
 
 
-class MetaStamper:
-    def __init__(self, users: Collection) -> None:
-        self.users = users
-        self._lock = threading.Lock()
-        self._seen: dict[str, Any] = {}
-        self.remember()
-
-    def remember(self) -> None:
-        """Take the users as they are now as unchanged (after seeding)."""
-        self._seen = {user_id: self.users.get(user_id) for user_id in self.users.ids()}
-
-    def catch_up(self) -> None:
-        with self._lock:
-            now = scim_time(dt.datetime.now(dt.UTC))
-            current = {user_id: self.users.get(user_id) for user_id in self.users.ids()}
-            stamped = []
-            for user_id, user in current.items():
-                before = self._seen.get(user_id)
-                if user is None or before is user:
-                    continue
-                meta = user.get("meta") if isinstance(user.get("meta"), dict) else {}
-                if before is not None and meta != before.get("meta"):
-                    continue  # the change set meta itself
-                meta = {"resourceType": "User", "created": now, **meta, "lastModified": now}
-                user = {**user, "meta": {**meta, "version": version_of(user)}}
-                stamped.append((user_id, user))
-            if stamped:
-                self.users.put_many(stamped)
-                current.update(stamped)
-            self._seen = current
-
-
-_stampers: weakref.WeakKeyDictionary[Collection, MetaStamper] = weakref.WeakKeyDictionary()
-_stampers_lock = threading.Lock()
-
-
-def meta_stamper(users: Collection) -> MetaStamper:
-    """The one stamper of this sandbox's SCIM users (one per store, so tests may run several)."""
-    with _stampers_lock:
-        if users not in _stampers:
-            _stampers[users] = MetaStamper(users)
-        return _stampers[users]
+def stamp_changes(state: VendorState, changes: list[Change]) -> None:
+    """SCIM's ``on_change`` hook."""
+    users = state.collection(USERS)
+    before: dict[str, dict[str, Any] | None] = {}  # user id → as it was before the write
+    for change in changes:
+        if change.collection == USERS:
+            before.setdefault(change.record_id, change.before)
+    now = scim_time(dt.datetime.now(dt.UTC))
+    stamped = []
+    for user_id, old in before.items():
+        user = users.get(user_id)
+        if user is None:
+            continue
+        meta = user.get("meta") if isinstance(user.get("meta"), dict) else {}
+        if old is not None and meta != old.get("meta"):
+            continue  # the change set meta itself
+        meta = {"resourceType": "User", "created": now, **meta, "lastModified": now}
+        stamped.append((user_id, {**user, "meta": {**meta, "version": version_of(user)}}))
+    users.put_many(stamped)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sandbox.vendor import VendorState
 from sandbox.vendors.scim_api import CORE_USER, ENTERPRISE_USER
-from sandbox.vendors.scim_changes import meta_stamper, scim_time, version_of
+from sandbox.vendors.scim_changes import scim_time, version_of
 from sandbox.world import Person, World
 
 # Seeded users were last modified before this instant, so "meta.lastModified gt" filters are stable.
@@ -25,9 +25,7 @@ def seed_scim(world: World, state: VendorState) -> None:
         modified = created + (SEED_EPOCH - created) * rng.random()
         manager = ids.get(person.manager_index)
         users.append(scim_user(world, person, ids[person.index], manager, created, modified))
-    collection = state.collection("users")
-    collection.put_many((u["id"], u) for u in users)
-    meta_stamper(collection).remember()
+    state.collection("users").put_many((u["id"], u) for u in users)
 
 
 def scim_user(

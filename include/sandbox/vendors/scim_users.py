@@ -20,7 +20,6 @@ from sandbox.vendors.scim_api import (
     scim_response,
     scim_url,
 )
-from sandbox.vendors.scim_changes import meta_stamper
 from sandbox.vendors.scim_filter import ScimFilterError, parse_filter
 
 router = APIRouter(prefix="/v2")
@@ -30,7 +29,6 @@ router = APIRouter(prefix="/v2")
 def list_users(request: Request) -> JSONResponse:
     params = request.query_params
     users_collection = scim(request).collection("users")
-    meta_stamper(users_collection).catch_up()
     start_index = _integer(params.get("startIndex"), default=1)
     count = _integer(params.get("count"), default=PAGE_CAP)
     if start_index is None or count is None:
@@ -61,7 +59,6 @@ def list_users(request: Request) -> JSONResponse:
 @router.get("/Users/{user_id}")
 def get_user(request: Request, user_id: str) -> JSONResponse:
     users = scim(request).collection("users")
-    meta_stamper(users).catch_up()
     user = users.get(user_id)
     if user is None:
         return error(404, f"Resource {user_id} not found")
