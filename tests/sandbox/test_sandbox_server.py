@@ -114,10 +114,21 @@ def test_the_world_survives_a_restart(tmp_path: Path) -> None:
     assert after["vendors"]["jira"]["issues"]["10000"]["key"] == "SUP-999"
 
 
-def test_same_seed_gives_the_same_jira_world(tmp_path: Path) -> None:
+def test_same_seed_gives_the_same_world_in_every_vendor(tmp_path: Path) -> None:
     with running_sandbox(tmp_path / "a", seed=5, users=60) as first:
-        one = first.export("jira")
+        one = first.export()
     with running_sandbox(tmp_path / "b", seed=5, users=60) as second:
-        two = second.export("jira")
+        two = second.export()
     assert one == two
+    seeded = {name for name, collections in one["vendors"].items() if any(collections.values())}
+    assert seeded == {"jira", "jsm", "assets", "graph", "scim", "zoho", "salesforce"}
     assert len(one["vendors"]["jira"]["users"]) > 50
+
+
+def test_another_seed_gives_another_world_in_every_vendor(tmp_path: Path) -> None:
+    with running_sandbox(tmp_path / "a", seed=5, users=60) as first:
+        one = first.export()["vendors"]
+    with running_sandbox(tmp_path / "b", seed=6, users=60) as second:
+        two = second.export()["vendors"]
+    for vendor in ("jira", "assets", "graph", "scim", "zoho", "salesforce"):
+        assert one[vendor] != two[vendor], vendor

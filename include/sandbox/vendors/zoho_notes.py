@@ -34,10 +34,13 @@ MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 
 
 def new_note(
-    state: VendorState, module: str, record: dict[str, Any], title: str, content: str
+    state: VendorState, module: str, record: dict[str, Any], title: str, content: str, *, stamp: str
 ) -> dict[str, Any]:
-    """A note as Zoho stores and answers it (every property the spec's ``Note`` requires)."""
-    stamp = now()
+    """A note as Zoho stores and answers it (every property the spec's ``Note`` requires).
+
+    ``stamp`` is its creation time: now for a user's note, a time of the seeded past when seeding,
+    so the same seed gives the same notes.
+    """
     return {
         "id": new_ids(state, 1)[0],
         "Note_Title": title,
@@ -125,7 +128,12 @@ def _create_notes(
             answers.append(rejected.answer)
             continue
         note = new_note(
-            state, module, record, str(values.get("Note_Title") or ""), str(values["Note_Content"])
+            state,
+            module,
+            record,
+            str(values.get("Note_Title") or ""),
+            str(values["Note_Content"]),
+            stamp=now(),
         )
         state.collection("Notes").put(note["id"], note)
         answers.append(_note_success(note, "record added"))
@@ -224,10 +232,12 @@ def create_record_notes(
 
 
 def new_attachment(
-    state: VendorState, module: str, record: dict[str, Any], file_name: str, content: bytes
+    state: VendorState, module: str, record: dict[str, Any], file_name: str, content: bytes, *, stamp: str
 ) -> dict[str, Any]:
-    """An attachment as stored: the spec's ``Attachment`` properties plus the content (private, base64)."""
-    stamp = now()
+    """An attachment as stored: the spec's ``Attachment`` properties plus the content (private, base64).
+
+    ``stamp`` is its creation time, as for :func:`new_note`.
+    """
     return {
         "id": new_ids(state, 1)[0],
         "Owner": owner(),
@@ -280,7 +290,7 @@ async def upload_attachment(request: Request, module: str, record_id: str) -> JS
             "file size exceeds the allowed limit",
             limit=MAX_ATTACHMENT_BYTES,
         )
-    attachment = new_attachment(state, module, record, upload.filename or "attachment", content)
+    attachment = new_attachment(state, module, record, upload.filename or "attachment", content, stamp=now())
     state.collection("Attachments").put(attachment["id"], attachment)
     # Only the id: the spec's details are oneOf(full, id-only), and a full object would match both.
     details = {"id": attachment["id"]}

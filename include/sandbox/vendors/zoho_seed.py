@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from sandbox.vendor import VendorState
-from sandbox.vendors.zoho_api import configure, new_ids, owner, settings, zoho_time
+from sandbox.vendors.zoho_api import configure, new_ids, now, owner, settings, zoho_time
 from sandbox.vendors.zoho_metadata import LEAD_SOURCES, MODULES
 from sandbox.vendors.zoho_notes import new_attachment, new_note
 from sandbox.vendors.zoho_records import display_name, merged_record
@@ -153,11 +153,14 @@ def seed_zoho(world: World, state: VendorState) -> None:
                         record,
                         "Call summary",
                         f"Spoke with the customer about {record['id']}.",
+                        stamp=record["Modified_Time"],
                     )
                 )
             if rng.random() < 0.25:
                 content = f"log excerpt for {record['id']}\n".encode()
-                attachments.append(new_attachment(state, module, record, "log.txt", content))
+                attachments.append(
+                    new_attachment(state, module, record, "log.txt", content, stamp=record["Modified_Time"])
+                )
     state.collection("Notes").put_many((n["id"], n) for n in notes)
     state.collection("Attachments").put_many((a["id"], a) for a in attachments)
 
@@ -192,7 +195,9 @@ def add_note(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:
     record = state.collection(module).get(str(payload["record_id"])) if module in MODULES else None
     if record is None:
         raise KeyError(f"no {module} record {payload['record_id']!r} to add a note to")
-    note = new_note(state, module, record, str(payload.get("title", "")), str(payload["content"]))
+    note = new_note(
+        state, module, record, str(payload.get("title", "")), str(payload["content"]), stamp=now()
+    )
     state.collection("Notes").put(note["id"], note)
     return note
 
