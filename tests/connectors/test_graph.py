@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from jirasync.connectors import AuthenticationError, RetryPolicy, VirtualClock
-from jirasync.connectors.graph import GraphConnector
+from jirasync.connectors.graph import GraphConnector, odata_equals
 from sandbox.testing import RunningSandbox
 
 ATTRIBUTES = ["mail", "department", "jobTitle", "accountEnabled"]
@@ -137,3 +137,15 @@ def test_tokens_never_reach_the_logs(fresh_sandbox: RunningSandbox, caplog: pyte
     assert caplog.records  # the retry and the requests were logged
     assert token not in caplog.text
     assert fresh_sandbox.credentials["entra"]["client_secret"] not in caplog.text
+
+
+def test_one_user_is_read_by_an_odata_filter_on_its_email(fresh_sandbox: RunningSandbox) -> None:
+    target = next(u for u in fresh_sandbox.records("graph", "users") if u.get("mail"))
+    graph = connector(fresh_sandbox)
+    users = graph.read_users(ATTRIBUTES, where=odata_equals("mail", target["mail"]))
+    assert [u["id"] for u in users] == [target["id"]]
+    assert graph.calls() == {"GET /v1.0/users": 1, "POST /{tenant}/oauth2/v2.0/token": 1}
+
+
+def test_odata_equals_escapes_quotes() -> None:
+    assert odata_equals("mail", "o'brien@example.com") == "mail eq 'o''brien@example.com'"

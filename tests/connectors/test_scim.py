@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from jirasync.connectors import AuthenticationError, RetryPolicy, VirtualClock
-from jirasync.connectors.scim import ScimConnector
+from jirasync.connectors.scim import ScimConnector, scim_equals
 from sandbox.testing import RunningSandbox
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -153,3 +153,19 @@ def test_reads_users_from_another_scim_server(scim2_server: str) -> None:
     ).raise_for_status()
     changed = scim.read_users(modified_since=everyone.latest_modified)
     assert [u["id"] for u in changed.users] == [everyone.users[0]["id"]]
+
+
+def test_one_user_is_found_by_a_filter_on_a_typed_email(fresh_sandbox: RunningSandbox) -> None:
+    target = fresh_sandbox.records("scim", "users")[3]
+    work = next(e["value"] for e in target["emails"] if e.get("type") == "work")
+    scim = connector(fresh_sandbox)
+    users = scim.find_users(
+        scim_equals("emails.work", work.upper())
+    )  # SCIM emails compare case-insensitively
+    assert [u["id"] for u in users] == [target["id"]]
+
+
+def test_scim_equals_writes_value_paths_and_escapes_quotes() -> None:
+    assert scim_equals("emails.work", 'a"b@x.io') == 'emails[type eq "work"].value eq "a\\"b@x.io"'
+    assert scim_equals("emails.primary", "a@x.io") == 'emails[primary eq true].value eq "a@x.io"'
+    assert scim_equals("userName", "a@x.io") == 'userName eq "a@x.io"'

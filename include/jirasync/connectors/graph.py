@@ -94,9 +94,14 @@ class GraphConnector:
         """Get a token and read one user id: proves the tenant, the secret and ``User.Read.All``."""
         self.http.request_json("GET", "/v1.0/users", params={"$select": "id", "$top": "1"})
 
-    def read_users(self, attributes: Sequence[str], *, manager: bool = False) -> list[dict[str, Any]]:
-        """Every user, with exactly ``attributes`` (``id`` always comes) and the manager if asked."""
+    def read_users(
+        self, attributes: Sequence[str], *, manager: bool = False, where: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every user (or those matching the OData filter ``where``), with exactly ``attributes``
+        (``id`` always comes) and the manager if asked."""
         params = {"$select": _select(attributes), "$top": str(MAX_PAGE_SIZE)}
+        if where:
+            params["$filter"] = where
         if manager:
             params["$expand"] = MANAGER_EXPAND
         users: list[dict[str, Any]] = []
@@ -107,6 +112,12 @@ class GraphConnector:
             if not next_link:
                 return users
             page = self.http.request_json("GET", next_link, endpoint=USERS)
+
+    def read_user(self, user_id: str, attributes: Sequence[str]) -> dict[str, Any]:
+        """One user by id, with exactly ``attributes``: for a manager that a delta names by id only."""
+        return self.http.request_json(
+            "GET", "/v1.0/users/{id}", path_params={"id": user_id}, params={"$select": _select(attributes)}
+        )
 
     def read_changes(
         self, attributes: Sequence[str], *, manager: bool = False, delta_link: str | None = None
@@ -157,6 +168,12 @@ class GraphConnector:
                     hint="Start a new delta round: clear the stored delta link of this sync.",
                 )
             page = self.http.request_json("GET", next_link, headers=headers, endpoint=DELTA)
+
+
+def odata_equals(attribute: str, value: str) -> str:
+    """An OData ``$filter`` clause matching one value, quotes escaped as OData wants."""
+    escaped = value.replace("'", "''")
+    return f"{attribute} eq '{escaped}'"
 
 
 def _select(attributes: Sequence[str]) -> str:

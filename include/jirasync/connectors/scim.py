@@ -88,10 +88,27 @@ class ScimConnector:
                 break
         return ScimUsers(list(users.values()), full, _latest_modified(users.values()))
 
+    def find_users(self, where: str) -> list[dict[str, Any]]:
+        """The users matching the SCIM filter ``where``, e.g. ``userName eq "x@example.com"``."""
+        page = self.http.request_json(
+            "GET", "/Users", params={"filter": where, "count": str(self._page_size())}
+        )
+        return list(page.get("Resources") or [])
+
     def _page_size(self) -> int:
         """As many as the server says it returns at most (``filter.maxResults``); it may cap it further."""
         max_results = (self.service_provider_config.get("filter") or {}).get("maxResults")
         return int(max_results) if max_results else DEFAULT_PAGE_SIZE
+
+
+def scim_equals(attribute_path: str, value: str) -> str:
+    """A SCIM filter matching one value; ``emails.work`` becomes ``emails[type eq "work"].value``."""
+    quoted = value.replace("\\", "\\\\").replace('"', '\\"')
+    head, _, kind = attribute_path.partition(".")
+    if head in ("emails", "phoneNumbers") and kind:
+        condition = "primary eq true" if kind == "primary" else f'type eq "{kind}"'
+        attribute_path = f"{head}[{condition}].value"
+    return f'{attribute_path} eq "{quoted}"'
 
 
 def _scim_time(moment: dt.datetime) -> str:
