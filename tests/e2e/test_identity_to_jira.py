@@ -106,6 +106,7 @@ def test_a_change_to_one_percent_of_users_is_written_to_exactly_those_users(e2e:
     expected = matchable(e2e, graph_users(e2e), "mail")
     e2e.run("entra_to_jira")
     changed = sorted(expected)[::100]
+    before = properties(e2e, PROPERTY)
     for user_id in changed:
         e2e.sandbox.edit("graph", "users", user_id, department="Changed by the IdP")
     run = e2e.run("entra_to_jira")
@@ -114,6 +115,9 @@ def test_a_change_to_one_percent_of_users_is_written_to_exactly_those_users(e2e:
     assert {expected[u] for u in changed} == {
         a for a, v in written.items() if v["department"] == "Changed by the IdP"
     }
+    # Graph's delta leaves out what did not change (the manager): the property keeps it.
+    assert all(written[expected[u]].get("manager") == before[expected[u]].get("manager") for u in changed)
+    assert any(before[expected[u]].get("manager") for u in changed)
 
 
 def test_disabled_and_removed_users_follow_the_delete_policy(e2e: EndToEnd) -> None:
@@ -174,3 +178,20 @@ def test_a_dry_run_writes_nothing_and_its_plan_is_what_the_real_run_does(e2e: En
     counts = ("created", "updated", "linked", "unlinked", "deleted", "cleared", "skipped", "conflicts")
     assert {k: dry[k] for k in counts} == {k: real[k] for k in counts}
     assert real["updated"] > 0
+
+
+def test_a_run_for_one_user_by_email_writes_only_that_user(e2e: EndToEnd) -> None:
+    expected = matchable(e2e, graph_users(e2e), "mail")
+    e2e.run("entra_to_jira")
+    one, other = sorted(expected)[:2]
+    for user_id in (one, other):
+        e2e.sandbox.edit("graph", "users", user_id, jobTitle="Promoted")
+    email = e2e.sandbox.record("graph", "users", one)["mail"]
+    single = e2e.run("entra_to_jira", only=email.upper())
+    assert single["updated"] == 1 == e2e.calls("jira", "PUT /rest/api/3/user/properties")
+    assert e2e.calls("graph", "/users/delta") == 0 and e2e.calls("graph", "GET /v1.0/users") == 1
+    assert properties(e2e, PROPERTY)[expected[one]]["title"] == "Promoted"
+    # The single-user run left the delta link where it was: the next run still sees the other change.
+    scheduled = e2e.run("entra_to_jira")
+    assert scheduled["updated"] == 1
+    assert properties(e2e, PROPERTY)[expected[other]]["title"] == "Promoted"

@@ -23,10 +23,13 @@ import pandas as pd
 
 from jirasync.connectors.errors import ApiError, NotFoundError
 from jirasync.connectors.graph import MAX_PAGE_SIZE as GRAPH_PAGE_SIZE
+from jirasync.connectors.graph import odata_equals
 from jirasync.connectors.jira import USERS_PAGE_SIZE, JiraConnector
+from jirasync.connectors.scim import scim_equals
 from jirasync.engine.apply import WriteOutcome, WriteRecord
 from jirasync.engine.frames import from_json, normalise_key, source_frame, typed_column
 from jirasync.syncs.family import Extract, SyncRun
+from jirasync.syncs.identity_attributes import GRAPH_MANAGER_ATTRIBUTES
 
 GRAPH_MANAGER_PAGE_SIZE = 100  # Graph caps pages at 100 when the manager is expanded
 SCIM_ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -43,11 +46,9 @@ class IdentityToJiraProperties:
         else:
             users, complete, removed, cursor, ideal = _read_scim(run, connector)
         frame = source_frame(definition, users, id_field="id")
+        if not complete:
+            frame = _keep_unsent_values(frame, users, run)
         frame["_active"] = pd.array([_active(user) for user in users], dtype="boolean")
-        if run.options.only:
-            wanted = normalise_key(pd.Series([run.options.only]), "email").iloc[0]
-            frame = frame[frame["_key"] == wanted]
-            complete, removed = False, []
         links = run.store.links(definition.id)
         gone = set(removed)
         if complete:
@@ -173,21 +174,41 @@ class UserPropertyWriter:
         return WriteOutcome(record_id=record.target_id)
 
 
-def _read_graph(run: SyncRun, graph: Any) -> tuple[list[dict[str, Any]], bool, list[str], str, int]:
+def _read_graph(run: SyncRun, graph: Any) -> tuple[list[dict[str, Any]], bool, list[str], str | None, int]:
     definition = run.definition
     sources = [definition.key.source_field, *(m.source for m in definition.fields)]
     manager = any(s.startswith("manager.") for s in sources)
     attributes = sorted({s for s in sources if not s.startswith("manager.")} | {"accountEnabled"})
+    if run.options.only:
+        where = odata_equals(definition.key.source_field, run.options.only)
+        users = graph.read_users(attributes, manager=manager, where=where)
+        return users, False, [], None, 2  # a token, one page; the delta link stays where it was
     delta_link = None if run.options.full_sync else run.store.cursor(definition.id, "source")
     changes = graph.read_changes(attributes, manager=manager, delta_link=delta_link)
     page_size = GRAPH_MANAGER_PAGE_SIZE if manager else GRAPH_PAGE_SIZE
     entries = len(changes.users) + len(changes.removed)
     ideal = 1 + max(1, math.ceil(entries / page_size))  # a token, then the fewest pages
+    ideal += _resolve_new_managers(graph, changes.users)
     return changes.users, changes.full, [r.id for r in changes.removed], changes.delta_link, ideal
+
+
+def _resolve_new_managers(graph: Any, users: list[dict[str, Any]]) -> int:
+    """A delta names a new manager by id only: read each such manager once. Returns the calls made."""
+    managers: dict[str, dict[str, Any]] = {}
+    for user in users:
+        manager = user.get("manager")
+        if isinstance(manager, dict) and set(manager) == {"id"}:
+            if manager["id"] not in managers:
+                managers[manager["id"]] = graph.read_user(manager["id"], sorted(GRAPH_MANAGER_ATTRIBUTES))
+            user["manager"] = managers[manager["id"]]
+    return len(managers)
 
 
 def _read_scim(run: SyncRun, scim: Any) -> tuple[list[dict[str, Any]], bool, list[str], str | None, int]:
     definition = run.definition
+    if run.options.only:
+        users = scim.find_users(scim_equals(_scim_path(definition.key.source_field), run.options.only))
+        return [_scim_user(user) for user in users], False, [], None, 2  # the configuration, one page
     stored = None if run.options.full_sync else run.store.cursor(definition.id, "source")
     since = pd.Timestamp(stored).to_pydatetime() if stored else None
     result = scim.read_users(modified_since=since)
@@ -195,6 +216,12 @@ def _read_scim(run: SyncRun, scim: Any) -> tuple[list[dict[str, Any]], bool, lis
     ideal = 1 + max(1, math.ceil(len(result.users) / page_size))  # the configuration, then the pages
     latest = result.latest_modified.isoformat() if result.latest_modified else stored
     return [_scim_user(user) for user in result.users], result.full, [], latest, ideal
+
+
+def _scim_path(path: str) -> str:
+    """A mapped path (enterprise.department) as SCIM names it (urn:…:enterprise:2.0:User:department)."""
+    head, _, rest = path.partition(".")
+    return f"{SCIM_ENTERPRISE}:{rest}" if head == "enterprise" else path
 
 
 def _scim_user(user: dict[str, Any]) -> dict[str, Any]:
@@ -211,6 +238,22 @@ def _scim_user(user: dict[str, Any]) -> dict[str, Any]:
         for kind, value in by_type.items():
             flat[f"{attribute}.{kind}"] = value
     return flat
+
+
+def _keep_unsent_values(frame: pd.DataFrame, users: list[dict[str, Any]], run: SyncRun) -> pd.DataFrame:
+    """A change feed may leave out what did not change (Graph's delta keeps the manager out unless
+    it changed): a mapped attribute absent from a user's entry keeps the value the property holds."""
+    held = _values_by_source(run.store.base(run.definition.id))
+    for mapping in run.definition.fields:
+        root = mapping.source.split(".")[0]
+        unsent = [index for index, user in enumerate(users) if root not in user]
+        if not unsent:
+            continue
+        values = [None if pd.api.types.is_scalar(v) and pd.isna(v) else v for v in frame[mapping.target]]
+        for index in unsent:
+            values[index] = held.get(str(users[index]["id"]), {}).get(mapping.target)
+        frame[mapping.target] = typed_column(values, as_set=mapping.set).set_axis(frame.index)
+    return frame
 
 
 def _active(user: dict[str, Any]) -> bool | None:
