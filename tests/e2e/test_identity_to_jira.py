@@ -195,3 +195,21 @@ def test_a_run_for_one_user_by_email_writes_only_that_user(e2e: EndToEnd) -> Non
     scheduled = e2e.run("entra_to_jira")
     assert scheduled["updated"] == 1
     assert properties(e2e, PROPERTY)[expected[other]]["title"] == "Promoted"
+
+
+def test_a_full_sync_with_repair_rewrites_properties_changed_outside_jirasync(e2e: EndToEnd) -> None:
+    expected = matchable(e2e, graph_users(e2e), "mail")
+    e2e.run("entra_to_jira")
+    account = expected[sorted(expected)[0]]
+    record = e2e.sandbox.record("jira", "user_properties", account)
+    tampered = {
+        **record["properties"],
+        PROPERTY: {**record["properties"][PROPERTY], "department": "Tampered"},
+    }
+    e2e.sandbox.edit("jira", "user_properties", account, properties=tampered)
+
+    assert e2e.run("entra_to_jira", full_sync=True)["updated"] == 0  # the base alone cannot see it
+    repaired = e2e.run("entra_to_jira", full_sync=True, repair=True)
+    assert repaired["updated"] == 1
+    assert e2e.calls("jira", "GET /rest/api/3/user/properties") == len(expected)
+    assert properties(e2e, PROPERTY)[account]["department"] != "Tampered"
