@@ -8,6 +8,7 @@ Test modules import these fixtures by name.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -20,7 +21,8 @@ import sqlalchemy as sa
 from jirasync.engine.apply import WriteOutcome, WriteRecord
 from jirasync.engine.store import CHANGE_COLUMNS, StateStore, metadata
 
-POSTGRES_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432"
+# A server where the tests may create and drop a database; CI and `make test` use the local one.
+POSTGRES_SERVER = os.environ.get("JIRASYNC_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432")
 
 
 @pytest.fixture(scope="session")
