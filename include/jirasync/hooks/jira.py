@@ -14,6 +14,7 @@ from airflow.sdk import BaseHook
 
 from jirasync.connectors.errors import ApiError
 from jirasync.connectors.jira import JiraConnector
+from jirasync.connectors.jsm import JsmConnector
 
 
 class JiraCloudHook(BaseHook):
@@ -21,14 +22,16 @@ class JiraCloudHook(BaseHook):
     default_conn_name = "jira_default"
     conn_type = "jira"
     hook_name = "Jira Cloud (jirasync)"
+    # JSM lives on the same site with the same credentials: its hook only swaps the connector.
+    connector_class: type[JiraConnector] | type[JsmConnector] = JiraConnector
 
     def __init__(self, jira_conn_id: str = default_conn_name, **connector_options: Any) -> None:
         super().__init__()
         self.jira_conn_id = jira_conn_id
         self.connector_options = connector_options
-        self._connector: JiraConnector | None = None
+        self._connector: JiraConnector | JsmConnector | None = None
 
-    def get_conn(self) -> JiraConnector:
+    def get_conn(self) -> JiraConnector | JsmConnector:
         if self._connector is None:
             conn = self.get_connection(self.jira_conn_id)
             missing = [name for name in ("host", "login", "password") if not getattr(conn, name)]
@@ -41,7 +44,7 @@ class JiraCloudHook(BaseHook):
             if conn.port and "://" not in conn.host:
                 host = f"{host}:{conn.port}"
             options = {"verify": conn.extra_dejson.get("verify", True), **self.connector_options}
-            self._connector = JiraConnector.with_api_token(host, conn.login, conn.password, **options)
+            self._connector = self.connector_class.with_api_token(host, conn.login, conn.password, **options)
         return self._connector
 
     def test_connection(self) -> tuple[bool, str]:
