@@ -55,6 +55,7 @@ def report(label: str, calls: dict[str, int], ideal: int, seconds: float, record
 
 
 def main() -> None:
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     people = math.ceil(TARGET_USERS / COVERAGE["identity"][1])
     with tempfile.TemporaryDirectory() as data_dir:
         started = time.perf_counter()
@@ -131,6 +132,7 @@ def main() -> None:
                 time.perf_counter() - started,
                 len(since.users),
             )
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

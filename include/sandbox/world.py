@@ -181,6 +181,7 @@ class World:
     def __init__(self, seed: int, users: int) -> None:
         self.seed = seed
         self.users = users
+        self._draws: dict[str, list[float]] = {}
 
     @cached_property
     def people(self) -> list[Person]:
@@ -206,8 +207,10 @@ class World:
 
     def draws(self, salt: str) -> list[float]:
         """One uniform draw in [0, 1) per person (by index) for ``salt``; equal salts give equal draws."""
-        rng = random.Random(f"{self.seed}:draw:{salt}")
-        return [rng.random() for _ in self.people]
+        if salt not in self._draws:  # kept: every vendor draws under the same few salts
+            rng = random.Random(f"{self.seed}:draw:{salt}")
+            self._draws[salt] = [rng.random() for _ in self.people]
+        return self._draws[salt]
 
     def members(self, coverage: str, people: list[Person] | None = None) -> list[Person]:
         """The people a vendor covers for a :data:`COVERAGE` key, taken from ``people`` (default: staff)."""
@@ -217,6 +220,14 @@ class World:
 
     def recase(self, person: Person) -> str:
         """The person's email as another system typed it: about a third differ from it in case only."""
+        return self._recased[person.index]
+
+    @cached_property
+    def _recased(self) -> list[str]:
+        """Every person's re-cased email, worked out once: four vendors ask for most of them."""
+        return [self._recase(person) for person in self.people]
+
+    def _recase(self, person: Person) -> str:
         digest = hashlib.blake2b(f"{self.seed}:{person.email}".encode(), digest_size=1).digest()[0]
         if digest % 3:
             return person.email

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from typing import Any
+
+import msgspec
 
 from sandbox.changes import Change
 from sandbox.vendor import VendorState
@@ -24,9 +25,12 @@ def scim_time(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+_canonical_json = msgspec.json.Encoder(order="sorted").encode  # fast: seeding versions 100,000 users
+
+
 def version_of(user: dict[str, Any]) -> str:
     content = {k: v for k, v in user.items() if k != "meta"}
-    digest = hashlib.blake2b(json.dumps(content, sort_keys=True).encode(), digest_size=8).hexdigest()
+    digest = hashlib.blake2b(_canonical_json(content), digest_size=8).hexdigest()
     return f'W/"{digest}"'
 
 

@@ -39,6 +39,16 @@ class Field:
         return "string"
 
 
+# Every module has these; made once, since seeding asks for a module's fields per record.
+_SYSTEM_FIELD_DEFINITIONS = (
+    Field("Owner", "Owner", "ownerlookup", lookup_module="users"),
+    Field("Created_Time", "Created Time", "datetime", read_only=True),
+    Field("Modified_Time", "Modified Time", "datetime", read_only=True),
+    Field("Created_By", "Created By", "ownerlookup", read_only=True, lookup_module="users"),
+    Field("Modified_By", "Modified By", "ownerlookup", read_only=True, lookup_module="users"),
+)
+
+
 @dataclass(frozen=True)
 class Module:
     api_name: str
@@ -54,21 +64,11 @@ class Module:
 
     @property
     def all_fields(self) -> tuple[Field, ...]:
-        return (*self.fields, *_system_fields())
+        return (*self.fields, *_SYSTEM_FIELD_DEFINITIONS)
 
     @property
     def id(self) -> str:
         return str(4150868000000002170 + self.sequence_number)
-
-
-def _system_fields() -> tuple[Field, ...]:
-    return (
-        Field("Owner", "Owner", "ownerlookup", lookup_module="users"),
-        Field("Created_Time", "Created Time", "datetime", read_only=True),
-        Field("Modified_Time", "Modified Time", "datetime", read_only=True),
-        Field("Created_By", "Created By", "ownerlookup", read_only=True, lookup_module="users"),
-        Field("Modified_By", "Modified By", "ownerlookup", read_only=True, lookup_module="users"),
-    )
 
 
 LEAD_SOURCES = ("Advertisement", "Cold Call", "Employee Referral", "Partner", "Web Download", "Trade Show")
