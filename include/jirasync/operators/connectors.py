@@ -34,5 +34,7 @@ def connector_for(endpoint: Endpoint) -> Any:
 
 def api_calls(connector: Any) -> dict[str, int]:
     """The calls a connector made so far, per endpoint (token requests included where it counts them)."""
+    if hasattr(connector, "calls_by_endpoint"):  # Zoho: its OAuth token requests go outside the HTTP client
+        return {endpoint: count for endpoint, count in connector.calls_by_endpoint().items() if count}
     calls = getattr(connector, "calls", None)
     return calls() if callable(calls) else connector.http.calls.by_endpoint()

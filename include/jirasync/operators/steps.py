@@ -126,6 +126,7 @@ def report(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
         "api_calls": sum(calls.values()),
         "ideal_api_calls": source["ideal_calls"] + target["ideal_calls"] + applied.get("ideal_calls", 0),
         "calls_by_endpoint": calls,
+        "reasons": _applied_reasons(run.store.ledger(applied["run_id"])),
         "seconds": round(time.time() - started.timestamp(), 1) if started else None,
     }
     run.store.finish_run(
@@ -192,7 +193,7 @@ def _staged(
         "rows": len(extract.frame),
         "complete": extract.complete,
         "cursor": extract.cursor,
-        "calls": api_calls(connector),
+        "calls": _added(api_calls(connector), extract.calls),
         "ideal_calls": extract.ideal_calls,
     }
 
@@ -206,6 +207,10 @@ def _extract(context: dict[str, Any], task_id: str) -> Extract:
         cursor=staged["cursor"],
         ideal_calls=staged["ideal_calls"],
     )
+
+
+def _added(calls: dict[str, int], more: dict[str, int]) -> dict[str, int]:
+    return {endpoint: calls.get(endpoint, 0) + more.get(endpoint, 0) for endpoint in {*calls, *more}}
 
 
 def _xcom(context: dict[str, Any], task_id: str) -> dict[str, Any]:
@@ -231,7 +236,18 @@ def _ideal_writes(changes: pd.DataFrame, writer: Any) -> int:
     records = changes[changes["direction"].notna()].drop_duplicates(["kind", "key", "direction"])
     groups = records.groupby(["kind", "direction"]).size()
     per_call = getattr(writer, "records_per_call", writer.batch_size)
-    return int(sum(-(-count // per_call) for count in groups))
+    writes = int(sum(-(-count // per_call) for count in groups))
+    # A writer whose API wants a session before the first write (an OAuth token, a login) spends a call on it.
+    return writes + getattr(writer, "session_calls", 0) if writes else 0
+
+
+def _applied_reasons(ledger: pd.DataFrame) -> dict[str, int]:
+    """Records written or (un)linked, by the reason their change gave ("re-created: …"), for the summary."""
+    applied = ledger[(ledger["outcome"] == "ok") & ledger["reason"].notna()]
+    records = applied.drop_duplicates(["kind", "key", "reason"])
+    return {
+        str(reason): int(count) for reason, count in records["reason"].value_counts().sort_index().items()
+    }
 
 
 def _record_counts(changes: pd.DataFrame) -> dict[str, int]:

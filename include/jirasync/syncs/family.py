@@ -49,6 +49,8 @@ class Extract:
     is gone; an incremental read is not complete, and only ``removed`` ids are known to be gone.
     ``cursor`` is where the next incremental read starts; it is saved once the run has applied.
     ``ideal_calls`` is the fewest API calls this read could have made, for the run summary.
+    ``calls`` counts, per endpoint, the calls made through a connector the family built itself
+    (e.g. the source system, searched while the target is read), so the summary counts them too.
     """
 
     frame: pd.DataFrame
@@ -56,6 +58,7 @@ class Extract:
     removed: tuple[str, ...] = ()
     cursor: str | None = None
     ideal_calls: int = 0
+    calls: dict[str, int] = field(default_factory=dict)
 
 
 class SyncFamily(Protocol):
