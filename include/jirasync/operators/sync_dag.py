@@ -18,6 +18,7 @@ from airflow.sdk import DAG, Asset, Param
 from jirasync.engine.definitions import Family, SyncDefinition, load_definitions
 from jirasync.operators.callbacks import report_failure
 from jirasync.syncs.assets_definition import check_assets_definition
+from jirasync.syncs.contacts_definition import check_contacts_definition
 from jirasync.syncs.identity_attributes import check_identity_definition
 
 PROJECT_SYNCS_DIR = Path(__file__).resolve().parents[2] / "syncs"
@@ -37,6 +38,7 @@ POOLS = {
 FAMILY_CHECKS = {
     "identity_to_jira_properties": check_identity_definition,
     "users_to_assets": check_assets_definition,
+    "users_to_contacts": check_contacts_definition,
 }
 
 DEFAULT_ARGS = {

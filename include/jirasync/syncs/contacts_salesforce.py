@@ -1,0 +1,46 @@
+"""Salesforce Contacts as the contacts family reads and writes them: SOQL, sObject Collections of 200."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from jirasync.connectors.outcome import RecordOutcome
+from jirasync.connectors.salesforce import COLLECTION_LIMIT, SalesforceConnector
+
+SOBJECT = "Contact"
+QUERY_BATCH = 2000  # the most records one SOQL call brings back
+GONE_ERRORS = ("ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY")
+
+
+class SalesforceContacts:
+    """The Contact object of one Salesforce org."""
+
+    id_field = "Id"
+    batch_size = COLLECTION_LIMIT
+
+    def __init__(self, org: SalesforceConnector) -> None:
+        self.org = org
+
+    def read(self, fields: Sequence[str]) -> tuple[list[dict[str, Any]], int]:
+        """Every contact, and the fewest calls that read them: a login, then batches of 2,000."""
+        contacts = list(self.org.query(f"SELECT Id, {', '.join(fields)} FROM {SOBJECT} ORDER BY Id"))
+        return contacts, 1 + max(1, math.ceil(len(contacts) / QUERY_BATCH))
+
+    def create(self, contacts: Sequence[dict[str, Any]]) -> list[RecordOutcome]:
+        return self.org.create(SOBJECT, list(contacts))
+
+    def update(self, changes: Sequence[tuple[str, dict[str, Any]]]) -> list[RecordOutcome]:
+        return self.org.update(SOBJECT, [{"Id": contact_id, **values} for contact_id, values in changes])
+
+    def find(self, email: str) -> str | None:
+        """The id of a contact with this email, if one exists (SOQL compares text without case)."""
+        literal = email.replace("\\", "\\\\").replace("'", "\\'")
+        found = list(self.org.query(f"SELECT Id FROM {SOBJECT} WHERE Email = '{literal}' LIMIT 1"))
+        return str(found[0]["Id"]) if found else None
+
+    @staticmethod
+    def is_gone(error: str) -> bool:
+        """Salesforce's answer when the contact written to no longer exists."""
+        return error.startswith(GONE_ERRORS)
