@@ -11,7 +11,7 @@ from jirasync.connectors import VirtualClock
 from jirasync.connectors.jira import JiraConnector
 from jirasync.connectors.salesforce import SalesforceConnector, password_login
 from jirasync.connectors.zoho import ZohoAuth, ZohoCrmConnector
-from jirasync.engine.apply import ApplySummary, apply_changes, merge_pending
+from jirasync.engine.apply import ApplySummary, WriteRecord, apply_changes, merge_pending
 from jirasync.engine.definitions import DefinitionError, SyncDefinition, load_definition
 from jirasync.engine.plan import plan_changes
 from jirasync.engine.store import StateStore
@@ -149,3 +149,12 @@ def test_turning_off_clears_the_synced_user_and_drops_every_link(pipeline: Pipel
     assert pipeline.store.links(pipeline.definition.id).empty
     synced = SYNCED[pipeline.definition.target.system]
     assert not any(contact.get(synced) for contact in contacts(pipeline).values())
+
+
+def test_an_interrupted_create_is_found_by_its_email_not_made_twice(pipeline: Pipeline) -> None:
+    run = SyncRun(pipeline.definition, RunOptions(), pipeline.store, "run", None)
+    writer = pipeline.family.writer(run, crm(pipeline.sandbox, pipeline.definition.target.system), None)
+    existing = next(c for c in contacts(pipeline).values() if c.get("Email"))
+    made = WriteRecord("create", "k", "712020:x", None, {"Email": existing["Email"].upper()}, {})
+    never = WriteRecord("create", "n", "712020:y", None, {"Email": "nobody@nowhere.example"}, {})
+    assert writer.reconcile([made, never]) == [existing.get("id") or existing["Id"], None]
