@@ -23,6 +23,12 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox
 
 @pytest.fixture
 def fresh_sandbox(sandbox: RunningSandbox) -> RunningSandbox:
-    """The session sandbox reset to its seeded world, with no faults and zero counters."""
+    """The session sandbox reset to its seeded world, with no faults and zero counters.
+
+    A test may have seeded a world of another size or seed; reset() reseeds the current one, so
+    go back to the session's own first.
+    """
+    if (sandbox.sandbox.seed_value, sandbox.sandbox.users) != (SANDBOX_SEED, SANDBOX_USERS):
+        sandbox.seed(SANDBOX_SEED, SANDBOX_USERS)
     sandbox.reset()
     return sandbox
