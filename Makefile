@@ -1,7 +1,8 @@
 # The commands of the README. Each creates the virtual environment on first
 # use and installs it from the lock (constraints.txt).
 SHELL := /bin/bash
-PYTHON ?= python3.11
+# Python 3.11 (Airflow 3.3 and the lock are resolved for it).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
