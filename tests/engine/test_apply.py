@@ -204,7 +204,7 @@ def mixed_change_set(remote: InMemoryRemote, store: StateStore) -> pd.DataFrame:
                 "target_id": "T2",
                 "direction": "to_target",
             }
-            | {"reason": "source record S2 no longer exists"},
+            | {"reason": "the source record no longer exists"},
             {"kind": "skip", "key": "dup@x.io", "source_id": "S8", "reason": "duplicate key in source"},
             {"kind": "conflict", "key": "old@x.io", "source_id": "S1", "target_id": "T1", "field": "phone"}
             | {"before": '"1"', "after": '"2"', "reason": "both sides changed"},

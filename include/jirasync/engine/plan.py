@@ -74,9 +74,7 @@ def plan_changes(
         ignore_index=True,
     )
     recreated = sides.with_values(linked[has_source & ~has_target])
-    recreated = recreated.assign(
-        reason=lambda rows: "linked target record " + rows["target_id"] + " no longer exists; re-creating it"
-    )
+    recreated = recreated.assign(reason="the linked target record no longer exists; re-creating it")
     parts = [
         _creates(definition, matching.creates.assign(reason=pd.NA)),
         _creates(definition, recreated),
@@ -289,7 +287,8 @@ def _vanished_sources(definition: SyncDefinition, linked: pd.DataFrame) -> pd.Da
     if policy == "ignore" or linked.empty:
         return empty_change_set()
     has_target = linked["_t"].notna().to_numpy()
-    gone = "source record " + linked["source_id"] + " no longer exists"
+    # Reasons name no record (the row's ids do), so a run's summary can count records by reason.
+    gone = pd.Series("the source record no longer exists", index=linked.index)
     if policy == "unlink":
         return _record_rows("unlink", linked, gone)
     orphan_links = _record_rows(
@@ -312,7 +311,7 @@ def _vanished_sources(definition: SyncDefinition, linked: pd.DataFrame) -> pd.Da
                 before=filled[_TARGET + mapping.target],
                 after=pd.Series(pd.NA, index=filled.index, dtype=object),
                 direction="to_target",
-                reason="source record " + filled["source_id"] + " no longer exists",
+                reason="the source record no longer exists",
             )
         )
     return pd.concat(rows, ignore_index=True)
