@@ -213,3 +213,19 @@ def test_a_full_sync_with_repair_rewrites_properties_changed_outside_jirasync(e2
     assert repaired["updated"] == 1
     assert e2e.calls("jira", "GET /rest/api/3/user/properties") == len(expected)
     assert properties(e2e, PROPERTY)[account]["department"] != "Tampered"
+
+
+def test_a_run_is_reverted_from_its_run_id(e2e: EndToEnd) -> None:
+    expected = matchable(e2e, graph_users(e2e), "mail")
+    e2e.run("entra_to_jira")
+    before = properties(e2e, PROPERTY)
+    changed = sorted(expected)[:5]
+    for user_id in changed:
+        e2e.sandbox.edit("graph", "users", user_id, department="Reorganised")
+    changing_run = e2e.run("entra_to_jira")
+    assert changing_run["updated"] == len(changed)
+
+    reverted = e2e.run("entra_to_jira", revert_run=changing_run["run_id"])
+    assert reverted["updated"] == len(changed) == e2e.calls("jira", "PUT /rest/api/3/user/properties")
+    after = properties(e2e, PROPERTY)
+    assert all(after[expected[u]] == before[expected[u]] for u in changed)

@@ -21,6 +21,7 @@ from jirasync.engine.checks import GateFailed, check_run
 from jirasync.engine.definitions import load_definitions
 from jirasync.engine.plan import plan_changes
 from jirasync.engine.render import render_plan
+from jirasync.engine.revert import RevertError, revert_changes
 from jirasync.engine.staging import read_frame, write_frame
 from jirasync.engine.store import StateStore
 from jirasync.hooks.state import state_store_location
@@ -50,18 +51,22 @@ def extract_target(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, An
 
 def plan(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
     run = _sync_run(sync_id, syncs_dir, context)
-    source = _extract(context, "extract_source")
-    target = _extract(context, "extract_target")
-    links = run.store.links(sync_id)
-    changes = plan_changes(
-        run.definition,
-        source.frame,
-        target.frame,
-        _links_in_scope(links, source, target),
-        run.store.base(sync_id),
-    )
-    changes = merge_pending(changes, run.store.pending(sync_id), links)
-    changes = family_for(run.definition).refine(run, changes)
+    revert_run = str(run.options.extra.get("revert_run") or "").strip()
+    if revert_run:
+        changes = _revert(run, revert_run)
+    else:
+        source = _extract(context, "extract_source")
+        target = _extract(context, "extract_target")
+        links = run.store.links(sync_id)
+        changes = plan_changes(
+            run.definition,
+            source.frame,
+            target.frame,
+            _links_in_scope(links, source, target),
+            run.store.base(sync_id),
+        )
+        changes = merge_pending(changes, run.store.pending(sync_id), links)
+        changes = family_for(run.definition).refine(run, changes)
     log.info("%s", render_plan(changes, sync_id=sync_id))
     return {"path": write_frame(changes, _staging(context, "changes")), "records": _record_counts(changes)}
 
@@ -173,6 +178,20 @@ def _sync_run(sync_id: str, syncs_dir: str, context: dict[str, Any]) -> SyncRun:
         run_id=f"{sync_id}:{context['run_id']}:{ti.try_number}",
         since=None if options.full_sync else context.get("data_interval_start"),
     )
+
+
+def _revert(run: SyncRun, revert_run: str) -> pd.DataFrame:
+    """The change set that undoes an earlier run of this sync; it is checked and applied as any other."""
+    reverted = run.store.run(revert_run)
+    if reverted is None or reverted["sync_id"] != run.definition.id:
+        raise AirflowFailException(
+            f"sync '{run.definition.id}': cannot revert run {revert_run!r}: it is not a run of this sync. "
+            "Copy the run id from the summary of the run to undo (its run_id)."
+        )
+    try:
+        return revert_changes(run.store, revert_run)
+    except RevertError as error:
+        raise AirflowFailException(f"sync '{run.definition.id}': {error}") from None
 
 
 def _staging(context: dict[str, Any], name: str) -> str:

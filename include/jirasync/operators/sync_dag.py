@@ -154,6 +154,14 @@ def _common_params() -> dict[str, Param]:
             title="Only this record",
             description="Sync one record: an email address or a record id. Empty syncs all in scope.",
         ),
+        "revert_run": Param(
+            "",
+            type="string",
+            title="Revert a run",
+            description="The run_id from an earlier run's summary: put back what that run changed (fields "
+            "to their values before it; records it created are deleted). Checked like any run: try it as a "
+            "dry run first.",
+        ),
         "override_circuit_breaker": Param(
             False,
             type="boolean",
