@@ -187,7 +187,7 @@ class _Run:
         recovered, requeued = self.settle_interrupted_writes()
         planned_keys = {planned.record.key for planned in records}
         records = records + [item for item in requeued if item.record.key not in planned_keys]
-        linked_sources = set(self.store.links(self.sync_id)["source_id"].dropna())
+        linked_sources = _linked_targets(self.store.links(self.sync_id))
         local = self.outcome()
         to_write: dict[tuple[str, str], list[_PlannedRecord]] = {}
         for planned in records:
@@ -344,16 +344,28 @@ def _direction(entry: JournalEntry) -> str | None:
     return entry.changes[0].get("direction") if entry.changes else None
 
 
-def _already_created(planned: _PlannedRecord, linked_sources: set[str]) -> bool:
-    """A create of a linked source means the change set is being applied a second time."""
-    return planned.direction == "to_target" and planned.record.source_id in linked_sources
+def _linked_targets(links: pd.DataFrame) -> dict[str, str]:
+    """Each linked source's target."""
+    links = links[links["source_id"].notna()]
+    return dict(zip(links["source_id"], links["target_id"], strict=True))
+
+
+def _already_created(planned: _PlannedRecord, linked_sources: dict[str, str]) -> bool:
+    """A create of a linked source means the change set is being applied a second time, unless it
+    re-creates the very target the source is still linked to (that target vanished)."""
+    record = planned.record
+    return (
+        planned.direction == "to_target"
+        and record.source_id in linked_sources
+        and linked_sources[record.source_id] != record.target_id
+    )
 
 
 def _count_dry_run(
     store: StateStore, sync_id: str, records: list[_PlannedRecord], summary: ApplySummary
 ) -> None:
     """Count as the real run would, assuming every write succeeds; write nothing."""
-    linked_sources = set(store.links(sync_id)["source_id"].dropna())
+    linked_sources = _linked_targets(store.links(sync_id))
     for planned in records:
         if planned.record.kind == "create" and _already_created(planned, linked_sources):
             summary.skipped += 1

@@ -271,6 +271,8 @@ def _creates(definition: SyncDefinition, records: pd.DataFrame) -> pd.DataFrame:
                     "kind": "create",
                     "key": records["key"],
                     "source_id": records["source_id"],
+                    # A re-create names the vanished target it replaces, so apply can tell it from a repeat.
+                    "target_id": records.get("target_id", pd.NA),
                     "field": mapping.target,
                     "after": to_json(records[_SOURCE + mapping.target]),
                     "direction": "to_target",
