@@ -54,6 +54,7 @@ class Pipeline:
         self.definition = definition
         self.store = store
         self.family = UsersToContacts(jira_for=lambda _: jira(sandbox))
+        self.sandbox_vendor = "zoho" if definition.target.system == "zoho_crm" else "salesforce"
 
     def run(self, **options: Any) -> tuple[Any, ApplySummary]:
         extra = {"action": options.pop("action")} if "action" in options else {}
@@ -138,6 +139,15 @@ def test_a_hidden_email_is_found_through_a_contact_or_reported(pipeline: Pipelin
     pipeline.sandbox.clear_counters()
     pipeline.run()
     assert not any("/user/search" in endpoint for endpoint in pipeline.sandbox.counters())
+    # The email found is remembered: a deleted contact of a hidden user is re-created with it.
+    user = with_contact[0]
+    synced = SYNCED[pipeline.definition.target.system]
+    contact = next(c for c in contacts(pipeline).values() if c.get(synced) == user["accountId"])
+    collection = "Contacts" if pipeline.definition.target.system == "zoho_crm" else "Contact"
+    pipeline.sandbox.delete(pipeline.sandbox_vendor, collection, contact.get("id") or contact["Id"])
+    _, third = pipeline.run()
+    again = next(c for c in contacts(pipeline).values() if c.get(synced) == user["accountId"])
+    assert third.created == 1 and again["Email"].casefold() == user["emailAddress"].casefold()
 
 
 def test_turning_off_clears_the_synced_user_and_drops_every_link(pipeline: Pipeline) -> None:

@@ -95,9 +95,14 @@ class UsersToContacts:
         users = [u for u in every_account if u.account_type in ACCOUNT_TYPES]
         links = run.store.links(definition.id)
         linked_keys = dict(zip(links["source_id"], links["key"], strict=True))
-        frame = source_frame(definition, [_attributes(u) for u in users], id_field="accountId")
+        # Hidden emails found earlier through a contact: the user is then synced like any other.
+        found = json.loads(run.store.cursor(definition.id, "target") or "{}").get("found", {})
+        emails = {u.account_id: u.email or found.get(u.account_id) for u in users}
+        records = [_attributes(u, emails[u.account_id]) for u in users]
+        frame = source_frame(definition, records, id_field="accountId")
         keys = {
-            u.account_id: u.email or linked_keys.get(u.account_id) or hidden_key(u.account_id) for u in users
+            u.account_id: emails[u.account_id] or linked_keys.get(u.account_id) or hidden_key(u.account_id)
+            for u in users
         }
         frame["_key"] = normalise_key(frame["_id"].map(keys).astype("string"), "email")
         complete = True
@@ -214,6 +219,8 @@ class _HiddenEmailSearch:
 
     Emails searched without a find are remembered in the cursor with the users they were
     searched for, and searched again only when another such user appears or in a full sync.
+    Emails found are remembered too: the next runs read the user with it, so its contact's email
+    is set back and a deleted contact re-created like any other.
     """
 
     def __init__(self, run: SyncRun, source: pd.DataFrame, target: pd.DataFrame) -> None:
@@ -231,6 +238,7 @@ class _HiddenEmailSearch:
         before = json.loads(run.store.cursor(run.definition.id, "target") or "{}")
         still_valid = not run.options.full_sync and self.hidden_ids <= set(before.get("hidden", []))
         self.known_misses = set(before.get("missed", [])) if still_valid else set()
+        self.found: dict[str, str] = dict(before.get("found", {}))
         self.emails = {str(e): i for i, e in zip(candidates["_id"], candidates["_key"], strict=True)}
         self.misses: set[str] = set()
         self.searches = 0
@@ -247,30 +255,38 @@ class _HiddenEmailSearch:
             found = [u for u in jira.search_users(query=email) if u.account_id in self.hidden_ids]
             if len(found) == 1:
                 frame.loc[frame["_id"] == contact_id, "_key"] = hidden_key(found[0].account_id)
+                self.found[found[0].account_id] = email
             else:
                 self.misses.add(email)
         return frame
 
     def cursor(self) -> str:
         missed = (self.misses | self.known_misses) & set(self.emails)
-        return json.dumps({"hidden": sorted(self.hidden_ids), "missed": sorted(missed)})
+        return json.dumps(
+            {
+                "hidden": sorted(self.hidden_ids),
+                "missed": sorted(missed),
+                "found": dict(sorted(self.found.items())),
+            }
+        )
 
 
-def _attributes(user: JiraUser) -> dict[str, Any]:
-    """A user as the mappings read it, the display name split at its last space as well."""
+def _attributes(user: JiraUser, email: str | None) -> dict[str, Any]:
+    """A user as the mappings read it (with its email, even a hidden one found through a contact),
+    the display name split at its last space as well."""
     name = user.display_name.strip()
     first, _, last = name.rpartition(" ")
     return {
         "accountId": user.account_id,
         "accountType": user.account_type,
         "displayName": name or None,
-        "emailAddress": user.email,
+        "emailAddress": email,
         "active": user.active,
         "timeZone": user.time_zone,
         "locale": user.locale,
         "firstName": first.strip() or None,
         # A contact needs a last name: a user without a display name gets its email's local part.
-        "lastName": last or (user.email or "").split("@")[0] or user.account_id,
+        "lastName": last or (email or "").split("@")[0] or user.account_id,
     }
 
 
