@@ -177,12 +177,20 @@ def test_token_expiry_mid_run_refreshes_once_and_goes_on(fresh_sandbox: RunningS
 
 
 def test_a_refused_refresh_token_fails_with_the_reason(fresh_sandbox: RunningSandbox) -> None:
+    connector = connect(fresh_sandbox, refresh_token="1000.not-the-refresh-token")
     with pytest.raises(AuthenticationError) as raised:
-        connect(fresh_sandbox, refresh_token="1000.not-the-refresh-token")
+        connector.modules()  # the token is asked for at the first call
 
     assert "token refused: invalid_code" in str(raised.value)
     assert "Check the client id" in str(raised.value)
     assert "1000.not-the-refresh-token" not in str(raised.value)
+
+
+def test_a_connector_that_makes_no_call_asks_for_no_token(fresh_sandbox: RunningSandbox) -> None:
+    connector = connect(fresh_sandbox)
+    assert connector.calls_by_endpoint() == {"POST /oauth/v2/token": 0}
+    connector.modules()
+    assert connector.calls_by_endpoint()["POST /oauth/v2/token"] == 1
 
 
 def test_no_secret_reaches_the_logs_or_the_errors(

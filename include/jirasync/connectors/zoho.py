@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from jirasync.connectors import (
@@ -127,31 +128,35 @@ class ZohoCrmConnector:
         retry: RetryPolicy | None = None,
         rate_limiter: TokenBucket | None = None,
     ) -> None:
-        auth.access_token()  # learn the api_domain before the first call
-        if not auth.api_domain:
+        self.auth = auth
+        self._client_options: dict[str, Any] = {"clock": clock, "retry": retry, "rate_limiter": rate_limiter}
+
+    @cached_property
+    def http(self) -> HttpClient:
+        """Built at the first call, not before: the API's domain comes with the first token, and a
+        run with nothing to read or write should not spend a token request."""
+        self.auth.access_token()
+        if not self.auth.api_domain:
             raise AuthenticationError(
                 VENDOR, "POST", "POST /oauth/v2/token", 200, "the token answer named no api_domain"
             )
-        self.auth = auth
-        self.http = HttpClient(
-            VENDOR,
-            auth.api_domain,
-            auth,
-            clock=clock,
-            retry=retry,
-            rate_limiter=rate_limiter,
-        )
+        return HttpClient(VENDOR, self.auth.api_domain, self.auth, **self._client_options)
 
     @property
     def calls(self) -> int:
         """Calls sent so far, token requests and retries included."""
-        return self.http.calls.total + self.auth.token_requests
+        return sum(self.calls_by_endpoint().values())
 
     def calls_by_endpoint(self) -> dict[str, int]:
-        return {"POST /oauth/v2/token": self.auth.token_requests, **self.http.calls.by_endpoint()}
+        http = self.__dict__.get("http")  # not built yet: no call made
+        return {
+            "POST /oauth/v2/token": self.auth.token_requests,
+            **(http.calls.by_endpoint() if http else {}),
+        }
 
     def close(self) -> None:
-        self.http.close()
+        if "http" in self.__dict__:
+            self.http.close()
 
     # ---- reads ---------------------------------------------------------------------------
 
