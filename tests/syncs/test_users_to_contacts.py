@@ -53,12 +53,19 @@ class Pipeline:
         self.sandbox = sandbox
         self.definition = definition
         self.store = store
-        self.family = UsersToContacts(jira_for=lambda _: jira(sandbox))
+        self.family = UsersToContacts()
         self.sandbox_vendor = "zoho" if definition.target.system == "zoho_crm" else "salesforce"
 
     def run(self, **options: Any) -> tuple[Any, ApplySummary]:
         extra = {"action": options.pop("action")} if "action" in options else {}
-        run = SyncRun(self.definition, RunOptions(**options, extra=extra), self.store, "run", None)
+        run = SyncRun(
+            self.definition,
+            RunOptions(**options, extra=extra),
+            self.store,
+            "run",
+            None,
+            connect=lambda _: jira(self.sandbox),
+        )
         target_crm = crm(self.sandbox, self.definition.target.system)
         source = self.family.read_source(run, jira(self.sandbox))
         target = self.family.read_target(run, target_crm, source)

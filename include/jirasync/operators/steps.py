@@ -177,6 +177,7 @@ def _sync_run(sync_id: str, syncs_dir: str, context: dict[str, Any]) -> SyncRun:
         store=StateStore(state_store_location()),
         run_id=f"{sync_id}:{context['run_id']}:{ti.try_number}",
         since=None if options.full_sync else context.get("data_interval_start"),
+        connect=connector_for,
     )
 
 
@@ -256,8 +257,9 @@ def _ideal_writes(changes: pd.DataFrame, writer: Any) -> int:
     groups = records.groupby(["kind", "direction"]).size()
     per_call = getattr(writer, "records_per_call", writer.batch_size)
     writes = int(sum(-(-count // per_call) for count in groups))
-    # A writer whose API wants a session before the first write (an OAuth token, a login) spends a call on it.
-    return writes + getattr(writer, "session_calls", 0) if writes else 0
+    # Calls a writer needs besides its records' (a token or login before the first write, a folder to
+    # file new records in) are part of the ideal too.
+    return writes + getattr(writer, "setup_calls", 0) if writes else 0
 
 
 def _applied_reasons(ledger: pd.DataFrame) -> dict[str, int]:

@@ -8,6 +8,7 @@ the engine cannot know (e.g. that jirasync never creates Jira users), and how to
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -15,7 +16,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from jirasync.engine.apply import Writer
-from jirasync.engine.definitions import Family, SyncDefinition
+from jirasync.engine.definitions import Endpoint, Family, SyncDefinition
 from jirasync.engine.store import StateStore
 
 
@@ -30,15 +31,26 @@ class RunOptions:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _no_connections(endpoint: Endpoint) -> Any:
+    raise RuntimeError(
+        f"this run was given no way to connect to {endpoint.system} ({endpoint.conn_id}): pass connect="
+    )
+
+
 @dataclass(frozen=True)
 class SyncRun:
-    """One run of one sync, as every step of the pipeline sees it."""
+    """One run of one sync, as every step of the pipeline sees it.
+
+    ``connect`` builds a connector for an endpoint, for a family that needs one side's API while it
+    reads the other (the operators pass one that uses Airflow connections).
+    """
 
     definition: SyncDefinition
     options: RunOptions
     store: StateStore
     run_id: str
     since: datetime | None  # start of the run's data interval: incremental reads begin here
+    connect: Callable[[Endpoint], Any] = _no_connections
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,20 +70,8 @@ def contacts_of(definition: SyncDefinition, crm: Any) -> Contacts:
     return ZohoContacts(crm) if definition.target.system == "zoho_crm" else SalesforceContacts(crm)
 
 
-def _jira_from_airflow(definition: SyncDefinition) -> JiraConnector:
-    from jirasync.operators.connectors import connector_for  # Airflow, only when a task runs
-
-    return connector_for(definition.source)
-
-
 class UsersToContacts:
-    """The Jira users → CRM contacts family.
-
-    ``jira_for`` builds the Jira connector that searches hidden emails while the CRM is read.
-    """
-
-    def __init__(self, jira_for: Callable[[SyncDefinition], JiraConnector] = _jira_from_airflow) -> None:
-        self.jira_for = jira_for
+    """The Jira users → CRM contacts family."""
 
     def read_source(self, run: SyncRun, jira: JiraConnector) -> Extract:
         definition = run.definition
@@ -123,7 +111,7 @@ class UsersToContacts:
         search = _HiddenEmailSearch(run, source.frame, frame)
         calls: dict[str, int] = {}
         if search.needed():
-            jira = self.jira_for(definition)
+            jira = run.connect(definition.source)  # Jira, to search hidden emails while the CRM is read
             try:
                 frame = search.search(jira)
                 calls = jira.http.calls.by_endpoint()
@@ -173,7 +161,7 @@ class ContactWriter:
     contacts: Contacts
     email_field: str
     batch_size: int
-    session_calls: int = 1  # the OAuth token (Zoho) or the login (Salesforce) before the first write
+    setup_calls: int = 1  # the OAuth token (Zoho) or the login (Salesforce) before the first write
 
     def write(self, kind: str, direction: str, records: Sequence[WriteRecord]) -> list[WriteOutcome]:
         try:
