@@ -26,6 +26,7 @@ class FolderFiler:
         self.assets = assets
         self.layout = layout
         self.on_created = on_created
+        self.created = 0  # folders this filer made: calls beyond the records' own
 
     def folder_for(self, name: str | None) -> str:
         """The object key of the folder an object named ``name`` goes in."""
@@ -39,6 +40,7 @@ class FolderFiler:
                 {self.layout.name_attribute_id: [letter], parent_attribute_id: [self.layout.parent_key]},
             )
             self.layout.letters[letter] = self.assets.create_object(body).key
+            self.created += 1
             self.on_created()
         return self.layout.letters[letter]
 

@@ -37,6 +37,11 @@ class AssetObjectWriter:
             FolderFiler(self.assets, folder, lambda: self.save_layout(self.layout)) if folder else None
         )
 
+    @property
+    def setup_calls(self) -> int:
+        """The A–Z folders this run had to make before filing new objects in them."""
+        return self.folders.created if self.folders else 0
+
     def write(self, kind: str, direction: str, records: Sequence[WriteRecord]) -> list[WriteOutcome]:
         write_one = {"create": self._create, "update": self._update, "delete": self._delete}[kind]
         return [self._outcome(record, write_one) for record in records]
