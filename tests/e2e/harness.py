@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jirasync.local_stack import PROJECT_ROOT, LocalStack
+from jirasync.local_stack import PROJECT_ROOT, DagRunResult, LocalStack
 from sandbox.testing import RunningSandbox, running_sandbox
 
 
@@ -35,6 +35,22 @@ class EndToEnd:
             )
         assert summary is not None, f"{sync_id} recorded no run summary; log: {result.log_path}"
         return summary
+
+    def run_failing(self, sync_id: str, **conf: Any) -> DagRunResult:
+        """Run a sync's DAG once, expecting it to fail; what Airflow's run and its callbacks said."""
+        self.sandbox.clear_counters()
+        result = self.stack.run_dag(f"jirasync__{sync_id}", conf or None)
+        assert not result.succeeded, f"the run of {sync_id} succeeded; log: {result.log_path}"
+        return result
+
+    def asset_events(self, sync_id: str) -> int:
+        """Events of the sync's Asset in Airflow's metadata database: one per run that changed the target."""
+        with sqlite3.connect(self.stack.airflow_home / "airflow.db") as db:
+            (count,) = db.execute(
+                "SELECT count(*) FROM asset_event e JOIN asset a ON a.id = e.asset_id WHERE a.uri = ?",
+                (f"jirasync://{sync_id}/",),
+            ).fetchone()
+        return count
 
     def ledger(self, sync_id: str) -> list[dict[str, Any]]:
         """What the sync's latest run recorded, change by change (skips with their reason included)."""

@@ -75,8 +75,11 @@ def test_first_run_writes_the_matched_users_and_a_second_run_only_reads_the_mini
     assert first["updated"] == len(expected) == e2e.calls("jira", "PUT /rest/api/3/user/properties")
     assert first["api_calls"] == first["ideal_api_calls"]
 
+    assert e2e.asset_events("entra_to_jira") == 1  # the run changed Jira: dependent DAGs may run
+
     second = e2e.run("entra_to_jira")
     assert second["updated"] == second["created"] == 0
+    assert e2e.asset_events("entra_to_jira") == 1  # nothing changed, no event
     assert e2e.calls("jira") == 0
     assert e2e.calls("graph", "/users/delta") == 1
     assert second["api_calls"] == second["ideal_api_calls"] == 2  # a token, one delta page
@@ -229,3 +232,22 @@ def test_a_run_is_reverted_from_its_run_id(e2e: EndToEnd) -> None:
     assert reverted["updated"] == len(changed) == e2e.calls("jira", "PUT /rest/api/3/user/properties")
     after = properties(e2e, PROPERTY)
     assert all(after[expected[u]] == before[expected[u]] for u in changed)
+
+
+def test_a_mass_change_trips_the_breaker_and_on_call_reads_what_failed(e2e: EndToEnd) -> None:
+    expected = matchable(e2e, graph_users(e2e), "mail")
+    e2e.run("entra_to_jira")
+    reorganised = sorted(expected)[: len(expected) * 6 // 10]
+    for user_id in reorganised:
+        e2e.sandbox.edit("graph", "users", user_id, department="Everyone moved")
+
+    failed = e2e.run_failing("entra_to_jira")
+    assert e2e.calls("jira", "PUT ") == 0
+    [message] = [line for line in failed.failures() if "'check'" in line]
+    assert "sync 'entra_to_jira' failed at step 'check'" in message
+    assert "update share" in message and str(len(reorganised)) in message
+    assert any(expected[user_id] in message for user_id in reorganised)  # examples of the records
+    assert "override" in message  # and what to do
+
+    overridden = e2e.run("entra_to_jira", override_circuit_breaker=True)
+    assert overridden["updated"] == len(reorganised)
