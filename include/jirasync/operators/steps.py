@@ -124,10 +124,7 @@ def report(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
         "dry_run": run.options.dry_run,
         "read_source": source["rows"],
         "read_target": target["rows"],
-        **{
-            name: applied[name] for name in ("created", "updated", "linked", "unlinked", "deleted", "cleared")
-        },
-        **{name: applied[name] for name in ("failed", "skipped", "conflicts")},
+        **{name: applied[name] for name in (*CHANGE_COUNTS, "failed", "skipped", "conflicts")},
         "api_calls": sum(calls.values()),
         "ideal_api_calls": source["ideal_calls"] + target["ideal_calls"] + applied.get("ideal_calls", 0),
         "calls_by_endpoint": calls,
