@@ -7,6 +7,7 @@ import logging
 import math
 
 import pytest
+from tests.connectors.jira_client import USERS, connect
 
 from jirasync.connectors import (
     ApiError,
@@ -19,30 +20,8 @@ from jirasync.connectors.jira import (
     PROPERTY_VALUE_LIMIT,
     JiraConnector,
     JiraRequestError,
-    issue_update,
 )
 from sandbox.testing import RunningSandbox
-
-SUPPORT_TEAM = "6c1a6e1c-0000-4000-8000-000000000003"
-USERS = "GET /rest/api/3/users/search"
-
-
-def connect(sandbox: RunningSandbox, clock: VirtualClock | None = None, **options: object) -> JiraConnector:
-    credentials = sandbox.credentials["jira"]
-    return JiraConnector.with_api_token(
-        sandbox.url("/jira"),
-        credentials["email"],
-        credentials["api_token"],
-        clock=clock or VirtualClock(),
-        **options,
-    )
-
-
-def new_task(summary: str, **fields: object) -> dict[str, object]:
-    return issue_update(
-        {"project": {"key": "SUP"}, "issuetype": {"name": "Task"}, "summary": summary, **fields}
-    )
-
 
 # Users
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from tests.connectors.jira_client import connect, new_task
 
 from jirasync.connectors import (
     ConnectionFailedError,
@@ -12,32 +13,10 @@ from jirasync.connectors import (
 )
 from jirasync.connectors.adf import adf_to_text
 from jirasync.connectors.jira import (
-    JiraConnector,
     JiraRequestError,
     issue_update,
 )
 from sandbox.testing import RunningSandbox
-
-SUPPORT_TEAM = "6c1a6e1c-0000-4000-8000-000000000003"
-USERS = "GET /rest/api/3/users/search"
-
-
-def connect(sandbox: RunningSandbox, clock: VirtualClock | None = None, **options: object) -> JiraConnector:
-    credentials = sandbox.credentials["jira"]
-    return JiraConnector.with_api_token(
-        sandbox.url("/jira"),
-        credentials["email"],
-        credentials["api_token"],
-        clock=clock or VirtualClock(),
-        **options,
-    )
-
-
-def new_task(summary: str, **fields: object) -> dict[str, object]:
-    return issue_update(
-        {"project": {"key": "SUP"}, "issuetype": {"name": "Task"}, "summary": summary, **fields}
-    )
-
 
 # Issues
 
