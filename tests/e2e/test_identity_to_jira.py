@@ -90,6 +90,12 @@ def test_first_run_writes_the_matched_users_and_a_second_run_only_reads_the_mini
     assert e2e.calls("graph", "/users/delta") == math.ceil(len(graph_users(e2e)) / 100)
     assert full["api_calls"] == full["ideal_api_calls"]
 
+    e2e.sandbox.mutate("graph", "expire_delta_links")
+    resync = e2e.run("entra_to_jira")  # Graph answers 410 to the stored link: a new round reads everyone
+    assert resync["updated"] == 0
+    assert e2e.calls("graph", "/users/delta") == math.ceil(len(graph_users(e2e)) / 100) + 1
+    assert resync["api_calls"] == resync["ideal_api_calls"]
+
 
 def test_a_full_read_without_the_manager_takes_pages_of_999(tmp_path: Path) -> None:
     without_manager = {

@@ -188,6 +188,8 @@ def _read_graph(run: SyncRun, graph: Any) -> tuple[list[dict[str, Any]], bool, l
     page_size = GRAPH_MANAGER_PAGE_SIZE if manager else GRAPH_PAGE_SIZE
     entries = len(changes.users) + len(changes.removed)
     ideal = 1 + max(1, math.ceil(entries / page_size))  # a token, then the fewest pages
+    if delta_link is not None and changes.full:
+        ideal += 1  # the stored link had expired: the call that said so could not be avoided
     ideal += _resolve_new_managers(graph, changes.users)
     return changes.users, changes.full, [r.id for r in changes.removed], changes.delta_link, ideal
 
