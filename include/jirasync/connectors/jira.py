@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from jirasync.connectors.adf import text_to_adf
 from jirasync.connectors.auth import BasicAuth, ConnectorAuth
@@ -98,8 +98,11 @@ class Transition:
     to_status: str
 
 
-class JiraConnector:
-    """Jira Cloud at ``site_url`` (``https://x.atlassian.net``, or a base path such as a sandbox's)."""
+class AtlassianSiteConnector:
+    """An API on a Jira site at ``site_url`` (``https://x.atlassian.net``, or a base path such as a
+    sandbox's), reached with the site's credentials: the platform API and JSM share this."""
+
+    vendor: ClassVar[str]
 
     def __init__(
         self,
@@ -112,15 +115,21 @@ class JiraConnector:
         verify: bool | str = True,
     ) -> None:
         self.http = HttpClient(
-            VENDOR, site_url, auth, clock=clock, retry=retry, rate_limiter=rate_limiter, verify=verify
+            self.vendor, site_url, auth, clock=clock, retry=retry, rate_limiter=rate_limiter, verify=verify
         )
 
     @classmethod
-    def with_api_token(cls, site_url: str, email: str, api_token: str, **options: Any) -> JiraConnector:
+    def with_api_token(cls, site_url: str, email: str, api_token: str, **options: Any) -> Self:
         return cls(site_url, BasicAuth(email, api_token), **options)
 
     def close(self) -> None:
         self.http.close()
+
+
+class JiraConnector(AtlassianSiteConnector):
+    """The Jira Cloud platform REST API v3."""
+
+    vendor = VENDOR
 
     def myself(self) -> dict[str, Any]:
         return self.http.request_json("GET", f"{API}/myself")

@@ -15,13 +15,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jirasync.connectors.auth import BasicAuth, ConnectorAuth
-from jirasync.connectors.clock import Clock
 from jirasync.connectors.errors import ApiError, ConflictError
-from jirasync.connectors.http import HttpClient
+from jirasync.connectors.jira import AtlassianSiteConnector
 from jirasync.connectors.outcome import RecordOutcome
-from jirasync.connectors.rate_limit import TokenBucket
-from jirasync.connectors.retry import RetryPolicy
 
 VENDOR = "Jira Service Management"
 API = "/rest/servicedeskapi"
@@ -70,29 +66,10 @@ class NewCustomer:
     display_name: str
 
 
-class JsmConnector:
+class JsmConnector(AtlassianSiteConnector):
     """JSM on the Jira site at ``site_url`` (``https://x.atlassian.net`` or a base path such as a sandbox's)."""
 
-    def __init__(
-        self,
-        site_url: str,
-        auth: ConnectorAuth,
-        *,
-        clock: Clock | None = None,
-        retry: RetryPolicy | None = None,
-        rate_limiter: TokenBucket | None = None,
-        verify: bool | str = True,
-    ) -> None:
-        self.http = HttpClient(
-            VENDOR, site_url, auth, clock=clock, retry=retry, rate_limiter=rate_limiter, verify=verify
-        )
-
-    @classmethod
-    def with_api_token(cls, site_url: str, email: str, api_token: str, **options: Any) -> JsmConnector:
-        return cls(site_url, BasicAuth(email, api_token), **options)
-
-    def close(self) -> None:
-        self.http.close()
+    vendor = VENDOR
 
     # --- customers ----------------------------------------------------------------------------
 
