@@ -13,10 +13,13 @@ export JIRASYNC_SANDBOX_PORT ?= 8900
 
 .PHONY: demo test airflow bench lint lock venv clean
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip install --python $(BIN)/python --quiet \
+	# Compiled bytecode: the environment may set PYTHONDONTWRITEBYTECODE, and
+	# without .pyc files every process would compile Airflow and Great
+	# Expectations again (seconds per process, and the tests start many).
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode \
 		-r requirements-dev.txt -c constraints.txt -e .
 	touch $(STAMP)
 
