@@ -387,8 +387,9 @@ def test_batches_needed_for_a_large_read(fresh_sandbox: RunningSandbox) -> None:
 
 
 def test_simple_salesforce_over_https_trusts_the_sandbox_ca(tmp_path: Path) -> None:
-    with running_sandbox(tmp_path, users=20, tls=True) as sandbox:
-        session = requests.Session()
+    # The session closes its keep-alive connection before the server stops, which would otherwise
+    # wait for it until its graceful-shutdown timeout.
+    with running_sandbox(tmp_path, users=20, tls=True) as sandbox, requests.Session() as session:
         session.mount("https://", SalesforceHostRedirect(sandbox.base_url, ca_bundle=str(sandbox.ca_path)))
         credentials = sandbox.credentials["salesforce"]
         sf = Salesforce(
