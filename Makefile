@@ -28,8 +28,10 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/jirasync demo
 
+# One worker per core; a test file stays on one worker, so an end-to-end module seeds its
+# sandbox world once.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 airflow: $(STAMP)
 	$(BIN)/jirasync airflow

@@ -1,8 +1,12 @@
-"""Shared fixtures: one real sandbox server for the whole test session."""
+"""Shared fixtures: one Airflow home and one real sandbox server for each test process."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +14,33 @@ from sandbox.testing import RunningSandbox, running_sandbox
 
 SANDBOX_SEED = 7
 SANDBOX_USERS = 200
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+AIRFLOW_HOME = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give this test process (each xdist worker has its own) an Airflow home of its own.
+
+    Airflow reads its configuration when it is first imported, so this happens before any test
+    module is collected. The end-to-end tests migrate its database once and run DAGs in it.
+    """
+    home = Path(tempfile.mkdtemp(prefix="jirasync-airflow-"))
+    config.stash[AIRFLOW_HOME] = home
+    os.environ.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(PROJECT_ROOT / "dags"),
+        AIRFLOW__CORE__PLUGINS_FOLDER=str(PROJECT_ROOT / "plugins"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remove the Airflow home, unless a test failed: its DAG run logs are there to read."""
+    home = session.config.stash[AIRFLOW_HOME]
+    if exitstatus == pytest.ExitCode.OK:
+        shutil.rmtree(home, ignore_errors=True)
+    elif any(home.iterdir()):
+        print(f"\nAirflow home of the failed session, with each DAG run's log under dag-runs/: {home}")
 
 
 @pytest.fixture(scope="session")

@@ -34,21 +34,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EndToEnd]:
     with end_to_end(
         tmp_path_factory.mktemp("assets"), users=PEOPLE, seed=13, definitions=[f"{SYNC}.yaml"]
     ) as e2e:
-        shipped = (e2e.stack.syncs_dir / f"{SYNC}.yaml").read_text()
         for sync_id, edits in VARIANTS.items():
-            text = shipped
-            for old, new in edits.items():
-                assert old in text, old
-                text = text.replace(old, new)
-            (e2e.stack.syncs_dir / f"{sync_id}.yaml").write_text(text)
+            e2e.add_variant(f"{SYNC}.yaml", sync_id, edits)
         yield e2e
 
 
 @pytest.fixture
 def e2e(world: EndToEnd) -> EndToEnd:
     """The module's world as seeded, with no sync state: each test starts from nothing."""
-    world.sandbox.reset()
-    (world.stack.airflow_home / "jirasync" / "state.db").unlink(missing_ok=True)
+    world.reset()
     return world
 
 

@@ -48,9 +48,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EndToEnd]:
 @pytest.fixture
 def e2e(world: EndToEnd) -> Iterator[EndToEnd]:
     """The module's world as seeded, with no sync state and the shipped definitions: each test starts from nothing."""
-    world.sandbox.reset()
-    for name in ("state.db", "state.db-wal", "state.db-shm"):  # a stale WAL would not match a new database
-        (world.stack.airflow_home / "jirasync" / name).unlink(missing_ok=True)
+    world.reset()
     texts = {name: (world.stack.syncs_dir / name).read_text() for name in DEFINITIONS}
     yield world
     for name, text in texts.items():
