@@ -18,6 +18,7 @@ from typing import Any
 from jirasync.connectors.errors import ApiError, ConflictError
 from jirasync.connectors.jira import AtlassianSiteConnector
 from jirasync.connectors.outcome import RecordOutcome
+from jirasync.engine.keys import email_key
 
 VENDOR = "Jira Service Management"
 API = "/rest/servicedeskapi"
@@ -112,7 +113,7 @@ class JsmConnector(AtlassianSiteConnector):
         A customer need not be on any service desk, so the desk lists cannot find every one;
         ``/rest/api/3/user/search`` finds accounts by email, and only ``customer`` accounts count.
         """
-        wanted = email.strip().casefold()
+        wanted = email_key(email)
         start = 0
         while True:
             users = self.http.request_json(
@@ -123,7 +124,7 @@ class JsmConnector(AtlassianSiteConnector):
             for user in users:
                 if (
                     user.get("accountType") == "customer"
-                    and (user.get("emailAddress") or "").casefold() == wanted
+                    and email_key(user.get("emailAddress") or "") == wanted
                 ):
                     return JsmCustomer.from_api(user)
             if not users:

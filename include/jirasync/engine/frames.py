@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from jirasync.engine.definitions import FieldMapping, KeyNormalisation, SyncDefinition, TransformSpec
+from jirasync.engine.keys import email_keys
 
 TEXT = pd.StringDtype()
 UTC_TIME = pd.DatetimeTZDtype("us", "UTC")
@@ -135,12 +136,12 @@ def _lookup(record: Mapping[str, Any], path: str) -> Any:
 
 
 def normalise_key(values: pd.Series, normalise: KeyNormalisation) -> pd.Series:
-    """The match key: text, stripped (unless `none`), casefolded for emails, "" as missing."""
+    """The match key: text, NFC and stripped (unless `none`), emails as `keys.email_key`, "" as missing."""
     keys = values.map(lambda v: None if _is_missing(v) else _scalar_text(v)).astype(TEXT)
-    if normalise in ("email", "strip"):
-        keys = keys.str.strip()
+    if normalise == "strip":
+        keys = keys.str.normalize("NFC").str.strip()
     if normalise == "email":
-        keys = keys.str.casefold()
+        keys = email_keys(keys)
     return keys.mask(keys == "")
 
 
@@ -324,7 +325,7 @@ def _text_tokens(values: pd.Series) -> pd.Series:
     tokens = values.str.strip()
     tokens = tokens.mask(tokens == "")
     emails = tokens.str.fullmatch(_EMAIL).fillna(False).astype(bool)
-    tokens = tokens.mask(emails, tokens.str.casefold())
+    tokens = tokens.mask(emails, email_keys(tokens))
     numbers = tokens.str.fullmatch(_NUMBER).fillna(False).astype(bool)
     if numbers.any():
         parsed = pd.to_numeric(tokens[numbers], errors="coerce").astype("Float64")

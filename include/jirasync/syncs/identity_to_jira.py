@@ -28,6 +28,7 @@ from jirasync.connectors.jira import USERS_PAGE_SIZE, JiraConnector
 from jirasync.connectors.scim import scim_equals
 from jirasync.engine.apply import WriteOutcome, WriteRecord
 from jirasync.engine.frames import from_json, normalise_key, source_frame, typed_column
+from jirasync.engine.keys import email_key
 from jirasync.syncs.family import Extract, SyncRun
 from jirasync.syncs.identity_attributes import GRAPH_MANAGER_ATTRIBUTES
 
@@ -291,7 +292,7 @@ def _search_hidden(
     A user searched before with the same email and not found is not searched again, except in a
     full sync: the answer only changes when a Jira account is added, and a full sync finds it.
     """
-    known_keys = {row["_key"].casefold() for row in rows.values() if row["_key"]}
+    known_keys = {email_key(row["_key"]) for row in rows.values() if row["_key"]}
     found: dict[str, dict[str, Any]] = {}
     not_found: dict[str, str] = {}
     calls = 0
@@ -305,7 +306,7 @@ def _search_hidden(
         matches = [
             u
             for u in jira.search_users(query=email)
-            if u.account_type == "atlassian" and (u.email is None or u.email.casefold() == email)
+            if u.account_type == "atlassian" and (u.email is None or email_key(u.email) == email)
         ]
         if len(matches) == 1:
             found[matches[0].account_id] = {"_id": matches[0].account_id, "_key": email}

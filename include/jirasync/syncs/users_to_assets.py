@@ -27,6 +27,7 @@ from jirasync.connectors.jira import (
     JiraUser,
 )
 from jirasync.engine.frames import source_frame, target_frame, values_equal
+from jirasync.engine.keys import email_key
 from jirasync.syncs.assets_definition import Scope, assets_target, definition_scope, scope_from
 from jirasync.syncs.assets_layout import LAYOUT_CURSOR, AssetsLayout, read_layout
 from jirasync.syncs.assets_writer import AssetObjectWriter
@@ -58,9 +59,9 @@ class UsersToAssets:
         if scope.name_prefix:
             prefix = scope.name_prefix.casefold()
             people = [u for u in people if u.display_name.casefold().startswith(prefix)]
-        only = run.options.only.casefold()
+        only = email_key(run.options.only)
         if only:
-            people = [u for u in people if only in (u.account_id.casefold(), (u.email or "").casefold())]
+            people = [u for u in people if only in (email_key(u.account_id), email_key(u.email or ""))]
         frame = source_frame(run.definition, [_record(u) for u in people], id_field="accountId")
         complete = not (scope.narrowed or only)
         removed: tuple[str, ...] = ()

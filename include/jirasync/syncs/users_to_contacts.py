@@ -34,6 +34,7 @@ from jirasync.connectors.outcome import RecordOutcome
 from jirasync.engine.apply import WriteOutcome, WriteRecord
 from jirasync.engine.definitions import SyncDefinition
 from jirasync.engine.frames import from_json, normalise_key, source_frame, target_frame
+from jirasync.engine.keys import email_key
 from jirasync.engine.plan import empty_change_set
 from jirasync.syncs.contacts_definition import synced_user_field
 from jirasync.syncs.contacts_salesforce import SalesforceContacts
@@ -59,7 +60,7 @@ Contacts = ZohoContacts | SalesforceContacts
 
 
 def hidden_key(account_id: str) -> str:
-    return f"{account_id}@{HIDDEN_DOMAIN}".casefold()
+    return email_key(f"{account_id}@{HIDDEN_DOMAIN}")
 
 
 def turned_off(run: SyncRun) -> bool:
