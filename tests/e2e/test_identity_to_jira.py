@@ -133,6 +133,25 @@ def test_a_change_to_one_percent_of_users_is_written_to_exactly_those_users(e2e:
     assert any(before[expected[u]].get("manager") for u in changed)
 
 
+def test_users_without_an_email_or_sharing_one_are_skipped_and_named_and_everyone_else_is_written(
+    e2e: EndToEnd,
+) -> None:
+    expected = matchable(e2e, graph_users(e2e), "mail")
+    no_mail, first_twin, second_twin = sorted(expected)[:3]
+    e2e.sandbox.edit("graph", "users", no_mail, mail=None)
+    twin_mail = e2e.sandbox.record("graph", "users", first_twin)["mail"]
+    e2e.sandbox.edit("graph", "users", second_twin, mail=twin_mail.upper())
+
+    run = e2e.run("entra_to_jira")
+    written = properties(e2e, PROPERTY)
+    assert run["updated"] == len(expected) - 3 == len(written)
+    assert not {expected[u] for u in (no_mail, first_twin, second_twin)} & set(written)
+    named = "\n".join(run["skipped_records"])
+    assert f"{no_mail} (no key): the source record has no key" in named
+    assert f"{first_twin} ({twin_mail.lower()}): duplicate key on the source" in named
+    assert f"{second_twin} ({twin_mail.lower()}): duplicate key on the source" in named
+
+
 def test_disabled_and_removed_users_follow_the_delete_policy(e2e: EndToEnd) -> None:
     expected = matchable(e2e, graph_users(e2e), "mail")
     e2e.run("entra_to_jira")

@@ -72,6 +72,43 @@ def test_missing_duplicate_and_malformed_keys_are_each_reported(sync: SyncDefini
     assert not result.passed
 
 
+def test_a_few_bad_keys_are_skipped_by_the_plan_and_reported_while_the_rest_goes_on(
+    sync: SyncDefinition,
+) -> None:
+    records = [
+        *users(97),
+        {"id": "dup", "mail": "User1@Example.com"},
+        {"id": "nokey"},
+        {"id": "bad", "mail": "not-an-email"},
+    ]
+    source = source_frame(sync, records)
+    target = target_frame(sync, [])
+    changes = plan_changes(sync, source, target, empty_links(), empty_base())
+    result = check_run(sync, source, target, changes)
+    assert result.passed and result.failures == []
+    assert {skipped.expectation: skipped.count for skipped in result.skipped} == {
+        "expect_column_values_to_not_be_null": 1,
+        "expect_column_values_to_be_unique": 2,
+        "expect_column_values_to_match_regex": 1,
+    }
+    skipped = changes[changes["kind"] == "skip"]
+    assert set(skipped["source_id"]) == {"dup", "u1", "nokey", "bad"}
+    assert "not an email address" in skipped.set_index("source_id").loc["bad", "reason"]
+    assert set(changes.loc[changes["kind"] == "create", "source_id"]) == {f"u{n}" for n in range(97)} - {"u1"}
+
+
+def test_bad_keys_past_the_tolerated_share_stop_the_run(sync: SyncDefinition) -> None:
+    strict = sync.model_copy(
+        update={"circuit_breaker": sync.circuit_breaker.model_copy(update={"max_bad_key_share": 0.01})}
+    )
+    source = source_frame(strict, [*users(97), {"id": "n1"}, {"id": "n2"}, {"id": "n3"}])
+    target = target_frame(strict, [])
+    result = check_run(strict, source, target, plan_changes(strict, source, target, empty_links(), empty_base()))
+    [failure] = result.failures
+    assert failure.expectation == "expect_column_values_to_not_be_null" and failure.count == 3
+    assert not result.passed
+
+
 def test_the_breaker_trips_on_mass_updates_and_names_the_share(sync: SyncDefinition) -> None:
     source = source_frame(sync, users(40, department="Sales"))
     target, links = linked(sync, 40)

@@ -2,7 +2,8 @@
 
 Keys present and unique, emails well-formed, and the mass-change circuit breaker: a run that
 would update, delete or unlink more than the definition's share of the target stops unless an
-admin overrides it for that run. Great Expectations runs in an ephemeral context on pandas
+admin overrides it for that run. Bad keys stop a run only past `max_bad_key_share` of a side:
+below it the plan skips those records one by one, and the gate reports them as skipped. Great Expectations runs in an ephemeral context on pandas
 data, so the gate writes no files; it is imported only when a gate runs, as it is slow to load.
 """
 
@@ -14,8 +15,7 @@ from typing import Any
 import pandas as pd
 
 from jirasync.engine.definitions import SyncDefinition
-
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+from jirasync.engine.keys import EMAIL_PATTERN
 _EXAMPLES = 5
 
 
@@ -35,11 +35,16 @@ class Failure:
 
 @dataclass(frozen=True)
 class GateResult:
-    """What the gate found; `passed` is true when nothing failed or the run overrides the gate."""
+    """What the gate found; `passed` is true when nothing failed or the run overrides the gate.
+
+    `skipped` are the expectations bad records failed within the definition's tolerance: the
+    plan skips those records and the run goes on.
+    """
 
     sync_id: str
     failures: list[Failure] = field(default_factory=list)
     override: bool = False
+    skipped: list[Failure] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -73,12 +78,16 @@ def check_run(
 ) -> GateResult:
     """Run every expectation of the gate and collect the failures."""
     gate = _Gate()
-    failures = [
-        *gate.keys(source, "source", must_be_present=True, emails=definition.key.normalise == "email"),
-        *gate.keys(target, "target", must_be_present=False, emails=definition.key.normalise == "email"),
-        *gate.circuit_breaker(definition, target, changes),
+    emails = definition.key.normalise == "email"
+    tolerated = definition.circuit_breaker.max_bad_key_share
+    keys = [
+        *gate.keys(source, "source", must_be_present=True, emails=emails, tolerated=tolerated),
+        *gate.keys(target, "target", must_be_present=False, emails=emails, tolerated=tolerated),
     ]
-    return GateResult(definition.id, failures, override)
+    failures = [failure for failure, passed in keys if not passed]
+    skipped = [failure for failure, passed in keys if passed]
+    failures += gate.circuit_breaker(definition, target, changes)
+    return GateResult(definition.id, failures, override, skipped)
 
 
 class _Gate:
@@ -89,16 +98,22 @@ class _Gate:
         self._context.variables.progress_bars = {"globally": False}
         self._source = self._context.data_sources.add_pandas("jirasync")
 
-    def keys(self, frame: pd.DataFrame, name: str, *, must_be_present: bool, emails: bool) -> list[Failure]:
+    def keys(
+        self, frame: pd.DataFrame, name: str, *, must_be_present: bool, emails: bool, tolerated: float
+    ) -> list[tuple[Failure, bool]]:
+        """Each key expectation some record fails, and whether the share of such records is tolerated."""
         import great_expectations.expectations as gxe
 
-        expectations: list[Any] = [gxe.ExpectColumnValuesToBeUnique(column="_key")]
+        mostly = 1 - tolerated
+        expectations: list[Any] = [gxe.ExpectColumnValuesToBeUnique(column="_key", mostly=mostly)]
         if must_be_present:
-            expectations.insert(0, gxe.ExpectColumnValuesToNotBeNull(column="_key"))
+            expectations.insert(0, gxe.ExpectColumnValuesToNotBeNull(column="_key", mostly=mostly))
         if emails:
-            expectations.append(gxe.ExpectColumnValuesToMatchRegex(column="_key", regex=EMAIL_PATTERN))
-        failed = self._validate(frame[["_id", "_key"]], name, expectations, "_id")
-        return [_key_failure(name, result, unexpected) for result, unexpected in failed]
+            expectations.append(
+                gxe.ExpectColumnValuesToMatchRegex(column="_key", regex=EMAIL_PATTERN, mostly=mostly)
+            )
+        found = self._validate(frame[["_id", "_key"]], name, expectations, "_id", with_tolerated=True)
+        return [(_key_failure(name, result, unexpected), result.success) for result, unexpected in found]
 
     def circuit_breaker(
         self, definition: SyncDefinition, target: pd.DataFrame, changes: pd.DataFrame
@@ -147,9 +162,16 @@ class _Gate:
         return failures
 
     def _validate(
-        self, frame: pd.DataFrame, name: str, expectations: list[Any], id_column: str
+        self,
+        frame: pd.DataFrame,
+        name: str,
+        expectations: list[Any],
+        id_column: str,
+        *,
+        with_tolerated: bool = False,
     ) -> list[tuple[Any, list[dict[str, Any]]]]:
-        """The failed expectations, each with its unexpected rows (id column and value)."""
+        """The failed expectations (and, `with_tolerated`, those passed by `mostly` with some
+        unexpected rows), each with its unexpected rows (id column and value)."""
         asset = self._source.add_dataframe_asset(f"{name} {len(self._source.assets)}")
         batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
             batch_parameters={"dataframe": frame}
@@ -160,7 +182,7 @@ class _Gate:
                 expectation,
                 result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [id_column]},
             )
-            if not result.success:
+            if not result.success or (with_tolerated and result.result.get("unexpected_count")):
                 failed.append((result, result.result.get("unexpected_index_list") or []))
         return failed
 

@@ -127,6 +127,9 @@ class CircuitBreaker(_Strict):
     max_delete_share: float = Field(default=0.1, ge=0, le=1)
     max_unlink_share: float = Field(default=0.1, ge=0, le=1)
     min_target_size: int = Field(default=20, ge=0)
+    # Records without a key, or with a duplicate or malformed one, are skipped one by one and
+    # reported; only when more than this share of a side is such does the gate stop the run.
+    max_bad_key_share: float = Field(default=0.05, ge=0, le=1)
 
 
 class SyncDefinition(_Strict):

@@ -13,6 +13,9 @@ import unicodedata
 
 import pandas as pd
 
+# What the gate and the plan take for an address: one @, no spaces, a dot in the domain.
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
 
 def email_key(text: str) -> str:
     """The match key of one address: NFC, stripped, lower-case (lowering can decompose: NFC again)."""

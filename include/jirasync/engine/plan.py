@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from jirasync.engine.definitions import FieldMapping, SyncDefinition
 from jirasync.engine.frames import TEXT, from_json, to_json, typed_column, values_equal, values_identical
+from jirasync.engine.keys import EMAIL_PATTERN
 
 CHANGE_COLUMNS = ["kind", "key", "source_id", "target_id", "field", "before", "after", "direction", "reason"]
 KINDS = ["create", "update", "link", "unlink", "delete", "clear", "conflict", "skip"]
@@ -171,11 +172,22 @@ class _KeyMatching:
         self.skips.append(
             _record_rows(
                 "skip",
-                source[no_key].assign(key=pd.NA, target_id=pd.NA),
+                # The ledger needs a key on every row: "" is how frames spell a missing one.
+                source[no_key].assign(key="", target_id=pd.NA),
                 f"the source record has no key (field '{definition.key.source_field}' is empty)",
             )
         )
         source = source[~no_key]
+        if definition.key.normalise == "email":
+            malformed = ~source["s_key"].str.fullmatch(EMAIL_PATTERN).fillna(False).to_numpy(dtype=bool)
+            self.skips.append(
+                _record_rows(
+                    "skip",
+                    source[malformed].assign(key=lambda rows: rows["s_key"], target_id=pd.NA),
+                    f"the source record's key (field '{definition.key.source_field}') is not an email address",
+                )
+            )
+            source = source[~malformed]
         source_duplicates = _duplicated(source["s_key"])
         self.skips.append(_duplicate_skips(source[source_duplicates], "s_key", "source_id", "source"))
         source = source[~source_duplicates]

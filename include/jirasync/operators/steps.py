@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 RECORD_KINDS = ("create", "update", "link", "unlink", "delete", "clear", "conflict", "skip")
 CHANGE_COUNTS = ("created", "updated", "linked", "unlinked", "deleted", "cleared")
+MAX_SKIPPED_SHOWN = 50
 
 
 def extract_source(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
@@ -81,6 +82,8 @@ def check(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
     )
     for failure in result.failures:
         log.warning("gate: %s%s", failure, " (overridden for this run)" if result.override else "")
+    for skipped in result.skipped:
+        log.warning("gate: %s; within the tolerated share, so these records are skipped", skipped)
     if not result.passed:
         # No retry: the data, not the weather, has to change first.
         raise AirflowFailException(str(GateFailed(result)))
@@ -119,6 +122,7 @@ def report(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
         for endpoint, count in step["calls"].items():
             calls[endpoint] = calls.get(endpoint, 0) + count
     started = context["dag_run"].start_date
+    ledger = run.store.ledger(applied["run_id"])
     summary = {
         "sync": sync_id,
         "dry_run": run.options.dry_run,
@@ -128,7 +132,8 @@ def report(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
         "api_calls": sum(calls.values()),
         "ideal_api_calls": source["ideal_calls"] + target["ideal_calls"] + applied.get("ideal_calls", 0),
         "calls_by_endpoint": calls,
-        "reasons": _applied_reasons(run.store.ledger(applied["run_id"])),
+        "reasons": _applied_reasons(ledger),
+        "skipped_records": _skipped_records(ledger),
         "seconds": round(time.time() - started.timestamp(), 1) if started else None,
     }
     run.store.finish_run(
@@ -266,6 +271,20 @@ def _applied_reasons(ledger: pd.DataFrame) -> dict[str, int]:
     return {
         str(reason): int(count) for reason, count in records["reason"].value_counts().sort_index().items()
     }
+
+
+def _skipped_records(ledger: pd.DataFrame) -> list[str]:
+    """The records this run skipped, each once with its reason ("u7 (a@x.com): no key …"), at most 50."""
+    skipped = ledger[ledger["outcome"] == "skipped"].drop_duplicates(["source_id", "target_id", "reason"])
+    shown = skipped.head(MAX_SKIPPED_SHOWN)
+    records = [
+        f"{source_id if pd.notna(source_id) else target_id} ({key if pd.notna(key) and key else 'no key'}): {reason}"
+        for source_id, target_id, key, reason in zip(
+            shown["source_id"], shown["target_id"], shown["key"], shown["reason"], strict=True
+        )
+    ]
+    more = len(skipped) - len(shown)
+    return [*records, f"… and {more} more in the ledger of this run"] if more else records
 
 
 def _record_counts(changes: pd.DataFrame) -> dict[str, int]:
