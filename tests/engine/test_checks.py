@@ -103,7 +103,9 @@ def test_bad_keys_past_the_tolerated_share_stop_the_run(sync: SyncDefinition) ->
     )
     source = source_frame(strict, [*users(97), {"id": "n1"}, {"id": "n2"}, {"id": "n3"}])
     target = target_frame(strict, [])
-    result = check_run(strict, source, target, plan_changes(strict, source, target, empty_links(), empty_base()))
+    result = check_run(
+        strict, source, target, plan_changes(strict, source, target, empty_links(), empty_base())
+    )
     [failure] = result.failures
     assert failure.expectation == "expect_column_values_to_not_be_null" and failure.count == 3
     assert not result.passed

@@ -16,6 +16,7 @@ import pandas as pd
 
 from jirasync.engine.definitions import SyncDefinition
 from jirasync.engine.keys import EMAIL_PATTERN
+
 _EXAMPLES = 5
 
 
