@@ -24,6 +24,7 @@ from jirasync.connectors.auth import AccessToken, ClientCredentialsAuth
 from jirasync.connectors.clock import Clock
 from jirasync.connectors.errors import ApiError
 from jirasync.connectors.http import HttpClient
+from jirasync.connectors.query_literals import odata_string
 from jirasync.connectors.redaction import protect_logger
 from jirasync.connectors.retry import RetryPolicy
 
@@ -171,9 +172,8 @@ class GraphConnector:
 
 
 def odata_equals(attribute: str, value: str) -> str:
-    """An OData ``$filter`` clause matching one value, quotes escaped as OData wants."""
-    escaped = value.replace("'", "''")
-    return f"{attribute} eq '{escaped}'"
+    """An OData ``$filter`` clause matching one value."""
+    return f"{attribute} eq {odata_string(value)}"
 
 
 def _select(attributes: Sequence[str]) -> str:

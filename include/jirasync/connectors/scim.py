@@ -18,6 +18,7 @@ from typing import Any
 from jirasync.connectors.auth import BearerAuth
 from jirasync.connectors.clock import Clock
 from jirasync.connectors.http import HttpClient
+from jirasync.connectors.query_literals import scim_string
 from jirasync.connectors.redaction import protect_logger
 from jirasync.connectors.retry import RetryPolicy
 
@@ -103,12 +104,11 @@ class ScimConnector:
 
 def scim_equals(attribute_path: str, value: str) -> str:
     """A SCIM filter matching one value; ``emails.work`` becomes ``emails[type eq "work"].value``."""
-    quoted = value.replace("\\", "\\\\").replace('"', '\\"')
     head, _, kind = attribute_path.partition(".")
     if head in ("emails", "phoneNumbers") and kind:
-        condition = "primary eq true" if kind == "primary" else f'type eq "{kind}"'
+        condition = "primary eq true" if kind == "primary" else f"type eq {scim_string(kind)}"
         attribute_path = f"{head}[{condition}].value"
-    return f'{attribute_path} eq "{quoted}"'
+    return f"{attribute_path} eq {scim_string(value)}"
 
 
 def _scim_time(moment: dt.datetime) -> str:

@@ -18,6 +18,7 @@ from jirasync.connectors.assets import (
     USER_TYPE,
     AssetsConnector,
 )
+from jirasync.connectors.query_literals import aql_string
 from jirasync.syncs.assets_definition import AssetsTarget, Folder
 
 LAYOUT_CURSOR = "assets_layout"  # where the store keeps it, beside the sync's cursors
@@ -116,7 +117,7 @@ def _read_folders(
             "alphabetical folders need a folder type with a reference to its own type (a parent)",
             "add such an attribute to the folder type, or set target.options.folder.alphabetical: false",
         )
-    folders = list(assets.search(f"objectTypeId = {type_id}"))
+    folders = list(assets.search(f"objectTypeId = {aql_string(type_id)}"))
     wanted = settings.parent
     roots = [f for f in folders if f.key == wanted or f.label.casefold() == wanted.casefold()]
     if len(roots) != 1:

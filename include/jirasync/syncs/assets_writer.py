@@ -14,6 +14,7 @@ from typing import Any
 
 from jirasync.connectors.assets import AssetsConnector, ObjectIn
 from jirasync.connectors.errors import ApiError, NotFoundError
+from jirasync.connectors.query_literals import aql_string
 from jirasync.engine.apply import WriteOutcome, WriteRecord
 from jirasync.syncs.assets_definition import AssetsTarget
 from jirasync.syncs.assets_folders import FolderFiler
@@ -83,7 +84,7 @@ class AssetObjectWriter:
     def _object_of(self, account_id: str) -> str | None:
         """The object whose User attribute holds ``account_id``, if a lost create made it."""
         attribute = self.target.user_attribute
-        query = f'objectTypeId = {self.layout.type_id} AND "{attribute}" = "{account_id}"'
+        query = f"objectTypeId = {aql_string(self.layout.type_id)} AND {aql_string(attribute)} = {aql_string(account_id)}"
         found = [o for o in self.assets.search(query) if o.value(attribute) == account_id]
         return found[0].id if found else None
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from jirasync.connectors.outcome import RecordOutcome
+from jirasync.connectors.query_literals import soql_string
 from jirasync.connectors.salesforce import COLLECTION_LIMIT, SalesforceConnector
 
 SOBJECT = "Contact"
@@ -36,8 +37,7 @@ class SalesforceContacts:
 
     def find(self, email: str) -> str | None:
         """The id of a contact with this email, if one exists (SOQL compares text without case)."""
-        literal = email.replace("\\", "\\\\").replace("'", "\\'")
-        found = list(self.org.query(f"SELECT Id FROM {SOBJECT} WHERE Email = '{literal}' LIMIT 1"))
+        found = list(self.org.query(f"SELECT Id FROM {SOBJECT} WHERE Email = {soql_string(email)} LIMIT 1"))
         return str(found[0]["Id"]) if found else None
 
     @staticmethod

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from jirasync.connectors.outcome import RecordOutcome
+from jirasync.connectors.query_literals import zoho_criteria_value
 from jirasync.connectors.zoho import PER_PAGE, WRITE_BATCH, ZohoCrmConnector
 
 MODULE = "Contacts"
@@ -34,8 +35,7 @@ class ZohoContacts:
 
     def find(self, email: str) -> str | None:
         """The id of a contact with this email, if one exists (Zoho's search ignores case)."""
-        escaped = email.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)").replace(",", "\\,")
-        found = self.crm.search(MODULE, f"(Email:equals:{escaped})", fields=["Email"])
+        found = self.crm.search(MODULE, f"(Email:equals:{zoho_criteria_value(email)})", fields=["Email"])
         return str(found[0]["id"]) if found else None
 
     @staticmethod

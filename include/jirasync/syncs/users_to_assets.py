@@ -26,6 +26,7 @@ from jirasync.connectors.jira import (
     JiraConnector,
     JiraUser,
 )
+from jirasync.connectors.query_literals import aql_string
 from jirasync.engine.frames import source_frame, target_frame, values_equal
 from jirasync.engine.keys import email_key
 from jirasync.syncs.assets_definition import Scope, assets_target, definition_scope, scope_from
@@ -79,7 +80,7 @@ class UsersToAssets:
         layout, ideal = read_layout(definition.id, assets, target, attributes)
         # The apply step writes with these ids, in another process: it need not read them again.
         run.store.save_cursor(definition.id, LAYOUT_CURSOR, layout.to_json())
-        objects = list(assets.search(f"objectTypeId = {layout.type_id}"))
+        objects = list(assets.search(f"objectTypeId = {aql_string(layout.type_id)}"))
         ideal += max(1, math.ceil(len(objects) / AQL_PAGE_SIZE))
         records = [{"id": o.id, **{name: o.value(name) for name in attributes}} for o in objects]
         return Extract(target_frame(definition, records, id_field="id"), True, (), None, ideal)

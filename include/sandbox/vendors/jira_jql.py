@@ -104,7 +104,9 @@ def _tokenize(jql: str) -> list[Token]:
             )
         double, single, operator, word = match.groups()
         if double is not None or single is not None:
-            tokens.append(("s", double if double is not None else single))
+            # Jira reads a backslash in a quoted string as escaping the character after it.
+            quoted = double if double is not None else single
+            tokens.append(("s", re.sub(r"\\(.)", r"\1", quoted)))
         elif operator is not None:
             tokens.append(("o", operator))
         elif word is not None:

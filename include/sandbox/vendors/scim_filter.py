@@ -11,6 +11,7 @@ ignore case except on the case-exact attributes (``id``, ``externalId``, ``meta.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -208,8 +209,13 @@ class _Parser:
 
 
 def _literal(token: _Token, text: str) -> Any:
-    if token.kind == "string":
-        return re.sub(r"\\(.)", r"\1", token.text[1:-1])
+    if token.kind == "string":  # RFC 7644: a JSON string, with JSON's escapes
+        try:
+            return json.loads(token.text)
+        except json.JSONDecodeError:
+            raise ScimFilterError(
+                f"invalid string at position {token.position} of filter {text!r}: {token.text}"
+            ) from None
     word = token.text.lower()
     if word in ("true", "false"):
         return word == "true"

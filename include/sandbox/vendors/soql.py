@@ -40,6 +40,10 @@ _KEYWORDS = {
 }  # fmt: skip
 
 
+# Salesforce's escape sequences in string literals; any other escaped character stands for itself.
+_ESCAPED = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
+
+
 class SoqlError(ValueError):
     """A query the emulator cannot run; the text is what Salesforce's MALFORMED_QUERY would say."""
 
@@ -313,7 +317,7 @@ class _Parser:
     def _literal(self) -> Any:
         token = self._next("a value")
         if token.kind == "string":
-            return re.sub(r"\\(.)", r"\1", token.text[1:-1])
+            return re.sub(r"\\(.)", lambda m: _ESCAPED.get(m.group(1), m.group(1)), token.text[1:-1])
         if token.kind == "number":
             return float(token.text) if "." in token.text else int(token.text)
         if token.kind == "datetime":
