@@ -15,6 +15,7 @@ from tests.e2e.harness import EndToEnd, end_to_end
 
 PEOPLE = 2_000
 WITHOUT_MANAGER = "entra_to_jira_without_manager"
+NUMERIC_ID = "1_000"  # a number to Python's literal_eval, which native template rendering applies
 PROPERTY = "jirasync.identity"
 SCIM_PROPERTY = "jirasync.scim"
 
@@ -37,6 +38,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EndToEnd]:
                 "  - {source: manager.mail, target: manager.email, transform: [lower]}\n": "",
             },
         )
+        e2e.add_variant("entra_to_jira.yaml", NUMERIC_ID, {})
         yield e2e
 
 
@@ -106,6 +108,11 @@ def test_first_run_writes_the_matched_users_and_a_second_run_only_reads_the_mini
     assert resync["updated"] == 0
     assert e2e.calls("graph", "/users/delta") == math.ceil(len(graph_users(e2e)) / 100) + 1
     assert resync["api_calls"] == resync["ideal_api_calls"]
+
+
+def test_a_sync_whose_id_reads_as_a_number_runs_as_itself(e2e: EndToEnd) -> None:
+    dry = e2e.run(NUMERIC_ID, dry_run=True)
+    assert dry["sync"] == NUMERIC_ID and dry["updated"] > 0
 
 
 def test_a_full_read_without_the_manager_takes_pages_of_999(e2e: EndToEnd) -> None:

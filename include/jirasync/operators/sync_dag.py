@@ -92,13 +92,11 @@ def build_sync_dag(definition: SyncDefinition) -> DAG:
         params=_trigger_form(definition),
         render_template_as_native_obj=True,
     ) as dag:
-        step_kwargs = {"sync_id": definition.id, "syncs_dir": str(syncs_dir())}
 
         def step(task_id: str, pool: str | None = None, **kwargs: object) -> PythonOperator:
             return PythonOperator(
                 task_id=task_id,
-                python_callable=_step_callable(task_id),
-                op_kwargs=step_kwargs,
+                python_callable=_step_callable(task_id, definition.id, str(syncs_dir())),
                 pool=pool or "default_pool",
                 **kwargs,
             )
@@ -117,13 +115,17 @@ def build_sync_dag(definition: SyncDefinition) -> DAG:
     return dag
 
 
-def _step_callable(task_id: str):
-    """The step function, imported when the task runs so that parsing stays light."""
+def _step_callable(task_id: str, sync_id: str, syncs_dir: str):
+    """The step function, imported when the task runs so that parsing stays light.
 
-    def run_step(**kwargs: object) -> object:
+    The sync id is bound here, not passed as a templated argument: the DAG renders templates as
+    native objects, which would turn an id like ``1_000`` into the number 1000.
+    """
+
+    def run_step(**context: object) -> object:
         from jirasync.operators import steps
 
-        return getattr(steps, task_id)(**kwargs)
+        return getattr(steps, task_id)(sync_id=sync_id, syncs_dir=syncs_dir, **context)
 
     run_step.__name__ = task_id
     return run_step
