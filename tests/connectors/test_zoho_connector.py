@@ -217,3 +217,17 @@ def test_unknown_data_centre_names_the_choices() -> None:
     with pytest.raises(ValueError, match="use one of US, EU, IN, AU, JP, CN, UK, CA, SA"):
         accounts_url_for("MARS")
     assert accounts_url_for("eu") == "https://accounts.zoho.eu"
+
+
+@pytest.mark.parametrize(
+    ("kind", "options"),
+    [("drop", {}), ("error", {"status": 503}), ("rate_limit", {"retry_after": 3})],
+    ids=["dropped", "503", "429"],
+)
+def test_a_transient_failure_of_the_first_token_request_is_retried(
+    fresh_sandbox: RunningSandbox, kind: str, options: dict[str, object]
+) -> None:
+    fresh_sandbox.add_fault("zoho-accounts", kind, route="/oauth/v2/token", count=1, **options)
+    connector = connect(fresh_sandbox)
+    assert connector.modules()
+    assert connector.auth.token_requests == 2

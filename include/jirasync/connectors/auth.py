@@ -19,8 +19,18 @@ from typing import Any
 import requests
 
 from jirasync.connectors.clock import Clock, SystemClock
-from jirasync.connectors.errors import ApiError, ConnectionFailedError, describe_error_body, error_class_for
-from jirasync.connectors.redaction import register_secret
+from jirasync.connectors.errors import (
+    ApiError,
+    ConnectionFailedError,
+    RateLimitedError,
+    RetryableApiError,
+    describe_error_body,
+    error_class_for,
+)
+from jirasync.connectors.redaction import protect_logger, register_secret
+from jirasync.connectors.retry import RetryPolicy, parse_retry_after
+
+logger = protect_logger(__name__)
 
 TOKEN_TIMEOUT = (10.0, 30.0)
 
@@ -72,6 +82,8 @@ class RefreshingTokenAuth(ConnectorAuth):
     def __init__(self, vendor: str, clock: Clock | None = None) -> None:
         self.vendor = vendor
         self.clock = clock or SystemClock()
+        self.retry = RetryPolicy()
+        self.token_requests = 0  # sent, retries included, as the HTTP layer counts its calls
         self.session = requests.Session()
         self._token: AccessToken | None = None
         self._lock = threading.Lock()
@@ -101,8 +113,31 @@ class RefreshingTokenAuth(ConnectorAuth):
         self._token = token
 
     def post_token_request(self, url: str, form: dict[str, str]) -> dict[str, Any]:
-        """POST a token request form and return the JSON answer, or raise a redacted ``ApiError``."""
+        """POST a token request form and return the JSON answer, or raise a redacted ``ApiError``.
+
+        A dropped connection, a 429 or a 5xx is retried here, as the HTTP layer retries any call:
+        a token request may come before the connector's first call (Zoho's answer names the API
+        host), outside that layer's loop. Asking for a token twice is harmless.
+        """
         endpoint = f"POST {requests.utils.urlparse(url).path or '/'}"
+        retries = 0
+        waited = 0.0
+        while True:
+            try:
+                return self._post_token_request_once(url, form, endpoint)
+            except RetryableApiError as failure:
+                retries += 1
+                retry_after = failure.retry_after if isinstance(failure, RateLimitedError) else None
+                wait = self.retry.delay(retries, retry_after)
+                gave_up = self.retry.give_up_reason(retries, waited, wait)
+                if gave_up:
+                    raise failure.with_detail(gave_up) from None
+                logger.warning("%s %s: %s; retry %d in %.1f s", self.vendor, endpoint, failure, retries, wait)
+                self.clock.sleep(wait)
+                waited += wait
+
+    def _post_token_request_once(self, url: str, form: dict[str, str], endpoint: str) -> dict[str, Any]:
+        self.token_requests += 1
         try:
             response = self.session.post(url, data=form, timeout=TOKEN_TIMEOUT)
         except requests.RequestException as exc:
@@ -116,9 +151,13 @@ class RefreshingTokenAuth(ConnectorAuth):
                 401,
             ):  # OAuth servers answer invalid_client/invalid_grant with 400
                 error_class = error_class_for(401)
-            raise error_class(
-                self.vendor, "POST", endpoint, response.status_code, describe_error_body(response)
-            )
+            detail = describe_error_body(response)
+            if error_class is RateLimitedError:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock.time())
+                raise RateLimitedError(
+                    self.vendor, "POST", endpoint, response.status_code, detail, retry_after=retry_after
+                )
+            raise error_class(self.vendor, "POST", endpoint, response.status_code, detail)
         try:
             return response.json()
         except ValueError:

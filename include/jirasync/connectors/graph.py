@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jirasync.connectors.auth import AccessToken, ClientCredentialsAuth
+from jirasync.connectors.auth import ClientCredentialsAuth
 from jirasync.connectors.clock import Clock
 from jirasync.connectors.errors import ApiError
 from jirasync.connectors.http import HttpClient
@@ -58,18 +58,13 @@ class UserChanges:
 
 
 class EntraClientCredentials(ClientCredentialsAuth):
-    """Client credentials against the Microsoft identity platform, counting token requests."""
+    """Client credentials against the Microsoft identity platform."""
 
     def __init__(
         self, login_url: str, tenant_id: str, client_id: str, client_secret: str, clock: Clock | None
     ) -> None:
         token_url = f"{login_url.rstrip('/')}/{tenant_id}/oauth2/v2.0/token"
         super().__init__("Microsoft Entra ID", token_url, client_id, client_secret, GRAPH_SCOPE, clock)
-        self.token_requests = 0
-
-    def fetch_token(self) -> AccessToken:
-        self.token_requests += 1
-        return super().fetch_token()
 
 
 class GraphConnector:

@@ -28,7 +28,6 @@ from jirasync.connectors.errors import (
     ApiError,
     ConnectionFailedError,
     RateLimitedError,
-    RetryableApiError,
     describe_error_body,
     error_class_for,
 )
@@ -137,8 +136,6 @@ class HttpClient:
             retry_after: float | None = None
             try:
                 response = self._send(method, url, endpoint, params, json, data, files, headers)
-            except RetryableApiError as error:  # the auth's token endpoint failed transiently
-                failure: ApiError = error
             except _DROPPED as exc:
                 failure = ConnectionFailedError(
                     self.vendor, method, endpoint, None, f"{type(exc).__name__}: {exc}"
@@ -160,11 +157,9 @@ class HttpClient:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock.time())
             retries += 1
             wait = self.retry.delay(retries, retry_after)
-            if retries >= self.retry.max_attempts or waited + wait > self.retry.max_total_wait:
-                raise failure.with_detail(
-                    f"gave up after {retries} attempts and {waited:.0f} s of waiting; next wait would be "
-                    f"{wait:.0f} s, the retry budget is {self.retry.max_total_wait:.0f} s"
-                ) from None
+            gave_up = self.retry.give_up_reason(retries, waited, wait)
+            if gave_up:
+                raise failure.with_detail(gave_up) from None
             logger.warning(
                 "%s %s: %s; retry %d in %.1f s",
                 self.vendor,

@@ -39,6 +39,15 @@ class RetryPolicy:
             wait = max(wait, retry_after)
         return wait
 
+    def give_up_reason(self, retries: int, waited: float, wait: float) -> str | None:
+        """Why retry ``retries`` (1-based), due after ``wait`` more seconds, is not made; None to make it."""
+        if retries < self.max_attempts and waited + wait <= self.max_total_wait:
+            return None
+        return (
+            f"gave up after {retries} attempts and {waited:.0f} s of waiting; next wait would be "
+            f"{wait:.0f} s, the retry budget is {self.max_total_wait:.0f} s"
+        )
+
 
 def should_retry_status(status: int, idempotent: bool) -> bool:
     if status in NOT_PROCESSED_STATUSES:

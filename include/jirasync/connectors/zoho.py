@@ -77,12 +77,10 @@ class ZohoAuth(RefreshingTokenAuth):
         self._client_secret = client_secret
         self._refresh_token = refresh_token
         self.api_domain: str | None = None
-        self.token_requests = 0
         register_secret(client_secret)
         register_secret(refresh_token)
 
     def fetch_token(self) -> AccessToken:
-        self.token_requests += 1
         answer = self.post_token_request(
             f"{self.accounts_url}/oauth/v2/token",
             {
