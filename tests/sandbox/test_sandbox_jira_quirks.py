@@ -65,6 +65,20 @@ def test_users_search_caps_a_page_at_1000(jira: requests.Session, fresh_sandbox:
     assert len(page) == 1000
 
 
+def test_user_search_finds_by_email_a_user_without_a_display_name(
+    jira: requests.Session, fresh_sandbox: RunningSandbox
+) -> None:
+    user = next(
+        u
+        for u in fresh_sandbox.records("jira", "users")
+        if u["accountType"] == "atlassian" and u["active"] and u.get("emailVisible", True)
+    )
+    fresh_sandbox.edit("jira", "users", user["accountId"], displayName=None)
+    answer = jira.get(_api(fresh_sandbox, "/user/search"), params={"query": user["emailAddress"]})
+    assert answer.status_code == 200
+    assert [u["accountId"] for u in answer.json()] == [user["accountId"]]
+
+
 def test_user_search_returns_active_users_only(jira: requests.Session, fresh_sandbox: RunningSandbox) -> None:
     user = next(
         u for u in fresh_sandbox.records("jira", "users") if u["accountType"] == "atlassian" and u["active"]

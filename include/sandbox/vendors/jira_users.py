@@ -90,7 +90,7 @@ def search_users(
 
 
 def _matches(user: dict[str, Any], needle: str) -> bool:
-    name = user["displayName"].casefold()
+    name = (user.get("displayName") or "").casefold()  # an account may have no name yet
     if name.startswith(needle) or any(word.startswith(needle) for word in name.split()):
         return True
     email = (user.get("emailAddress") or "").casefold()
