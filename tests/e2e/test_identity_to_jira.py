@@ -115,6 +115,25 @@ def test_a_sync_whose_id_reads_as_a_number_runs_as_itself(e2e: EndToEnd) -> None
     assert dry["sync"] == NUMERIC_ID and dry["updated"] > 0
 
 
+@pytest.mark.parametrize(
+    ("conf", "said"),
+    [
+        ({"only": "not an email"}, "neither an email address nor a record id"),
+        ({"only": "two@@example.com"}, "neither an email address nor a record id"),
+        ({"revert_run": "entra_to_jira:no-such-run:1"}, "it is not a run of this sync"),
+    ],
+    ids=["words", "malformed-email", "unknown-run"],
+)
+def test_a_wrong_trigger_form_value_fails_the_run_at_once_saying_what_to_do(
+    e2e: EndToEnd, conf: dict[str, str], said: str
+) -> None:
+    failed = e2e.run_failing("entra_to_jira", **conf)
+    [message] = failed.failures()
+    assert "failed at step 'extract_source' (try 1," in message and said in message
+    assert "Trigger again" in message or "Copy the run id" in message
+    assert e2e.calls("graph") == e2e.calls("jira") == 0  # nothing was read
+
+
 def test_a_full_read_without_the_manager_takes_pages_of_999(e2e: EndToEnd) -> None:
     e2e.run(WITHOUT_MANAGER)
     full = e2e.run(WITHOUT_MANAGER, full_sync=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from airflow.exceptions import AirflowFailException, AirflowSkipException
 from jirasync.engine.apply import apply_changes, merge_pending
 from jirasync.engine.checks import GateFailed, check_run
 from jirasync.engine.definitions import load_definitions
+from jirasync.engine.keys import EMAIL_PATTERN
 from jirasync.engine.plan import plan_changes
 from jirasync.engine.render import render_plan
 from jirasync.engine.revert import RevertError, revert_changes
@@ -37,6 +39,7 @@ MAX_SKIPPED_SHOWN = 50
 
 def extract_source(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
     run = _sync_run(sync_id, syncs_dir, context)
+    _check_trigger_options(run)
     connector = connector_for(run.definition.source)
     extract = family_for(run.definition).read_source(run, connector)
     return _staged(run, context, "source", extract, connector)
@@ -183,14 +186,25 @@ def _sync_run(sync_id: str, syncs_dir: str, context: dict[str, Any]) -> SyncRun:
     )
 
 
-def _revert(run: SyncRun, revert_run: str) -> pd.DataFrame:
-    """The change set that undoes an earlier run of this sync; it is checked and applied as any other."""
-    reverted = run.store.run(revert_run)
-    if reverted is None or reverted["sync_id"] != run.definition.id:
+def _check_trigger_options(run: SyncRun) -> None:
+    """Refuse what the trigger form was given wrongly before anything is read, without retries."""
+    only = run.options.only
+    if only and (any(c.isspace() for c in only) or ("@" in only and not re.fullmatch(EMAIL_PATTERN, only))):
+        raise AirflowFailException(
+            f"sync '{run.definition.id}': 'Only this record' is {only!r}, which is neither an email address "
+            "nor a record id. Trigger again with one email address or one id, or leave it empty."
+        )
+    revert_run = str(run.options.extra.get("revert_run") or "").strip()
+    reverted = run.store.run(revert_run) if revert_run else None
+    if revert_run and (reverted is None or reverted["sync_id"] != run.definition.id):
         raise AirflowFailException(
             f"sync '{run.definition.id}': cannot revert run {revert_run!r}: it is not a run of this sync. "
             "Copy the run id from the summary of the run to undo (its run_id)."
         )
+
+
+def _revert(run: SyncRun, revert_run: str) -> pd.DataFrame:
+    """The change set that undoes an earlier run of this sync; it is checked and applied as any other."""
     try:
         return revert_changes(run.store, revert_run)
     except RevertError as error:

@@ -135,7 +135,15 @@ def _trigger_form(definition: SyncDefinition) -> dict[str, Param]:
     return {**_common_params(), **FAMILY_PARAMS.get(definition.family, {})}
 
 
+# The trigger form's sections, in the order Airflow shows them.
+WHAT = "What to sync"
+SAFETY = "Safety"
+ADVANCED = "Advanced"
+
+
 def _common_params() -> dict[str, Param]:
+    """Every field may be left as it is: an optional field's type allows null, or Airflow's form
+    treats it as required and keeps the Trigger button disabled."""
     return {
         "full_sync": Param(
             False,
@@ -143,26 +151,21 @@ def _common_params() -> dict[str, Param]:
             title="Full sync",
             description="Read everything on both sides, not only what changed, and find records gone "
             "from the source.",
+            section=WHAT,
+        ),
+        "only": Param(
+            None,
+            type=["null", "string"],
+            title="Only this record",
+            description="Sync one record: an email address or a record id. Empty syncs all in scope.",
+            section=WHAT,
         ),
         "dry_run": Param(
             False,
             type="boolean",
             title="Dry run",
             description="Plan and check, print the plan, and write nothing.",
-        ),
-        "only": Param(
-            "",
-            type="string",
-            title="Only this record",
-            description="Sync one record: an email address or a record id. Empty syncs all in scope.",
-        ),
-        "revert_run": Param(
-            "",
-            type="string",
-            title="Revert a run",
-            description="The run_id from an earlier run's summary: put back what that run changed (fields "
-            "to their values before it; records it created are deleted). Checked like any run: try it as a "
-            "dry run first.",
+            section=SAFETY,
         ),
         "override_circuit_breaker": Param(
             False,
@@ -170,6 +173,16 @@ def _common_params() -> dict[str, Param]:
             title="Override the circuit breaker",
             description="Apply even if this run changes more of the target than the definition allows. "
             "Use once, after reading the plan of a dry run.",
+            section=SAFETY,
+        ),
+        "revert_run": Param(
+            None,
+            type=["null", "string"],
+            title="Revert a run",
+            description="The run_id from an earlier run's summary: put back what that run changed (fields "
+            "to their values before it; records it created are deleted). Checked like any run: try it as a "
+            "dry run first.",
+            section=ADVANCED,
         ),
     }
 
@@ -184,22 +197,26 @@ FAMILY_PARAMS: dict[str, dict[str, Param]] = {
             description="sync: link, create and update contacts. disable: clear 'Synced Jira User' on every "
             "linked contact and drop the links, as turning the sync off does; set enabled: false in the "
             "definition to keep it off.",
+            section=ADVANCED,
         ),
     },
     "users_to_assets": {
         "name_prefix": Param(
-            "",
-            type="string",
+            None,
+            type=["null", "string"],
             title="Name prefix",
             description="Only users whose display name starts with this (case-insensitive). Empty: the "
             "definition's scope.",
+            section=WHAT,
         ),
         "groups": Param(
-            [],
-            type="array",
+            None,
+            type=["null", "array"],
             items={"type": "string"},
             title="Jira groups",
-            description="Only members of these Jira groups (names). Empty: the definition's scope.",
+            description="Only members of these Jira groups (names), one per line. Empty: the definition's "
+            "scope.",
+            section=WHAT,
         ),
     },
     "identity_to_jira_properties": {
@@ -209,6 +226,7 @@ FAMILY_PARAMS: dict[str, dict[str, Param]] = {
             title="Repair properties (with a full sync)",
             description="Read every linked user's property back from Jira and rewrite those changed "
             "outside jirasync. Costs one call per user: use it with a full sync, now and then.",
+            section=ADVANCED,
         ),
     },
 }
