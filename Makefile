@@ -28,13 +28,24 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/jirasync demo
 
+# The browser tests drive Debian's Chromium: installed here where it is missing (as root, or
+# through sudo).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
 # One worker per core; a test file stays on one worker, so an end-to-end module seeds its
 # sandbox world once.
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest -n auto --dist loadfile
 
+# make airflow AIRFLOW_PORT=8081 serves the UI on another port.
+AIRFLOW_PORT ?= 8080
 airflow: $(STAMP)
-	$(BIN)/jirasync airflow
+	$(BIN)/jirasync airflow --port $(AIRFLOW_PORT)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

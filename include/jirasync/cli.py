@@ -16,6 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     ui = commands.add_parser("airflow", help="airflow standalone with the project's DAGs on the sandbox")
     ui.add_argument("--users", type=int, default=2000)
     ui.add_argument("--seed", type=int, default=7)
+    ui.add_argument("--port", type=int, default=8080, help="port of the Airflow UI and API")
     state = commands.add_parser("state", help="jirasync's state store")
     state.add_argument("action", choices=["migrate"], help="migrate: bring the schema to the newest version")
     args = parser.parse_args(argv)
@@ -27,10 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "airflow":
         from jirasync.local_stack import LocalStack
 
-        stack = LocalStack.from_environment(users=args.users, seed=args.seed)
+        stack = LocalStack.from_environment(users=args.users, seed=args.seed, api_port=args.port)
         stack.prepare_airflow()
         with stack.sandbox() as sandbox:
-            print(f"Sandbox on {sandbox.url}; Airflow UI on http://localhost:8080 (Ctrl-C stops both)")
+            print(f"Sandbox on {sandbox.url}; Airflow UI on http://localhost:{args.port} (Ctrl-C stops both)")
             with contextlib.suppress(KeyboardInterrupt):
                 stack.airflow("standalone")
         return 0

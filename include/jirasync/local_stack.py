@@ -35,11 +35,12 @@ class LocalStack:
     seed: int
     syncs_dir: Path = PROJECT_ROOT / "include" / "syncs"
     assets_workspace_id: str | None = None  # known once the sandbox has seeded its world
+    api_port: int = 8080  # Airflow's UI and API, and the execution API its tasks call
 
     @classmethod
-    def from_environment(cls, users: int, seed: int) -> LocalStack:
+    def from_environment(cls, users: int, seed: int, api_port: int = 8080) -> LocalStack:
         home = Path(os.environ.get("AIRFLOW_HOME", PROJECT_ROOT / ".airflow")).resolve()
-        return cls(home, int(os.environ.get("JIRASYNC_SANDBOX_PORT", "8900")), users, seed)
+        return cls(home, int(os.environ.get("JIRASYNC_SANDBOX_PORT", "8900")), users, seed, api_port=api_port)
 
     @property
     def sandbox_url(self) -> str:
@@ -59,6 +60,9 @@ class LocalStack:
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             "JIRASYNC_SYNCS_DIR": str(self.syncs_dir),
+            "AIRFLOW__API__PORT": str(self.api_port),
+            # Tasks report to the execution API of this api-server, wherever its port is.
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{self.api_port}/execution/",
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
         for conn_id, connection in sandbox_connections(self.sandbox_url, self.assets_workspace_id).items():

@@ -1,0 +1,80 @@
+"""The Trigger form of every family, as an admin uses it: submitted as it opens, as a dry run,
+and as a full sync, each run started from the browser and finished by Airflow's scheduler."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from playwright.sync_api import Locator, Page
+from tests.browser.conftest import AirflowUi, screenshot
+
+FAMILIES = {
+    "identity": "entra_to_jira",
+    "contacts": "jira_to_zoho_contacts",
+    "assets": "jira_to_assets_employees",
+}
+CHANGES = ("created", "updated", "linked", "unlinked", "deleted", "cleared")
+
+
+def open_trigger_form(page: Page, dag_id: str) -> Locator:
+    page.goto(f"/dags/{dag_id}")
+    page.get_by_role("button", name="Trigger Dag").click()
+    form = page.get_by_role("dialog")
+    form.get_by_text("Single Run", exact=True).wait_for()
+    return form
+
+
+def switch_on(form: Locator, section: str, param: str) -> None:
+    """Open the form's section and turn the switch of ``param`` on, by its visible control."""
+    form.get_by_role("button", name=section).click()
+    field = form.locator(f'input[name="element_{param}"]')
+    field.locator("xpath=..").click()
+    assert field.is_checked(), f"the switch of {param} did not turn on"
+
+
+def trigger(page: Page, airflow_ui: AirflowUi, form: Locator, dag_id: str, shot: str) -> dict[str, Any]:
+    """Press the form's Trigger button as it stands; the run it started, once finished."""
+    known = set(airflow_ui.runs(dag_id))
+    submit = form.get_by_role("button", name="Trigger", exact=True)
+    assert submit.is_enabled(), "the Trigger button is disabled"
+    screenshot(page, f"{shot}-form")
+    submit.click()
+    run = airflow_ui.wait_for_new_run(dag_id, known)
+    page.goto(f"/dags/{dag_id}/runs/{run['run_id']}")
+    page.get_by_text(run["run_id"]).first.wait_for()
+    screenshot(page, f"{shot}-run")
+    return {**run, "conf": json.loads(run["conf"] or "{}")}
+
+
+@pytest.mark.parametrize("sync_id", FAMILIES.values(), ids=FAMILIES)
+def test_the_trigger_form_runs_a_dry_run_a_sync_with_its_defaults_and_a_full_sync(
+    airflow_ui: AirflowUi, page: Page, sync_id: str
+) -> None:
+    dag_id = f"jirasync__{sync_id}"
+
+    form = open_trigger_form(page, dag_id)
+    switch_on(form, "Safety", "dry_run")
+    dry = trigger(page, airflow_ui, form, dag_id, f"{sync_id}-1-dry-run")
+    assert dry["state"] == "success" and dry["conf"]["dry_run"] is True
+    planned = airflow_ui.stack.latest_summary(sync_id)
+    assert planned is not None and planned["dry_run"] is True
+    assert sum(planned[name] for name in CHANGES) > 0  # a first run has work to plan
+
+    form = open_trigger_form(page, dag_id)
+    defaults = trigger(page, airflow_ui, form, dag_id, f"{sync_id}-2-defaults")
+    assert defaults["state"] == "success"
+    assert defaults["conf"]["dry_run"] is False and defaults["conf"]["full_sync"] is False
+    assert defaults["conf"]["only"] is None and defaults["conf"]["revert_run"] is None
+    applied = airflow_ui.stack.latest_summary(sync_id)
+    assert applied is not None and applied["dry_run"] is False
+    assert {name: applied[name] for name in CHANGES} == {name: planned[name] for name in CHANGES}
+
+    form = open_trigger_form(page, dag_id)
+    switch_on(form, "What to sync", "full_sync")
+    full = trigger(page, airflow_ui, form, dag_id, f"{sync_id}-3-full-sync")
+    assert full["state"] == "success" and full["conf"]["full_sync"] is True
+    resynced = airflow_ui.stack.latest_summary(sync_id)
+    assert resynced is not None and resynced["read_source"] > 0
+    assert sum(resynced[name] for name in CHANGES) == 0  # everything is in sync already
