@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -163,3 +165,22 @@ def test_an_override_lets_a_failed_gate_pass_but_keeps_the_failures(sync: SyncDe
     result = check_run(sync, source, target, changes, override=True)
     assert result.passed and len(result.failures) == 1
     result.enforce()
+
+
+def test_the_gate_logs_no_noise_of_great_expectations_at_info() -> None:
+    """The import of Great Expectations happens once per process: look at a fresh one's log."""
+    code = (
+        "import logging, sys; logging.basicConfig(level=logging.INFO, stream=sys.stdout)\n"
+        "from pathlib import Path\n"
+        "from jirasync.engine.checks import check_run\n"
+        "from jirasync.engine.definitions import load_definition\n"
+        "from jirasync.engine.frames import source_frame, target_frame\n"
+        "from jirasync.engine.plan import empty_base, empty_links, plan_changes\n"
+        f"sync = load_definition({str(FIXTURES / 'entra_to_jira.yaml')!r})\n"
+        "source = source_frame(sync, [{'id': 'u1', 'mail': 'a@example.com'}])\n"
+        "target = target_frame(sync, [])\n"
+        "print(check_run(sync, source, target, plan_changes(sync, source, target, empty_links(), empty_base())).passed)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().endswith("True")
+    assert "Skipping registering function" not in result.stdout + result.stderr

@@ -9,6 +9,7 @@ data, so the gate writes no files; it is imported only when a gate runs, as it i
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +94,9 @@ def check_run(
 
 class _Gate:
     def __init__(self) -> None:
+        # Importing Great Expectations logs some 200 "Skipping registering function" lines at INFO,
+        # which would bury the gate's own findings in the task log.
+        logging.getLogger("great_expectations._docs_decorators").setLevel(logging.WARNING)
         import great_expectations as gx
 
         self._context = gx.get_context(mode="ephemeral")
