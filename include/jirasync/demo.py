@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jirasync.engine.definitions import load_definitions
+from jirasync.engine.definitions import read_definitions
 from jirasync.local_stack import LocalStack, SandboxProcess
 
 SUMMARY_COLUMNS = (
@@ -31,7 +31,10 @@ def run_demo(users: int, seed: int) -> int:
     with stack.sandbox() as sandbox:
         print(f"Sandbox on {sandbox.url}, world of {users} people from seed {seed}\n")
         print(sandbox_holdings(sandbox))
-        definitions = load_definitions(stack.syncs_dir)
+        found = read_definitions(stack.syncs_dir)
+        for error in found.errors:
+            print(f"Not run, its definition cannot be used: {error}")
+        definitions = found.definitions
         if not definitions:
             print("\nNo sync is defined in include/syncs yet: nothing to run.")
             return 0

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from jirasync.engine.definitions import SyncDefinition, load_definitions
+from jirasync.engine.definitions import SyncDefinition, read_definitions
 from jirasync.engine.store import StateStore, links_table, pending_table, runs_table
 
 COUNTS = ("read_source", "created", "updated", "linked", "unlinked", "failed", "api_calls", "ideal_api_calls")
@@ -69,7 +69,7 @@ def create_app(syncs_dir: Any, store_location: Any) -> FastAPI:
     def statuses() -> list[dict[str, Any]]:
         store = StateStore(store_location())
         try:
-            return sync_statuses(load_definitions(syncs_dir()), store)
+            return sync_statuses(read_definitions(syncs_dir()).definitions, store)
         finally:
             store.close()
 

@@ -50,13 +50,15 @@ class AirflowUi:
     stack: LocalStack
     sandbox: RunningSandbox
 
-    def runs(self, dag_id: str) -> dict[str, dict[str, Any]]:
-        """The DAG's runs by run id, with their state and conf, from Airflow's metadata database."""
+    def query(self, sql: str, *args: Any) -> list[sqlite3.Row]:
+        """Rows of Airflow's metadata database (SQLite), which the UI's API reads too."""
         with sqlite3.connect(self.stack.airflow_home / "airflow.db", timeout=30) as db:
             db.row_factory = sqlite3.Row
-            rows = db.execute(
-                "SELECT run_id, state, conf FROM dag_run WHERE dag_id = ?", (dag_id,)
-            ).fetchall()
+            return db.execute(sql, args).fetchall()
+
+    def runs(self, dag_id: str) -> dict[str, dict[str, Any]]:
+        """The DAG's runs by run id, with their state and conf."""
+        rows = self.query("SELECT run_id, state, conf FROM dag_run WHERE dag_id = ?", dag_id)
         return {row["run_id"]: dict(row) for row in rows}
 
     def wait_for_new_run(self, dag_id: str, known: set[str]) -> dict[str, Any]:
@@ -96,7 +98,12 @@ def airflow_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowUi]:
             api_port=_free_port(),
         )
         stack.prepare_airflow()
-        env = {**stack.airflow_env(), "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"}
+        env = {
+            **stack.airflow_env(),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            # A definition a test adds or breaks shows within seconds, not the default 30.
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3",
+        }
         with (workdir / "standalone.log").open("w") as log:
             process = subprocess.Popen(
                 [str(Path(sys.executable).with_name("airflow")), "standalone"],

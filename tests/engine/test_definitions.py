@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jirasync.engine.definitions import DefinitionError, load_definition, load_definitions
+from jirasync.engine.definitions import DefinitionError, load_definition, read_definitions
 
 FIXTURE = Path(__file__).parent / "fixtures" / "entra_to_jira.yaml"
 
@@ -94,10 +94,23 @@ def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
         load_definition(path)
 
 
-def test_a_folder_loads_sorted_and_refuses_duplicate_ids(tmp_path: Path) -> None:
+def test_a_folder_loads_sorted_and_refuses_the_later_of_two_files_with_one_id(tmp_path: Path) -> None:
     write(tmp_path, "enabled: false", "b.yaml")
     write(tmp_path, "id: a", "zz.yaml")
-    assert [sync.id for sync in load_definitions(tmp_path)] == ["a", "b"]
+    assert [sync.id for sync in read_definitions(tmp_path).definitions] == ["a", "b"]
     write(tmp_path, "id: a", "c.yaml")
-    with pytest.raises(DefinitionError, match="give each sync a unique id"):
-        load_definitions(tmp_path)
+    found = read_definitions(tmp_path)
+    assert [sync.id for sync in found.definitions] == ["a", "b"]
+    [error] = found.errors
+    assert error.path == str(tmp_path / "zz.yaml") and "give each sync a unique id" in str(error)
+
+
+def test_a_broken_file_is_an_error_of_its_own_listing_every_problem(tmp_path: Path) -> None:
+    write(tmp_path, "enabled: false", "good.yaml")
+    broken = write(tmp_path, "delete_policy: wipe\nschedul: '@daily'", "broken.yaml")
+    found = read_definitions(tmp_path)
+    assert [sync.id for sync in found.definitions] == ["good"]
+    [error] = found.errors
+    assert error.path == str(broken)
+    assert {error.field, *(more.field for more in error.more)} == {"delete_policy", "schedul"}
+    assert "did you mean 'schedule'?" in str(error) and "use one of" in str(error)

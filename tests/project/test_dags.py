@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -72,16 +73,20 @@ def test_vendor_calls_run_in_the_vendor_pool(tmp_path: Path) -> None:
     assert tasks["apply"]["pool"] == "zoho_crm_api"
 
 
-def test_a_malformed_definition_is_an_import_error_naming_file_field_and_fix(tmp_path: Path) -> None:
+def test_a_malformed_definition_is_an_import_error_of_its_own_listing_every_problem(tmp_path: Path) -> None:
     syncs = tmp_path / "syncs"
-    syncs.mkdir()
-    broken = (EXAMPLE_SYNCS / "entra_to_jira.yaml").read_text().replace("delete_policy", "x")
+    shutil.copytree(EXAMPLE_SYNCS, syncs)
+    broken = (EXAMPLE_SYNCS / "entra_to_jira.yaml").read_text().replace("key:", "kee:")  # so no key
     (syncs / "broken.yaml").write_text(broken + "delete_policy: wipe_everything\n")
-    errors = parse_dag_folder(syncs, tmp_path)["import_errors"]
-    message = next(iter(errors.values()))
-    assert "broken.yaml" in message
-    assert "delete_policy" in message
-    assert "use one of" in message
+    parsed = parse_dag_folder(syncs, tmp_path)
+    # The other syncs are still DAGs: one broken file hides nothing but itself.
+    assert set(parsed["dags"]) == {"jirasync__entra_to_jira", "jirasync__jira_to_zoho_contacts"}
+    assert list(parsed["import_errors"]) == [str(ROOT / "dags" / "definition_errors.py")]
+    message = parsed["import_errors"][str(ROOT / "dags" / "definition_errors.py")]
+    assert "1 sync definition(s) cannot be used" in message and "broken.yaml" in message
+    assert "field 'delete_policy'" in message and "use one of" in message
+    assert "field 'kee'" in message and "did you mean 'key'?" in message
+    assert "field 'key'" in message and "is required" in message
 
 
 def test_the_offline_parse_catches_a_dag_file_that_calls_out(tmp_path: Path) -> None:

@@ -23,9 +23,11 @@ def test_the_sandbox_connections_file_matches_what_the_sandbox_service_accepts(t
 
 
 def test_every_shipped_definition_names_a_connection_the_sandbox_provides() -> None:
-    from jirasync.engine.definitions import load_definitions
+    from jirasync.engine.definitions import read_definitions
 
     connections = json.loads(CONNECTIONS_FILE.read_text())
-    for definition in load_definitions(ROOT / "include/syncs"):
+    found = read_definitions(ROOT / "include/syncs")
+    assert found.errors == []
+    for definition in found.definitions:
         for endpoint in (definition.source, definition.target):
             assert endpoint.conn_id in connections, (definition.id, endpoint.conn_id)

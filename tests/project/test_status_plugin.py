@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +38,16 @@ def test_the_page_shows_each_syncs_last_run_and_its_pending_records(tmp_path: Pa
     assert rows["jira_to_zoho_contacts"]["last_status"] == "never run"
     page = client.get("/").text
     assert "<td>entra_to_jira</td>" in page and "<td>partial</td>" in page
+
+
+def test_a_broken_definition_leaves_the_page_to_the_other_syncs(tmp_path: Path) -> None:
+    syncs = tmp_path / "syncs"
+    shutil.copytree(EXAMPLE_SYNCS, syncs)
+    (syncs / "broken.yaml").write_text("family: users_to_contacts\nkee: email\n")
+    client = TestClient(create_app(lambda: syncs, lambda: str(tmp_path / "state.db")))
+    response = client.get("/syncs")
+    assert response.status_code == 200
+    assert {row["sync"] for row in response.json()} == {"entra_to_jira", "jira_to_zoho_contacts"}
 
 
 def test_airflow_loads_the_plugin(tmp_path: Path) -> None:

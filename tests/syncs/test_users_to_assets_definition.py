@@ -42,12 +42,12 @@ def test_a_definition_without_the_name_mapping_is_refused_naming_the_field_and_t
     assert "{source: displayName, target: Name}" in error.fix
 
 
-def test_airflow_shows_the_refusal_as_an_import_error_of_the_dag_file(tmp_path: Path) -> None:
+def test_airflow_shows_the_refusal_as_an_import_error(tmp_path: Path) -> None:
     syncs = tmp_path / "syncs"
     syncs.mkdir()
     (syncs / SHIPPED.name).write_text(SHIPPED.read_text().replace(NAME_MAPPING, ""))
     errors = parse_dag_folder(syncs, tmp_path)["import_errors"]
-    (message,) = [text for path, text in errors.items() if path.endswith("users_to_assets.py")]
+    (message,) = [text for path, text in errors.items() if path.endswith("definition_errors.py")]
     assert "field 'fields'" in message and "target: Name" in message
 
 

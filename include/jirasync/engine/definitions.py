@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,14 +43,31 @@ _ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 class DefinitionError(ValueError):
-    """A sync definition that cannot be used, with the file, the field and the fix."""
+    """A sync definition that cannot be used, with the file, the field and the fix.
 
-    def __init__(self, path: Path | str, field: str, problem: str, fix: str) -> None:
+    ``more`` are further problems found in the same file, so its author fixes them in one go;
+    the first problem's field, problem and fix are the attributes.
+    """
+
+    def __init__(
+        self, path: Path | str, field: str, problem: str, fix: str, more: Sequence[DefinitionError] = ()
+    ) -> None:
         self.path = str(path)
         self.field = field
         self.problem = problem
         self.fix = fix
-        super().__init__(f"{self.path}: field '{field}': {problem}. Fix: {fix}")
+        self.more = tuple(more)
+        first = f"{self.path}: field '{field}': {problem}. Fix: {fix}"
+        others = "".join(f"\n  field '{e.field}': {e.problem}. Fix: {e.fix}" for e in self.more)
+        super().__init__(f"{first}{others}")
+
+
+@dataclass(frozen=True)
+class DefinitionFolder:
+    """A folder of definitions as found: the usable ones by id, and an error for each other file."""
+
+    definitions: list[SyncDefinition]
+    errors: list[DefinitionError]
 
 
 class _Strict(BaseModel):
@@ -214,24 +233,43 @@ def load_definition(path: Path | str) -> SyncDefinition:
         raise _definition_error(path, error) from None
 
 
-def load_definitions(folder: Path | str) -> list[SyncDefinition]:
-    """Every `*.yaml`/`*.yml` definition in `folder`, sorted by id; ids must be unique."""
+def read_definitions(
+    folder: Path | str, check: Callable[[SyncDefinition, Path], None] | None = None
+) -> DefinitionFolder:
+    """Every `*.yaml`/`*.yml` definition in `folder`, sorted by id, and the error of each file that
+    cannot be used, so one broken file stops only its own sync. ``check`` adds the checks of a
+    definition's family, raising `DefinitionError`. Of two files with one id, the later is refused."""
     paths = sorted([*Path(folder).glob("*.yaml"), *Path(folder).glob("*.yml")])
     definitions: dict[str, tuple[Path, SyncDefinition]] = {}
+    errors: list[DefinitionError] = []
     for path in paths:
-        definition = load_definition(path)
+        try:
+            definition = load_definition(path)
+            if check is not None:
+                check(definition, path)
+        except DefinitionError as error:
+            errors.append(error)
+            continue
         if definition.id in definitions:
             other = definitions[definition.id][0]
-            raise DefinitionError(
-                path, "id", f"'{definition.id}' is also the id of {other}", "give each sync a unique id"
+            errors.append(
+                DefinitionError(
+                    path, "id", f"'{definition.id}' is also the id of {other}", "give each sync a unique id"
+                )
             )
+            continue
         definitions[definition.id] = (path, definition)
-    return [definitions[key][1] for key in sorted(definitions)]
+    return DefinitionFolder([definitions[key][1] for key in sorted(definitions)], errors)
 
 
 def _definition_error(path: Path, error: ValidationError) -> DefinitionError:
-    """Turn pydantic's first error into one sentence an author can act on."""
-    first = error.errors()[0]
+    """Every problem pydantic found, each as one sentence an author can act on."""
+    first, *more = (_problem(path, problem) for problem in error.errors())
+    return DefinitionError(path, first.field, first.problem, first.fix, more)
+
+
+def _problem(path: Path, first: Any) -> DefinitionError:
+    """One of pydantic's errors as the field, the problem and the fix."""
     location = _location(first["loc"])
     kind = first["type"]
     context = first.get("ctx") or {}

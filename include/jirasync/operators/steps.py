@@ -19,7 +19,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from jirasync.engine.apply import apply_changes, merge_pending
 from jirasync.engine.checks import GateFailed, check_run
-from jirasync.engine.definitions import load_definitions
+from jirasync.engine.definitions import read_definitions
 from jirasync.engine.keys import EMAIL_PATTERN
 from jirasync.engine.plan import plan_changes
 from jirasync.engine.render import render_plan
@@ -173,9 +173,15 @@ def _sync_run(sync_id: str, syncs_dir: str, context: dict[str, Any]) -> SyncRun:
         override_circuit_breaker=bool(params.get("override_circuit_breaker")),
         extra={k: v for k, v in params.items() if k not in RunOptions.__dataclass_fields__},
     )
-    definition = next((d for d in load_definitions(syncs_dir) if d.id == sync_id), None)
+    found = read_definitions(syncs_dir)
+    definition = next((d for d in found.definitions if d.id == sync_id), None)
     if definition is None:
-        raise AirflowFailException(f"sync '{sync_id}': its definition is no longer in {syncs_dir}")
+        own = [str(e) for e in found.errors if Path(e.path).stem == sync_id]
+        raise AirflowFailException(
+            f"sync '{sync_id}': its definition cannot be used: {own[0]}"
+            if own
+            else f"sync '{sync_id}': its definition is no longer in {syncs_dir}"
+        )
     return SyncRun(
         definition=definition,
         options=options,

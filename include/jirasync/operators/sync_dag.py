@@ -15,7 +15,13 @@ import pendulum
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, Asset, Param
 
-from jirasync.engine.definitions import Family, SyncDefinition, load_definitions
+from jirasync.engine.definitions import (
+    DefinitionError,
+    DefinitionFolder,
+    Family,
+    SyncDefinition,
+    read_definitions,
+)
 from jirasync.operators.callbacks import report_failure
 from jirasync.syncs.assets_definition import check_assets_definition
 from jirasync.syncs.contacts_definition import check_contacts_definition
@@ -61,19 +67,45 @@ def sync_asset(sync_id: str) -> Asset:
     return Asset(name=f"jirasync.{sync_id}", uri=f"jirasync://{sync_id}")
 
 
-def build_sync_dags(family: Family) -> dict[str, DAG]:
-    """The DAGs of every definition of ``family``, by dag id, for a DAG file's globals().
+class UnusableDefinitions(Exception):
+    """The definitions that cannot be used, each with every problem found, and what that means."""
 
-    A definition the family cannot run fails here, so Airflow shows it as an import error
-    naming the file, the field and the fix.
+    def __init__(self, errors: list[DefinitionError]) -> None:
+        self.errors = errors
+        listed = "\n".join(str(error) for error in errors)
+        super().__init__(
+            f"{len(errors)} sync definition(s) cannot be used; their syncs do not run until fixed, the "
+            f"other syncs are not affected:\n{listed}"
+        )
+
+
+def checked_definitions() -> DefinitionFolder:
+    """The definitions their family can run, and an error for each file that cannot be used."""
+    return read_definitions(syncs_dir(), _check_family)
+
+
+def _check_family(definition: SyncDefinition, path: Path) -> None:
+    check = FAMILY_CHECKS.get(definition.family)
+    if check:
+        check(definition, str(path))
+
+
+def build_sync_dags(family: Family) -> dict[str, DAG]:
+    """The DAGs of the usable definitions of ``family``, by dag id, for a DAG file's globals().
+
+    A definition that cannot be used makes no DAG here: ``raise_definition_errors`` (the DAG file
+    ``definition_errors.py``) reports it, so one broken file never hides the other syncs.
     """
-    folder = syncs_dir()
-    definitions = [d for d in load_definitions(folder) if d.family == family]
-    for definition in definitions:
-        check = FAMILY_CHECKS.get(definition.family)
-        if check:
-            check(definition, str(folder / f"{definition.id}.yaml"))
+    definitions = [d for d in checked_definitions().definitions if d.family == family]
     return {dag.dag_id: dag for dag in map(build_sync_dag, definitions)}
+
+
+def raise_definition_errors() -> None:
+    """Fail the importing DAG file with every definition that cannot be used, so Airflow lists them
+    among its import errors, each naming the file, every problem in it and the fix."""
+    errors = checked_definitions().errors
+    if errors:
+        raise UnusableDefinitions(errors)
 
 
 def build_sync_dag(definition: SyncDefinition) -> DAG:
