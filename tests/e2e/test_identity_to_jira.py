@@ -6,7 +6,9 @@ without); the benchmarks measure the same sync on larger worlds.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -132,6 +134,37 @@ def test_a_wrong_trigger_form_value_fails_the_run_at_once_saying_what_to_do(
     assert "failed at step 'extract_source' (try 1," in message and said in message
     assert "Trigger again" in message or "Copy the run id" in message
     assert e2e.calls("graph") == e2e.calls("jira") == 0  # nothing was read
+
+
+@pytest.mark.parametrize(
+    ("connection", "secret", "step", "said"),
+    [
+        ("entra_id", "not-the-client-secret", "extract_source", "the credentials were refused"),
+        ("jira_default", "not-the-api-token", "extract_target", "the credentials were refused"),
+        ("entra_id", None, "extract_source", "the connection does not exist"),
+    ],
+    ids=["refused-client-secret", "refused-api-token", "missing-connection"],
+)
+def test_a_refused_secret_or_a_missing_connection_fails_at_once_naming_the_connection(
+    e2e: EndToEnd,
+    monkeypatch: pytest.MonkeyPatch,
+    connection: str,
+    secret: str | None,
+    step: str,
+    said: str,
+) -> None:
+    variable = f"AIRFLOW_CONN_{connection.upper()}"
+    if secret is None:
+        monkeypatch.delenv(variable)
+    else:
+        monkeypatch.setenv(variable, json.dumps({**json.loads(os.environ[variable]), "password": secret}))
+    failed = e2e.run_failing("entra_to_jira")
+    [message] = failed.failures()  # one task failed, once: no retry of what no retry can fix
+    assert f"failed at step '{step}' (try 1," in message
+    assert f"Airflow connection '{connection}'" in message and said in message
+    assert "What to do: " in message and f"connection '{connection}'" in message.split("What to do: ")[1]
+    assert "not-the-" not in message  # the refused secret is never shown
+    assert e2e.calls("jira", "PUT ") == 0
 
 
 def test_a_full_read_without_the_manager_takes_pages_of_999(e2e: EndToEnd) -> None:

@@ -29,8 +29,8 @@ def failure_message(context: dict[str, Any]) -> str:
     lines.append(
         f"What to do: {action}"
         if action
-        else "What to do: read the task log for the failing call; records that failed are kept and "
-        "retried on the next run."
+        else "What to do: read the task log for the failing call; Airflow retries the task as the DAG "
+        "allows, and a later run starts over from what was written."
     )
     return " ".join(lines)
 

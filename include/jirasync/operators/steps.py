@@ -11,15 +11,19 @@ import logging
 import os
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException, AirflowSkipException
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 
+from jirasync.connectors.errors import AuthenticationError, FatalApiError, PermissionDeniedError
 from jirasync.engine.apply import apply_changes, merge_pending
 from jirasync.engine.checks import GateFailed, check_run
-from jirasync.engine.definitions import read_definitions
+from jirasync.engine.definitions import Endpoint, read_definitions
 from jirasync.engine.keys import EMAIL_PATTERN
 from jirasync.engine.plan import plan_changes
 from jirasync.engine.render import render_plan
@@ -37,19 +41,29 @@ CHANGE_COUNTS = ("created", "updated", "linked", "unlinked", "deleted", "cleared
 MAX_SKIPPED_SHOWN = 50
 
 
+class SyncFailed(AirflowFailException):
+    """A failure no retry can fix: the task fails at once, and the failure callback says ``action``."""
+
+    def __init__(self, message: str, action: str) -> None:
+        super().__init__(message)
+        self.action = action
+
+
 def extract_source(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
     run = _sync_run(sync_id, syncs_dir, context)
     _check_trigger_options(run)
-    connector = connector_for(run.definition.source)
-    extract = family_for(run.definition).read_source(run, connector)
+    with _fail_at_once_when_unfixable_by_retry(run, run.definition.source, reading=True):
+        connector = connector_for(run.definition.source)
+        extract = family_for(run.definition).read_source(run, connector)
     return _staged(run, context, "source", extract, connector)
 
 
 def extract_target(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
     run = _sync_run(sync_id, syncs_dir, context)
     source = _extract(context, "extract_source")
-    connector = connector_for(run.definition.target)
-    extract = family_for(run.definition).read_target(run, connector, source)
+    with _fail_at_once_when_unfixable_by_retry(run, run.definition.target, reading=True):
+        connector = connector_for(run.definition.target)
+        extract = family_for(run.definition).read_target(run, connector, source)
     return _staged(run, context, "target", extract, connector)
 
 
@@ -89,7 +103,11 @@ def check(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
         log.warning("gate: %s; within the tolerated share, so these records are skipped", skipped)
     if not result.passed:
         # No retry: the data, not the weather, has to change first.
-        raise AirflowFailException(str(GateFailed(result)))
+        raise SyncFailed(
+            str(GateFailed(result)),
+            "read the plan in the log of the plan task; correct the data at its source, or, if the "
+            "change is intended, trigger the sync with 'Override the circuit breaker' on",
+        )
     return {"failures": len(result.failures), "overridden": bool(result.failures) and result.override}
 
 
@@ -98,16 +116,17 @@ def apply(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
     changes = read_frame(_xcom(context, "plan")["path"])
     source = _extract(context, "extract_source")
     target = _extract(context, "extract_target")
-    connector = connector_for(run.definition.target)
-    writer = family_for(run.definition).writer(run, connector, source.frame)
-    summary = apply_changes(
-        changes,
-        store=run.store,
-        sync_id=sync_id,
-        writer=writer,
-        run_id=run.run_id,
-        dry_run=run.options.dry_run,
-    )
+    with _fail_at_once_when_unfixable_by_retry(run, run.definition.target, reading=False):
+        connector = connector_for(run.definition.target)
+        writer = family_for(run.definition).writer(run, connector, source.frame)
+        summary = apply_changes(
+            changes,
+            store=run.store,
+            sync_id=sync_id,
+            writer=writer,
+            run_id=run.run_id,
+            dry_run=run.options.dry_run,
+        )
     if not run.options.dry_run:
         for side, extract in (("source", source), ("target", target)):
             if extract.cursor is not None:
@@ -145,9 +164,11 @@ def report(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
     log.info("sync summary: %s", summary)
     if applied["failed"]:
         failures = "; ".join(f"{f['key']}: {f['error']} ({f['action']})" for f in applied["failures"][:10])
-        raise AirflowFailException(
+        raise SyncFailed(
             f"sync '{sync_id}': {applied['failed']} record(s) could not be written and wait in pending "
-            f"for the next run: {failures}"
+            f"for the next run: {failures}",
+            "the next run writes them again; those marked 'correct the record or the field mapping' "
+            "need that fix first, the others need nothing",
         )
     return summary
 
@@ -190,6 +211,46 @@ def _sync_run(sync_id: str, syncs_dir: str, context: dict[str, Any]) -> SyncRun:
         since=None if options.full_sync else context.get("data_interval_start"),
         connect=connector_for,
     )
+
+
+@contextmanager
+def _fail_at_once_when_unfixable_by_retry(
+    run: SyncRun, endpoint: Endpoint, *, reading: bool
+) -> Iterator[None]:
+    """Credentials refused, a permission missing, a connection that does not exist, or (when
+    reading) the vendor refusing the definition's own request: retrying in a minute would only
+    delay on-call by the retry delays, so the task fails at once naming the connection and the fix.
+    Errors a retry can cure (429, 5xx, dropped connections) pass on to Airflow's retries."""
+    conn = endpoint.conn_id
+    where = f"sync '{run.definition.id}': {endpoint.system} through the Airflow connection '{conn}'"
+    try:
+        yield
+    except AirflowNotFoundException:
+        raise SyncFailed(
+            f"{where}: the connection does not exist",
+            f"create the connection '{conn}' in Admin → Connections (or correct {conn!r} in the "
+            "definition), then trigger the sync again",
+        ) from None
+    except (AuthenticationError, SalesforceAuthenticationFailed) as error:
+        raise SyncFailed(
+            f"{where}: the credentials were refused: {error}",
+            f"put valid credentials (a current API token, client secret or refresh token) in the "
+            f"connection '{conn}' in Admin → Connections, then trigger the sync again",
+        ) from None
+    except PermissionDeniedError as error:
+        raise SyncFailed(
+            f"{where}: the account lacks a permission: {error}",
+            f"grant the account of the connection '{conn}' the permission the error names, then trigger "
+            "the sync again",
+        ) from None
+    except FatalApiError as error:
+        if not reading:
+            raise
+        raise SyncFailed(
+            f"{where}: the vendor refused to read what the definition asks for: {error}",
+            f"correct the definition's {endpoint.system} settings (module, fields, scope) or the "
+            f"connection '{conn}', then trigger the sync again",
+        ) from None
 
 
 def _check_trigger_options(run: SyncRun) -> None:

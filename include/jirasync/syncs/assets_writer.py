@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jirasync.connectors.assets import AssetsConnector, ObjectIn
-from jirasync.connectors.errors import ApiError, NotFoundError
+from jirasync.connectors.errors import ApiError, AuthenticationError, NotFoundError
 from jirasync.connectors.query_literals import aql_string
 from jirasync.engine.apply import WriteOutcome, WriteRecord
 from jirasync.syncs.assets_definition import AssetsTarget
@@ -53,6 +53,8 @@ class AssetObjectWriter:
     def _outcome(self, record: WriteRecord, write_one: Callable[[WriteRecord], str]) -> WriteOutcome:
         try:
             return WriteOutcome(record_id=write_one(record))
+        except AuthenticationError:
+            raise  # the run's credentials, not this record: every other write would fail the same way
         except ApiError as error:
             where = f" (object {record.target_id})" if record.target_id else ""
             return WriteOutcome(

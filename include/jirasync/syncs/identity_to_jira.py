@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from jirasync.connectors.errors import ApiError, NotFoundError
+from jirasync.connectors.errors import ApiError, AuthenticationError, NotFoundError
 from jirasync.connectors.graph import MAX_PAGE_SIZE as GRAPH_PAGE_SIZE
 from jirasync.connectors.graph import odata_equals
 from jirasync.connectors.jira import USERS_PAGE_SIZE, JiraConnector
@@ -163,6 +163,8 @@ class UserPropertyWriter:
             else:
                 values = {**self.held.get(record.source_id or "", {}), **record.values}
                 self.jira.put_user_property(record.target_id, self.property_key, _document(values))
+        except AuthenticationError:
+            raise  # the run's credentials, not this record: every other write would fail the same way
         except ApiError as error:
             return WriteOutcome(
                 error=f"user {record.target_id} ({record.key}): {error}", retryable=error.retryable

@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from jirasync.connectors.errors import ApiError
+from jirasync.connectors.errors import ApiError, AuthenticationError
 from jirasync.connectors.jira import USERS_PAGE_SIZE, JiraConnector, JiraUser
 from jirasync.connectors.outcome import RecordOutcome
 from jirasync.engine.apply import WriteOutcome, WriteRecord
@@ -174,6 +174,8 @@ class ContactWriter:
                 )
             else:
                 raise ValueError(f"the contacts family writes no {kind} records")
+        except AuthenticationError:
+            raise  # the run's credentials, not these records: every other write would fail the same way
         except ApiError as error:
             return [
                 WriteOutcome(error=f"{_named(record)}: {error}", retryable=error.retryable)
