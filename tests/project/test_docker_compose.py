@@ -87,6 +87,27 @@ def test_init_migrates_and_creates_admin_pools_and_connections(compose: dict) ->
     assert "airflow connections import" in script
 
 
+def test_init_hands_every_named_volume_and_the_password_file_to_the_services_uid(compose: dict) -> None:
+    """Docker creates named volumes owned by root; the services run as AIRFLOW_UID and the
+    api-server opens the password file for writing, so init (root) must hand them over."""
+    init = compose["services"]["airflow-init"]
+    assert init["user"] == "0:0"
+    runs_as = compose["x-airflow-common"]["user"].rsplit(":", 1)[0]
+    script = "\n".join(init["command"])
+    [(owner, listed)] = re.findall(r'chown -R "([^"]+)" (.+)', script)
+    paths = set(listed.split())
+    assert owner == f"{runs_as}:0"
+    assert script.index("passwords.json") < script.index("chown")  # the file exists when handed over
+    named = set(compose["volumes"]) - {"postgres-db"}
+    for name, service in compose["services"].items():
+        for mount in service.get("volumes", []):
+            volume, path = mount.split(":")[:2]
+            if volume in named and name != "postgres":
+                assert path in paths, f"{name} mounts {volume} at {path}, which init leaves to root"
+    mounted_by_init = {m.split(":")[0] for m in init["volumes"]}
+    assert named <= mounted_by_init
+
+
 def test_the_sandbox_is_optional(compose: dict) -> None:
     assert compose["services"]["sandbox"]["profiles"] == ["sandbox"]
     for name, service in compose["services"].items():
