@@ -220,3 +220,24 @@ def test_the_disable_action_clears_synced_user_and_a_dry_run_predicts_the_real_r
     assert off["unlinked"] == len(linked)
     assert synced(e2e, crm) == {}
     assert {c[crm.id] for c in contacts(e2e, crm).values()} >= {c[crm.id] for c in linked.values()}
+
+
+def test_an_over_long_name_is_cut_to_fit_and_a_padded_email_is_written_trimmed_once(
+    e2e: EndToEnd, crm: Crm
+) -> None:
+    user = next(u for u in jira_users(e2e) if u["accountType"] == "atlassian" and u.get("emailVisible", True))
+    email = f"  Padded.{user['accountId'][-6:]}@Example.com "
+    e2e.sandbox.edit(
+        "jira", "users", user["accountId"], displayName="Ann " + "Long" * 2500, emailAddress=email
+    )
+
+    first = e2e.run(crm.sync)
+    assert first["failed"] == 0
+    contact = synced(e2e, crm)[user["accountId"]]
+    assert len(contact[crm.last_name]) == 80 and contact[crm.last_name].endswith("…")
+    assert contact["Email"] == email.strip()
+    [note] = first["adjusted_values"]
+    assert note == f"{user['accountId']}: {crm.last_name} cut from 10000 to 80 characters"
+
+    second = e2e.run(crm.sync)  # the cut value is what the CRM holds: nothing to write again
+    assert second["updated"] == second["created"] == second["failed"] == 0

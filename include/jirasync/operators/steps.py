@@ -156,6 +156,8 @@ def report(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
         "calls_by_endpoint": calls,
         "reasons": _applied_reasons(ledger),
         "skipped_records": _skipped_records(ledger),
+        # Values changed to fit the target's limits (cut, with '…'): written as such, never a failure.
+        "adjusted_values": [*source.get("adjusted", []), *target.get("adjusted", [])],
         "seconds": round(time.time() - started.timestamp(), 1) if started else None,
     }
     run.store.finish_run(
@@ -290,6 +292,14 @@ def _staged(
     run: SyncRun, context: dict[str, Any], side: str, extract: Extract, connector: Any
 ) -> dict[str, Any]:
     removed = pd.DataFrame({"_id": pd.Series(extract.removed, dtype="string")})
+    if extract.adjusted:
+        log.warning(
+            "sync '%s': %d value(s) of the %s changed to fit the other side's limits: %s",
+            run.definition.id,
+            len(extract.adjusted),
+            side,
+            "; ".join(extract.adjusted[:MAX_SKIPPED_SHOWN]),
+        )
     return {
         "path": write_frame(extract.frame, _staging(context, side)),
         "removed_path": write_frame(removed, _staging(context, f"{side}-removed")),
@@ -298,6 +308,7 @@ def _staged(
         "cursor": extract.cursor,
         "calls": _added(api_calls(connector), extract.calls),
         "ideal_calls": extract.ideal_calls,
+        "adjusted": list(extract.adjusted[:MAX_SKIPPED_SHOWN]),
     }
 
 

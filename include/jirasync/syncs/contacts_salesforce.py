@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from jirasync.connectors.outcome import RecordOutcome
 from jirasync.connectors.query_literals import soql_string
@@ -20,6 +20,8 @@ class SalesforceContacts:
 
     id_field = "Id"
     batch_size = COLLECTION_LIMIT
+    # Salesforce's documented lengths of the Contact fields jirasync fills from a name.
+    text_limits: ClassVar[dict[str, int]] = {"FirstName": 40, "LastName": 80}
 
     def __init__(self, org: SalesforceConnector) -> None:
         self.org = org

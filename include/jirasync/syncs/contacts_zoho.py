@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from jirasync.connectors.outcome import RecordOutcome
 from jirasync.connectors.query_literals import zoho_criteria_value
@@ -18,6 +18,8 @@ class ZohoContacts:
 
     id_field = "id"
     batch_size = WRITE_BATCH
+    # Zoho's documented lengths of the Contacts fields jirasync fills from a name.
+    text_limits: ClassVar[dict[str, int]] = {"First_Name": 40, "Last_Name": 80}
 
     def __init__(self, crm: ZohoCrmConnector) -> None:
         self.crm = crm

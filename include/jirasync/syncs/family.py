@@ -63,6 +63,7 @@ class Extract:
     ``ideal_calls`` is the fewest API calls this read could have made, for the run summary.
     ``calls`` counts, per endpoint, the calls made through a connector the family built itself
     (e.g. the source system, searched while the target is read), so the summary counts them too.
+    ``adjusted`` names each value changed to fit the other side's limits, for the run's report.
     """
 
     frame: pd.DataFrame
@@ -71,6 +72,7 @@ class Extract:
     cursor: str | None = None
     ideal_calls: int = 0
     calls: dict[str, int] = field(default_factory=dict)
+    adjusted: tuple[str, ...] = ()
 
 
 class SyncFamily(Protocol):

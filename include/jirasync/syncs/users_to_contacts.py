@@ -71,6 +71,24 @@ def contacts_of(definition: SyncDefinition, crm: Any) -> Contacts:
     return ZohoContacts(crm) if definition.target.system == "zoho_crm" else SalesforceContacts(crm)
 
 
+def within_limits(frame: pd.DataFrame, limits: dict[str, int]) -> tuple[pd.DataFrame, list[str]]:
+    """Values cut to the CRM's documented lengths, ending in '…', and a note per record cut.
+
+    Cut here, before the plan, so the plan compares what the CRM can hold: a value the CRM
+    refuses as too long would otherwise fail on every run, and one it cuts would be rewritten.
+    """
+    notes: list[str] = []
+    for field, limit in limits.items():
+        if field not in frame:
+            continue
+        values = frame[field].astype("string")
+        long = values.str.len().fillna(0) > limit
+        for record_id, value in zip(frame.loc[long, "_id"], values[long], strict=True):
+            notes.append(f"{record_id}: {field} cut from {len(value)} to {limit} characters")
+        frame.loc[long, field] = values[long].str.slice(0, limit - 1) + "…"
+    return frame, notes
+
+
 class UsersToContacts:
     """The Jira users → CRM contacts family."""
 
@@ -99,7 +117,9 @@ class UsersToContacts:
             wanted = normalise_key(pd.Series([run.options.only]), "email").iloc[0]
             frame = frame[(frame["_key"] == wanted) | (frame["_id"] == run.options.only)]
             complete = False
-        return Extract(frame.reset_index(drop=True), complete, ideal_calls=ideal)
+        target = ZohoContacts if definition.target.system == "zoho_crm" else SalesforceContacts
+        frame, cut = within_limits(frame.reset_index(drop=True), target.text_limits)
+        return Extract(frame, complete, ideal_calls=ideal, adjusted=tuple(cut))
 
     def read_target(self, run: SyncRun, crm: Any, source: Extract) -> Extract:
         definition = run.definition
@@ -271,7 +291,7 @@ def _attributes(user: JiraUser, email: str | None) -> dict[str, Any]:
         "accountId": user.account_id,
         "accountType": user.account_type,
         "displayName": name or None,
-        "emailAddress": email,
+        "emailAddress": email.strip() if email else email,  # the key is stripped: the value too
         "active": user.active,
         "timeZone": user.time_zone,
         "locale": user.locale,
