@@ -208,6 +208,25 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(state_store: StateStore) ->
     finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
     dead_pid = int(finished.stdout)
     now = utc_now()
+    state_store.start_run("crm", "crashed", dry_run=False)
+    written = {"kind": "update", "key": "a@x.com", "source_id": "s1", "target_id": "t1", "field": "name"}
+    state_store.record_outcome(
+        BatchOutcome(
+            "crm",
+            "crashed",
+            ledger=[
+                {
+                    **written,
+                    "before": '"A"',
+                    "after": '"B"',
+                    "direction": "to_target",
+                    "reason": None,
+                    "outcome": "ok",
+                    "error": None,
+                }
+            ],
+        )
+    )
     with state_store.engine.begin() as connection:
         connection.execute(
             sa.insert(locks_table),
@@ -225,6 +244,10 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(state_store: StateStore) ->
         with state_store.engine.connect() as connection:
             holder = connection.execute(sa.select(locks_table.c.run_id)).scalar_one()
         assert holder == "next"
+    crashed = state_store.run("crashed")
+    assert crashed is not None and crashed["status"] == "abandoned" and crashed["ended_at"] is not None
+    assert "run next took the lock over" in crashed["summary"]["abandoned"]
+    assert crashed["summary"]["applied_by_kind"] == {"update": 1}
 
 
 def test_a_database_password_is_not_shown(postgres_url: str) -> None:

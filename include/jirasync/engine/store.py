@@ -479,7 +479,10 @@ class StateStore:
                 )
                 .values(**row)
             )
-            return taken.rowcount == 1
+            if taken.rowcount != 1:
+                return False
+            _abandon(connection, held.run_id, taken_over_by=run_id, now=now)
+            return True
 
     def _lock_message(self, sync_id: str, stale_after: float) -> str:
         with self.engine.connect() as connection:
@@ -561,6 +564,29 @@ class StateStore:
                 sa.delete(table).where(table.c.sync_id == sync_id, table.c.source_id == sa.bindparam("sid")),
                 [{"sid": source_id} for source_id in source_ids],
             )
+
+
+def _abandon(connection: sa.Connection, run_id: str, *, taken_over_by: str, now: datetime) -> None:
+    """Finish a run whose process died holding the lock: "abandoned", with what its ledger says it
+    applied, so the runs table and the status page stop showing it as running."""
+    run = connection.execute(sa.select(runs_table).where(runs_table.c.run_id == run_id)).first()
+    if run is None or run.status != "running":
+        return
+    applied = connection.execute(
+        sa.select(ledger_table.c.kind, sa.func.count(sa.distinct(ledger_table.c.key)))
+        .where(ledger_table.c.run_id == run_id, ledger_table.c.outcome == "ok")
+        .group_by(ledger_table.c.kind)
+    ).all()
+    summary = {
+        **(json.loads(run.summary) if run.summary else {}),
+        "abandoned": f"its process died holding the lock; run {taken_over_by} took the lock over",
+        "applied_by_kind": {kind: count for kind, count in applied},
+    }
+    connection.execute(
+        sa.update(runs_table)
+        .where(runs_table.c.run_id == run_id)
+        .values(status="abandoned", ended_at=now, summary=json.dumps(summary))
+    )
 
 
 def lock_holder() -> str:
