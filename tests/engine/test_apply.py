@@ -11,7 +11,7 @@ from tests.engine import state_fixtures
 from tests.engine.state_fixtures import InMemoryRemote, InMemoryWriter, change_set
 
 from jirasync.engine.apply import ApplyError, WriteOutcome, WriteRecord, apply_changes, merge_pending
-from jirasync.engine.store import StateStore, SyncLockedError
+from jirasync.engine.store import StateStore, SyncLockedError, utc_now
 
 postgres_url = state_fixtures.postgres_url
 store_location = state_fixtures.store_location
@@ -297,3 +297,54 @@ def test_merge_pending_prefers_the_fresh_plan_and_drops_creates_made_since() -> 
     links = pd.DataFrame({"source_id": ["S2"], "target_id": ["T2"], "key": ["b"], "origin": ["auto"]})
     merged = merge_pending(fresh, pending, links)
     assert merged[["key", "after"]].values.tolist() == [["a", '"new"'], ["c", '"y"']]
+
+
+def test_a_record_another_run_wrote_after_the_plan_is_skipped_as_stale(state_store: StateStore) -> None:
+    """Two runs plan at once; the second waits for the first, then must not write its older plan."""
+    remote = InMemoryRemote()
+    for target_id, key in (("T1", "a@x.io"), ("T2", "b@x.io")):
+        remote.records[target_id] = {"_key": key, "title": "Engineer"}
+    state_store.save_links(
+        SYNC,
+        pd.DataFrame(
+            {
+                "source_id": ["S1", "S2"],
+                "target_id": ["T1", "T2"],
+                "key": ["a@x.io", "b@x.io"],
+                "origin": "auto",
+            }
+        ),
+    )
+
+    def update(key: str, source_id: str, target_id: str, after: str) -> dict[str, str]:
+        return {
+            "kind": "update",
+            "key": key,
+            "source_id": source_id,
+            "target_id": target_id,
+            "field": "title",
+            "before": '"Engineer"',
+            "after": json.dumps(after),
+            "direction": "to_target",
+        }
+
+    planned_at = utc_now()  # the waiting run plans: both records get an older title
+    older = change_set([update("a@x.io", "S1", "T1", "Old CTO"), update("b@x.io", "S2", "T2", "Old VP")])
+    apply_changes(  # meanwhile the running run writes a newer title to a@x.io
+        change_set([update("a@x.io", "S1", "T1", "New CTO")]),
+        store=state_store,
+        sync_id=SYNC,
+        writer=InMemoryWriter(remote, batch_size=10),
+    )
+    summary = apply_changes(
+        older,
+        store=state_store,
+        sync_id=SYNC,
+        writer=InMemoryWriter(remote, batch_size=10),
+        planned_at=planned_at,
+    )
+    assert remote.records["T1"]["title"] == "New CTO"  # not overwritten by the older plan
+    assert remote.records["T2"]["title"] == "Old VP"  # nobody wrote it since: applied
+    assert (summary.updated, summary.skipped) == (1, 1)
+    ledger = state_store.ledger(summary.run_id).set_index("key")
+    assert ledger.loc["a@x.io", "outcome"] == "skipped" and ledger.loc["a@x.io", "reason"].startswith("stale")

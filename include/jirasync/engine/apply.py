@@ -14,6 +14,7 @@ import json
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 import pandas as pd
@@ -31,6 +32,7 @@ COUNTERS = {
     "delete": "deleted",
     "clear": "cleared",
 }
+STALE = "stale: another run wrote this record after this plan was made; the next run plans it again"
 
 
 class ApplyError(RuntimeError):
@@ -133,11 +135,14 @@ def apply_changes(
     run_id: str | None = None,
     dry_run: bool = False,
     lock_wait: float = 0.0,
+    planned_at: datetime | None = None,
 ) -> ApplySummary:
     """Write a change set and record the outcome of every record.
 
     A real run holds the sync's lock (waiting up to `lock_wait` seconds for another run) and first
-    settles the writes an interrupted run left in the journal.
+    settles the writes an interrupted run left in the journal. A record another run wrote since
+    `planned_at` is not written from this plan, made before that write: it is skipped as stale,
+    and the next run plans it again from what is there now.
     """
     if writer.batch_size < 1:
         raise ApplyError(
@@ -152,7 +157,8 @@ def apply_changes(
             _count_dry_run(store, sync_id, records, summary)
         else:
             with store.lock(sync_id, run_id, wait=lock_wait):
-                _Run(store, sync_id, run_id, writer, summary).apply(records)
+                stale = store.keys_written_since(sync_id, planned_at, run_id) if planned_at else set()
+                _Run(store, sync_id, run_id, writer, summary, stale).apply(records)
     except BaseException:
         store.finish_run(run_id, "failed", summary.to_dict())
         raise
@@ -175,12 +181,21 @@ def merge_pending(changes: pd.DataFrame, pending: pd.DataFrame, links: pd.DataFr
 class _Run:
     """One real apply: the store, the writer and what this run has counted so far."""
 
-    def __init__(self, store: StateStore, sync_id: str, run_id: str, writer: Writer, summary: ApplySummary):
+    def __init__(
+        self,
+        store: StateStore,
+        sync_id: str,
+        run_id: str,
+        writer: Writer,
+        summary: ApplySummary,
+        stale_keys: set[str],
+    ) -> None:
         self.store = store
         self.sync_id = sync_id
         self.run_id = run_id
         self.writer = writer
         self.summary = summary
+        self.stale_keys = stale_keys
         self.failed_keys: set[str] = set()
 
     def apply(self, records: list[_PlannedRecord]) -> None:
@@ -194,7 +209,9 @@ class _Run:
             record = planned.record
             if record.kind == "create" and record.key in recovered:
                 continue
-            if record.kind == "create" and _already_created(planned, linked_sources):
+            if record.key in self.stale_keys and record.kind != "skip":
+                self.skip(local, planned, STALE)
+            elif record.kind == "create" and _already_created(planned, linked_sources):
                 self.skip(local, planned, "already created by an earlier attempt")
             elif planned.direction is None:
                 self.apply_locally(local, planned)

@@ -294,6 +294,21 @@ class StateStore:
         with self.engine.begin() as connection:
             connection.execute(statement)
 
+    def keys_written_since(self, sync_id: str, since: datetime, run_id: str) -> set[str]:
+        """Keys of the records other runs of the sync wrote after ``since`` (a plan's time)."""
+        query = (
+            sa.select(sa.distinct(ledger_table.c.key))
+            .join(runs_table, runs_table.c.run_id == ledger_table.c.run_id)
+            .where(
+                runs_table.c.sync_id == sync_id,
+                ledger_table.c.run_id != run_id,
+                ledger_table.c.outcome == "ok",
+                ledger_table.c.recorded_at > since,
+            )
+        )
+        with self.engine.connect() as connection:
+            return set(connection.execute(query).scalars())
+
     def run(self, run_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as connection:
             row = connection.execute(sa.select(runs_table).where(runs_table.c.run_id == run_id)).first()

@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from jirasync.engine.plan import plan_changes
 from jirasync.engine.render import render_plan
 from jirasync.engine.revert import RevertError, revert_changes
 from jirasync.engine.staging import read_frame, write_frame
-from jirasync.engine.store import StateStore
+from jirasync.engine.store import StateStore, utc_now
 from jirasync.hooks.state import state_store_location
 from jirasync.operators.connectors import api_calls, connector_for
 from jirasync.syncs.family import Extract, RunOptions, SyncRun, family_for
@@ -69,6 +70,7 @@ def extract_target(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, An
 
 def plan(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
     run = _sync_run(sync_id, syncs_dir, context)
+    planned_at = utc_now()
     revert_run = str(run.options.extra.get("revert_run") or "").strip()
     if revert_run:
         changes = _revert(run, revert_run)
@@ -86,7 +88,12 @@ def plan(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
         changes = merge_pending(changes, run.store.pending(sync_id), links)
         changes = family_for(run.definition).refine(run, changes)
     log.info("%s", render_plan(changes, sync_id=sync_id))
-    return {"path": write_frame(changes, _staging(context, "changes")), "records": _record_counts(changes)}
+    return {
+        "path": write_frame(changes, _staging(context, "changes")),
+        "records": _record_counts(changes),
+        # The plan reflects the store as of now: apply leaves out what other runs write after it.
+        "planned_at": planned_at.isoformat(),
+    }
 
 
 def check(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
@@ -113,7 +120,8 @@ def check(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
 
 def apply(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
     run = _sync_run(sync_id, syncs_dir, context)
-    changes = read_frame(_xcom(context, "plan")["path"])
+    planned = _xcom(context, "plan")
+    changes = read_frame(planned["path"])
     source = _extract(context, "extract_source")
     target = _extract(context, "extract_target")
     with _fail_at_once_when_unfixable_by_retry(run, run.definition.target, reading=False):
@@ -126,6 +134,7 @@ def apply(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
             writer=writer,
             run_id=run.run_id,
             dry_run=run.options.dry_run,
+            planned_at=datetime.fromisoformat(planned["planned_at"]),
         )
     if not run.options.dry_run:
         for side, extract in (("source", source), ("target", target)):
