@@ -12,6 +12,8 @@ from tests.browser.conftest import AirflowUi, screenshot
 
 from jirasync.local_stack import PROJECT_ROOT
 
+pytestmark = pytest.mark.xdist_group("browser")  # one Airflow serves every browser test
+
 WAIT_S = 120
 SCHEDULED = "entra_to_jira_hourly"  # a valid sync with a schedule, added beside the broken one
 

@@ -10,6 +10,8 @@ import pytest
 from playwright.sync_api import Locator, Page
 from tests.browser.conftest import AirflowUi, screenshot
 
+pytestmark = pytest.mark.xdist_group("browser")  # one Airflow serves every browser test
+
 FAMILIES = {
     "identity": "entra_to_jira",
     "contacts": "jira_to_zoho_contacts",
