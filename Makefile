@@ -37,10 +37,10 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-# One worker per core, tests handed out one by one; the browser tests stay together on one
-# worker, which starts one Airflow for them.
+# One worker per core; a test file stays on one worker, so an end-to-end module seeds its
+# sandbox world once and the browser module starts one Airflow.
 test: $(STAMP) $(CHROMIUM)
-	$(BIN)/python -m pytest -n auto --dist loadgroup
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 # make airflow AIRFLOW_PORT=8081 serves the UI on another port.
 AIRFLOW_PORT ?= 8080

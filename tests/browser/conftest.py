@@ -3,8 +3,7 @@ LocalExecutor, dag-processor, triggerer) on the sandbox, and Debian's Chromium d
 Playwright through the Airflow UI, as the people who trigger and watch syncs use it.
 
 ``make test`` installs Chromium (Debian's ``chromium`` package); Playwright only drives it.
-Every test leaves screenshots under ``test-artifacts/screenshots/`` to look at. The browser tests
-form one xdist group, so one worker starts one Airflow for all of them.
+Every test leaves screenshots under ``test-artifacts/screenshots/`` to look at.
 """
 
 from __future__ import annotations
@@ -77,7 +76,7 @@ class AirflowUi:
         )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def airflow_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowUi]:
     """Airflow on the sandbox with the shipped definitions, manual-only: unpausing a DAG from the
     trigger form then starts just the run the test asked for, no scheduled run beside it."""

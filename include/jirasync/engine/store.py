@@ -297,7 +297,8 @@ class StateStore:
     def keys_written_since(self, sync_id: str, since: datetime, run_id: str) -> set[str]:
         """Keys of the records other runs of the sync wrote after ``since`` (a plan's time)."""
         query = (
-            sa.select(sa.distinct(ledger_table.c.key))
+            sa.select(ledger_table.c.key)
+            .distinct()
             .join(runs_table, runs_table.c.run_id == ledger_table.c.run_id)
             .where(
                 runs_table.c.sync_id == sync_id,
