@@ -95,6 +95,7 @@ def test_the_trigger_form_runs_a_dry_run_a_sync_with_its_defaults_and_a_full_syn
 
 # ---- a broken definition ----------------------------------------------------------------------
 
+
 @pytest.fixture
 def broken_definition(airflow_ui: AirflowUi) -> Iterator[None]:
     syncs = airflow_ui.stack.syncs_dir
