@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         stack = LocalStack.from_environment(users=args.users, seed=args.seed, api_port=args.port)
         stack.prepare_airflow()
         with stack.sandbox() as sandbox:
+            stack.import_connections()
             print(f"Sandbox on {sandbox.url}; Airflow UI on http://localhost:{args.port} (Ctrl-C stops both)")
             with contextlib.suppress(KeyboardInterrupt):
                 stack.airflow("standalone")

@@ -29,6 +29,7 @@ def run_demo(users: int, seed: int) -> int:
     print(f"Airflow home: {stack.airflow_home} (SQLite)")
     stack.prepare_airflow()
     with stack.sandbox() as sandbox:
+        stack.import_connections()
         print(f"Sandbox on {sandbox.url}, world of {users} people from seed {seed}\n")
         print(sandbox_holdings(sandbox))
         found = read_definitions(stack.syncs_dir)

@@ -1,7 +1,8 @@
 """The local stack behind ``make demo`` and ``make airflow``: the sandbox plus an Airflow home.
 
 Everything lives in the project: the Airflow home (SQLite) and the sandbox's world under
-``.airflow/``, the Airflow connections as ``AIRFLOW_CONN_*`` variables pointing at the sandbox.
+``.airflow/``, and the Airflow connections to the sandbox in Airflow's database, where Admin →
+Connections lists them and an edit there is what the syncs use.
 Nothing here imports Airflow: Airflow runs as the ``airflow`` command of this virtualenv.
 """
 
@@ -65,8 +66,6 @@ class LocalStack:
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{self.api_port}/execution/",
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
-        for conn_id, connection in sandbox_connections(self.sandbox_url, self.assets_workspace_id).items():
-            env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(connection)
         return env
 
     def airflow(self, *args: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
@@ -120,6 +119,13 @@ class LocalStack:
         self.airflow_home.mkdir(parents=True, exist_ok=True)
         self.airflow("db", "migrate", capture=True)
         self.airflow("pools", "import", str(PROJECT_ROOT / "include/airflow/pools.json"), capture=True)
+
+    def import_connections(self) -> None:
+        """Put the sandbox's connections into Airflow's database, keeping any that exist already:
+        one a person edited in Admin → Connections stays as they left it (``make clean`` resets)."""
+        path = self.airflow_home / "connections.sandbox.json"
+        path.write_text(json.dumps(sandbox_connections(self.sandbox_url, self.assets_workspace_id), indent=2))
+        self.airflow("connections", "import", str(path), capture=True)
 
     @contextmanager
     def sandbox(self) -> Iterator[SandboxProcess]:

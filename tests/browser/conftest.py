@@ -98,6 +98,7 @@ def airflow_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowUi]:
             api_port=_free_port(),
         )
         stack.prepare_airflow()
+        stack.import_connections()
         env = {
             **stack.airflow_env(),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",

@@ -142,3 +142,11 @@ def test_one_broken_file_is_one_import_error_and_hides_no_other_sync(
     dialog.get_by_text("definition_errors.py").first.click()  # the file's entry opens on its message
     expect(dialog.get_by_text("entra_to_jira_copy.yaml").first).to_be_visible()
     screenshot(page, "definition-errors-2-import-error")
+
+
+def test_the_sandbox_connections_are_listed_in_admin_connections(airflow_ui: AirflowUi, page: Page) -> None:
+    """In Airflow's database, not behind environment variables: an edit made there is what runs."""
+    page.goto("/connections")
+    for conn_id in ("jira_default", "entra_id", "zoho_crm", "salesforce_default", "jira_assets"):
+        expect(page.get_by_text(conn_id, exact=True).first).to_be_visible()
+    screenshot(page, "connections-listed")

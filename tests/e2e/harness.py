@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from jirasync.local_stack import PROJECT_ROOT, DagRunResult, LocalStack
+from jirasync.local_stack import PROJECT_ROOT, DagRunResult, LocalStack, sandbox_connections
 from sandbox.testing import RunningSandbox, running_sandbox
 
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] %(message)s"
@@ -151,6 +151,9 @@ def end_to_end(workdir: Path, *, users: int, seed: int, definitions: list[str]) 
         _prepare_airflow()
         saved = dict(os.environ)
         os.environ.update({k: v for k, v in stack.airflow_env().items() if k != "PATH"})
+        # In the test process the connections are variables: a test may change one for one run.
+        for conn_id, connection in sandbox_connections(sandbox.base_url, workspace).items():
+            os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(connection)
         try:
             end_to_end = EndToEnd(stack, sandbox)
             end_to_end.reset()
