@@ -174,4 +174,8 @@ def test_an_interrupted_create_is_found_by_its_email_not_made_twice(pipeline: Pi
     existing = next(c for c in contacts(pipeline).values() if c.get("Email"))
     made = WriteRecord("create", "k", "712020:x", None, {"Email": existing["Email"].upper()}, {})
     never = WriteRecord("create", "n", "712020:y", None, {"Email": "nobody@nowhere.example"}, {})
+    writer.reconcile([made])  # the first call also asks for a token or logs in
+    pipeline.sandbox.clear_counters()
     assert writer.reconcile([made, never]) == [existing.get("id") or existing["Id"], None]
+    lookups = sum(pipeline.sandbox.counters().values())
+    assert lookups == writer.lookup_calls(2) == 1  # the whole batch in one query

@@ -81,6 +81,10 @@ class Writer(Protocol):
         """For creates that may or may not have happened: the remote id of each, or None if absent."""
         ...
 
+    def lookup_calls(self, creates: int) -> int:
+        """The fewest calls `reconcile` can make for that many creates, for the run's ideal."""
+        ...
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -107,6 +111,7 @@ class ApplySummary:
     skipped: int = 0
     conflicts: int = 0
     recovered: int = 0
+    looked_up: int = 0  # interrupted creates the writer looked for, to know if they were made
     failures: list[Failure] = field(default_factory=list)
 
     @property
@@ -260,6 +265,7 @@ class _Run:
             _PlannedRecord(WriteRecord(**entry.record), _direction(entry), entry.changes) for entry in entries
         ]
         creates = [item for item in planned if item.record.kind == "create"]
+        self.summary.looked_up += len(creates)
         remote_ids = self.writer.reconcile([item.record for item in creates]) if creates else []
         if len(remote_ids) != len(creates):
             raise ApplyError(

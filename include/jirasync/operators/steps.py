@@ -140,7 +140,8 @@ def apply(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
         for side, extract in (("source", source), ("target", target)):
             if extract.cursor is not None:
                 run.store.save_cursor(sync_id, side, extract.cursor)
-    return {**summary.to_dict(), "calls": api_calls(connector), "ideal_calls": _ideal_writes(changes, writer)}
+    ideal = _ideal_writes(changes, writer, summary.looked_up)
+    return {**summary.to_dict(), "calls": api_calls(connector), "ideal_calls": ideal}
 
 
 def report(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
@@ -354,15 +355,18 @@ def _links_in_scope(links: pd.DataFrame, source: Extract, target: Extract) -> pd
     return links[in_scope]
 
 
-def _ideal_writes(changes: pd.DataFrame, writer: Any) -> int:
-    """Write calls if every record is written once, in batches as full as the API allows."""
+def _ideal_writes(changes: pd.DataFrame, writer: Any, looked_up: int) -> int:
+    """Write calls if every record is written once, in batches as full as the API allows, and the
+    lookups of ``looked_up`` creates an interrupted run left, in batches as full as the writer can."""
     records = changes[changes["direction"].notna()].drop_duplicates(["kind", "key", "direction"])
     groups = records.groupby(["kind", "direction"]).size()
     per_call = getattr(writer, "records_per_call", writer.batch_size)
-    writes = int(sum(-(-count // per_call) for count in groups))
+    calls = int(sum(-(-count // per_call) for count in groups))
+    if looked_up:
+        calls += writer.lookup_calls(looked_up)
     # Calls a writer needs besides its records' (a token or login before the first write, a folder to
     # file new records in) are part of the ideal too.
-    return writes + getattr(writer, "setup_calls", 0) if writes else 0
+    return calls + getattr(writer, "setup_calls", 0) if calls else 0
 
 
 def _applied_reasons(ledger: pd.DataFrame) -> dict[str, int]:

@@ -50,6 +50,9 @@ class AssetObjectWriter:
     def reconcile(self, records: Sequence[WriteRecord]) -> list[str | None]:
         return [self._object_of(record.source_id or "") for record in records]
 
+    def lookup_calls(self, creates: int) -> int:
+        return creates  # one AQL search per object: AQL has no "in" over an attribute's values
+
     def _outcome(self, record: WriteRecord, write_one: Callable[[WriteRecord], str]) -> WriteOutcome:
         try:
             return WriteOutcome(record_id=write_one(record))

@@ -155,6 +155,9 @@ class UserPropertyWriter:
     def reconcile(self, records: Sequence[WriteRecord]) -> list[str | None]:
         return [None for _ in records]  # this family never creates
 
+    def lookup_calls(self, creates: int) -> int:
+        return 0
+
     def _write_one(self, kind: str, record: WriteRecord) -> WriteOutcome:
         try:
             if kind == "clear":

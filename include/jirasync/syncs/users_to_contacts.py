@@ -203,12 +203,16 @@ class ContactWriter:
             ]
         return [self._outcome(kind, record, answer) for record, answer in zip(records, answers, strict=True)]
 
+    def lookup_calls(self, creates: int) -> int:
+        """Calls that look ``creates`` interrupted creates up: one per batch of emails."""
+        return self.contacts.lookup_calls(creates)
+
     def reconcile(self, records: Sequence[WriteRecord]) -> list[str | None]:
-        """A create that may have happened: the contact with its email, if the CRM has one."""
-        return [
-            self.contacts.find(str(email)) if (email := record.values.get(self.email_field)) else None
-            for record in records
-        ]
+        """Creates that may have happened: the contact with each one's email, if the CRM has one,
+        looked up for the whole batch at once."""
+        emails = [str(record.values.get(self.email_field) or "") for record in records]
+        found = self.contacts.find_all([email for email in emails if email])
+        return [found.get(email_key(email)) if email else None for email in emails]
 
     def _outcome(self, kind: str, record: WriteRecord, answer: RecordOutcome) -> WriteOutcome:
         if answer.ok:
