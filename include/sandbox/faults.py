@@ -9,7 +9,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-FaultKind = Literal["latency", "error", "rate_limit", "drop", "expire_tokens"]
+# drop: the connection drops before the request is handled; drop_after_apply: the request is
+# handled (a write is applied) and then the connection drops, so the client never learns of it.
+FaultKind = Literal["latency", "error", "rate_limit", "drop", "drop_after_apply", "expire_tokens"]
 
 
 class Fault(BaseModel):

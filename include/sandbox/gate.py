@@ -61,6 +61,10 @@ class VendorGate:
     async def _answer(
         self, vendor: Vendor, real_path: str, headers: Headers, scope: Scope, receive: Receive, send: Send
     ) -> int:
+        # A real server has the whole request before it answers, and applies a write whether or not
+        # the client is still there: read the body now, and hand the app that body even if the
+        # client gives up (a timeout) before the answer.
+        receive = _replay(await _read_body(receive))
         latency_ms, fault = self.sandbox.faults.strike(vendor.name, scope["method"], real_path)
         if latency_ms:
             await asyncio.sleep(latency_ms / 1000)
@@ -77,6 +81,11 @@ class VendorGate:
             return await _respond(vendor.unauthorized(), scope, receive, send)
         if not is_public and not vendor.authenticate(headers, self.sandbox.vendor_state(vendor.name)):
             return await _respond(vendor.unauthorized(), scope, receive, send)
+
+        if fault is not None and fault.kind == "drop_after_apply":
+            await self.app(scope, receive, _discard)
+            await _drop(send)
+            return 0
 
         status = 0
 
@@ -131,6 +140,37 @@ def _owner(vendors: list[Vendor], real_path: str) -> Vendor | None:
 async def _respond(response, scope: Scope, receive: Receive, send: Send) -> int:
     await response(scope, receive, send)
     return response.status_code
+
+
+async def _read_body(receive: Receive) -> bytes:
+    """The request's whole body; what arrived of it if the client went away first."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    """A ``receive`` that gives the app ``body`` once, then tells it the client is gone."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def _discard(message: Message) -> None:
+    """Where the answer of a request whose connection is to drop goes."""
 
 
 async def _drop(send: Send) -> None:

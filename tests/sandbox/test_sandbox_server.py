@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,46 @@ def test_another_seed_gives_another_world_in_every_vendor(tmp_path: Path) -> Non
         two = second.export()["vendors"]
     for vendor in ("jira", "assets", "graph", "scim", "zoho", "salesforce"):
         assert one[vendor] != two[vendor], vendor
+
+
+def _put_property(sandbox: RunningSandbox, account_id: str, value: dict, **kwargs) -> requests.Response:
+    creds = sandbox.credentials["jira"]
+    return requests.put(
+        sandbox.url("/jira") + "/rest/api/3/user/properties/jirasync.fault",
+        params={"accountId": account_id},
+        json=value,
+        auth=(creds["email"], creds["api_token"]),
+        **kwargs,
+    )
+
+
+def _property(sandbox: RunningSandbox, account_id: str) -> object:
+    for record in sandbox.records("jira", "user_properties"):
+        if record.get("accountId", record.get("id")) == account_id:
+            return record["properties"].get("jirasync.fault")
+    return None
+
+
+def _some_account(sandbox: RunningSandbox) -> str:
+    return next(u["accountId"] for u in sandbox.records("jira", "users") if u["accountType"] == "atlassian")
+
+
+def test_a_write_dropped_after_apply_is_applied_though_the_client_never_learns(
+    fresh_sandbox: RunningSandbox,
+) -> None:
+    account = _some_account(fresh_sandbox)
+    fresh_sandbox.add_fault("jira", "drop_after_apply", route="/rest/api/3/user/properties", count=1)
+    with pytest.raises((requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
+        _put_property(fresh_sandbox, account, {"attempt": 1})
+    assert _property(fresh_sandbox, account) == {"attempt": 1}
+
+
+def test_a_write_whose_client_gave_up_waiting_is_applied_all_the_same(fresh_sandbox: RunningSandbox) -> None:
+    account = _some_account(fresh_sandbox)
+    fresh_sandbox.add_fault("jira", "latency", route="/rest/api/3/user/properties", latency_ms=1500, count=1)
+    with pytest.raises(requests.Timeout):
+        _put_property(fresh_sandbox, account, {"attempt": 2}, timeout=0.3)
+    deadline = time.monotonic() + 10
+    while _property(fresh_sandbox, account) != {"attempt": 2}:
+        assert time.monotonic() < deadline, "the write was not applied after the client gave up"
+        time.sleep(0.1)
