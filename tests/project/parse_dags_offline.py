@@ -45,7 +45,12 @@ print(
                     "max_active_runs": dag.max_active_runs,
                     "doc_md": bool(dag.doc_md),
                     "tasks": {
-                        task.task_id: {"owner": task.owner, "retries": task.retries, "pool": task.pool}
+                        task.task_id: {
+                            "owner": task.owner,
+                            "retries": task.retries,
+                            "pool": task.pool,
+                            "logs_return_value": task.show_return_value_in_logs,
+                        }
                         for task in dag.tasks
                     },
                 }

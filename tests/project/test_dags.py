@@ -64,6 +64,7 @@ def test_every_dag_is_safe_to_schedule(parsed: dict[str, Any]) -> None:
         for task_id, task in dag["tasks"].items():
             assert task["owner"] == "jirasync", (dag_id, task_id)
             assert task["retries"] >= 2 or task_id == "check", (dag_id, task_id)
+            assert not task["logs_return_value"], (dag_id, task_id)  # kilobytes on one log line
 
 
 def test_vendor_calls_run_in_the_vendor_pool(tmp_path: Path) -> None:

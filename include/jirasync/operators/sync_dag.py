@@ -130,6 +130,9 @@ def build_sync_dag(definition: SyncDefinition) -> DAG:
                 task_id=task_id,
                 python_callable=_step_callable(task_id, definition.id, str(syncs_dir())),
                 pool=pool or "default_pool",
+                # A step returns paths and counts for the next one (kilobytes with a report's
+                # records); the report logs what on-call reads, so the raw value stays out of the log.
+                show_return_value_in_logs=False,
                 **kwargs,
             )
 
