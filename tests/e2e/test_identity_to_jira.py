@@ -9,14 +9,17 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 from collections.abc import Iterator
-from typing import Any
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 import pytest
 from tests.e2e.harness import EndToEnd, end_to_end
 
 PEOPLE = 2_000
 WITHOUT_MANAGER = "entra_to_jira_without_manager"
+NOTIFIED = "entra_to_jira_notified"  # sends its failures to a webhook
 NUMERIC_ID = "1_000"  # a number to Python's literal_eval, which native template rendering applies
 PROPERTY = "jirasync.identity"
 SCIM_PROPERTY = "jirasync.scim"
@@ -41,6 +44,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EndToEnd]:
             },
         )
         e2e.add_variant("entra_to_jira.yaml", NUMERIC_ID, {})
+        e2e.add_variant(
+            "entra_to_jira.yaml",
+            NOTIFIED,
+            {
+                "schedule:": "notify:\n  - {kind: webhook, conn_id: failure_webhook, endpoint: /hooks/jirasync}\nschedule:"
+            },
+        )
         yield e2e
 
 
@@ -165,6 +175,39 @@ def test_a_refused_secret_or_a_missing_connection_fails_at_once_naming_the_conne
     assert "What to do: " in message and f"connection '{connection}'" in message.split("What to do: ")[1]
     assert "not-the-" not in message  # the refused secret is never shown
     assert e2e.calls("jira", "PUT ") == 0
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    """A webhook endpoint on this machine, keeping what it was sent."""
+
+    received: ClassVar[list[tuple[str, dict[str, Any]]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((self.path, json.loads(body)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_failure_reaches_the_webhook_the_definition_names(
+    e2e: EndToEnd, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Receiver.received.clear()
+    connection = {"conn_type": "http", "host": "127.0.0.1", "port": server.server_port, "schema": "http"}
+    monkeypatch.setenv("AIRFLOW_CONN_FAILURE_WEBHOOK", json.dumps(connection))
+    try:
+        e2e.run_failing(NOTIFIED, only="not an email")
+    finally:
+        server.shutdown()
+    [(path, sent)] = _Receiver.received
+    assert path == "/hooks/jirasync"
+    assert sent["dag_id"] == f"jirasync__{NOTIFIED}" and sent["step"] == "extract_source" and sent["try"] == 1
+    assert "neither an email address nor a record id" in sent["error"]
 
 
 def test_a_full_read_without_the_manager_takes_pages_of_999(e2e: EndToEnd) -> None:

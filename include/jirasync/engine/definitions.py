@@ -151,6 +151,22 @@ class CircuitBreaker(_Strict):
     max_bad_key_share: float = Field(default=0.05, ge=0, le=1)
 
 
+class Notifier(_Strict):
+    """Where a failure of the sync is sent besides the task log: an HTTP endpoint (a chat's incoming
+    webhook, an incident tool) through an Airflow HTTP connection, or email through the SMTP one."""
+
+    kind: Literal["webhook", "email"]
+    conn_id: str = Field(min_length=1)
+    endpoint: str = ""  # webhook: the path under the connection's base URL
+    to: list[str] = Field(default_factory=list)  # email: the recipients
+
+    @model_validator(mode="after")
+    def _has_recipients(self) -> Notifier:
+        if self.kind == "email" and not self.to:
+            raise _invalid("an email notifier has no recipients", "list them: to: [oncall@example.com]")
+        return self
+
+
 class SyncDefinition(_Strict):
     """Everything one sync needs to know: what to read, how to match, what to write."""
 
@@ -169,6 +185,7 @@ class SyncDefinition(_Strict):
     circuit_breaker: CircuitBreaker = Field(default_factory=CircuitBreaker)
     batch_size: int | None = Field(default=None, gt=0)
     options: dict[str, Any] = Field(default_factory=dict)
+    notify: list[Notifier] = Field(default_factory=list)
 
     @field_validator("id")
     @classmethod

@@ -269,16 +269,17 @@ def _check_trigger_options(run: SyncRun) -> None:
     """Refuse what the trigger form was given wrongly before anything is read, without retries."""
     only = run.options.only
     if only and (any(c.isspace() for c in only) or ("@" in only and not re.fullmatch(EMAIL_PATTERN, only))):
-        raise AirflowFailException(
+        raise SyncFailed(
             f"sync '{run.definition.id}': 'Only this record' is {only!r}, which is neither an email address "
-            "nor a record id. Trigger again with one email address or one id, or leave it empty."
+            "nor a record id",
+            "Trigger again with one email address or one id in 'Only this record', or leave it empty",
         )
     revert_run = str(run.options.extra.get("revert_run") or "").strip()
     reverted = run.store.run(revert_run) if revert_run else None
     if revert_run and (reverted is None or reverted["sync_id"] != run.definition.id):
-        raise AirflowFailException(
-            f"sync '{run.definition.id}': cannot revert run {revert_run!r}: it is not a run of this sync. "
-            "Copy the run id from the summary of the run to undo (its run_id)."
+        raise SyncFailed(
+            f"sync '{run.definition.id}': cannot revert run {revert_run!r}: it is not a run of this sync",
+            "Copy the run id from the summary of the run to undo (its run_id) into 'Revert a run'",
         )
 
 

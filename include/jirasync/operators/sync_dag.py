@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pendulum
 from airflow.providers.standard.operators.python import PythonOperator
@@ -19,6 +20,7 @@ from jirasync.engine.definitions import (
     DefinitionError,
     DefinitionFolder,
     Family,
+    Notifier,
     SyncDefinition,
     read_definitions,
 )
@@ -53,7 +55,15 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(minutes=1),
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=30),
-    "on_failure_callback": report_failure,
+}
+# What a notifier sends about a failed task, rendered by Airflow from the failure's context (as
+# native objects, the DAG's rendering: the exception is made text to travel as JSON).
+FAILURE_FIELDS = {
+    "dag_id": "{{ dag.dag_id }}",
+    "run_id": "{{ run_id }}",
+    "step": "{{ ti.task_id }}",
+    "try": "{{ ti.try_number }}",
+    "error": "{{ exception | string }}",
 }
 
 
@@ -120,7 +130,10 @@ def build_sync_dag(definition: SyncDefinition) -> DAG:
         max_active_runs=1,
         is_paused_upon_creation=True,
         tags=["jirasync", definition.family, source.system, target.system],
-        default_args=DEFAULT_ARGS,
+        default_args={
+            **DEFAULT_ARGS,
+            "on_failure_callback": [report_failure, *map(_notifier, definition.notify)],
+        },
         params=_trigger_form(definition),
         render_template_as_native_obj=True,
     ) as dag:
@@ -148,6 +161,22 @@ def build_sync_dag(definition: SyncDefinition) -> DAG:
         extract_source >> extract_target >> plan >> check >> apply >> report
         apply >> announce
     return dag
+
+
+def _notifier(spec: Notifier) -> Any:
+    """Airflow's own notifier for ``spec``; imported only for a definition that asks for one."""
+    if spec.kind == "webhook":
+        from airflow.providers.http.notifications.http import HttpNotifier
+
+        return HttpNotifier(http_conn_id=spec.conn_id, endpoint=spec.endpoint, json=dict(FAILURE_FIELDS))
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    return SmtpNotifier(
+        smtp_conn_id=spec.conn_id,
+        to=spec.to,
+        subject="jirasync: {{ dag.dag_id }} failed at step {{ ti.task_id }}",
+        html_content="<br>".join(f"{name}: {value}" for name, value in FAILURE_FIELDS.items()),
+    )
 
 
 def _step_callable(task_id: str, sync_id: str, syncs_dir: str):
