@@ -241,3 +241,15 @@ def test_an_over_long_name_is_cut_to_fit_and_a_padded_email_is_written_trimmed_o
 
     second = e2e.run(crm.sync)  # the cut value is what the CRM holds: nothing to write again
     assert second["updated"] == second["created"] == second["failed"] == 0
+
+
+def test_a_mapped_field_the_crm_lacks_fails_at_once_naming_the_nearest(e2e: EndToEnd, crm: Crm) -> None:
+    first_name = "First_Name" if crm is ZOHO else "FirstName"
+    typo = first_name.replace("Name", "Nmae")
+    path = e2e.stack.syncs_dir / f"{crm.sync}.yaml"
+    path.write_text(path.read_text().replace(f"target: {first_name}}}", f"target: {typo}}}"))
+    failed = e2e.run_failing(crm.sync)
+    [message] = failed.failures()
+    assert "failed at step 'extract_target' (try 1," in message
+    assert f"'{typo}' is not a field of the CRM's contacts (nearest: {first_name}" in message
+    assert "correct the mapping in the definition" in message

@@ -49,6 +49,9 @@ class SalesforceContacts:
                 found.setdefault(email_key(str(contact["Email"])), str(contact["Id"]))
         return found
 
+    def field_names(self) -> list[str]:
+        return [str(field["name"]) for field in self.org.describe(SOBJECT)["fields"]]
+
     @staticmethod
     def lookup_calls(emails: int) -> int:
         return math.ceil(emails / LOOKUP_BATCH)

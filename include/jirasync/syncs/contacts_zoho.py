@@ -47,6 +47,9 @@ class ZohoContacts:
                 found.setdefault(email_key(str(contact["Email"])), str(contact["id"]))
         return found
 
+    def field_names(self) -> list[str]:
+        return [str(field["api_name"]) for field in self.crm.fields(MODULE)]
+
     @staticmethod
     def lookup_calls(emails: int) -> int:
         return math.ceil(emails / LOOKUP_BATCH)

@@ -20,6 +20,7 @@ clears "Synced Jira User" on every linked contact and drops the links.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from collections.abc import Sequence
@@ -28,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from jirasync.connectors.errors import ApiError, AuthenticationError
+from jirasync.connectors.errors import ApiError, AuthenticationError, BadRequestError
 from jirasync.connectors.jira import USERS_PAGE_SIZE, JiraConnector, JiraUser
 from jirasync.connectors.outcome import RecordOutcome
 from jirasync.engine.apply import WriteOutcome, WriteRecord
@@ -127,7 +128,10 @@ class UsersToContacts:
             return Extract(target_frame(definition, []), complete=False)
         contacts = contacts_of(definition, crm)
         fields = sorted({m.target for m in definition.fields} | {definition.key.target_field})
-        records, ideal = contacts.read(fields)
+        try:
+            records, ideal = contacts.read(fields)
+        except BadRequestError as error:
+            raise _with_unknown_fields(error, fields, contacts.field_names()) from None
         frame = target_frame(definition, records, id_field=contacts.id_field)
         search = _HiddenEmailSearch(run, source.frame, frame)
         calls: dict[str, int] = {}
@@ -284,6 +288,24 @@ class _HiddenEmailSearch:
                 "found": dict(sorted(self.found.items())),
             }
         )
+
+
+def _with_unknown_fields(error: BadRequestError, asked: list[str], known: list[str]) -> BadRequestError:
+    """The CRM refused the read: name the mapped fields it does not have, and the nearest it has.
+
+    Its metadata is read only here, when a read has failed, so a run that works pays nothing for it.
+    """
+    unknown = [name for name in asked if name not in known]
+    if not unknown:
+        return error
+    hints = []
+    for name in unknown:
+        nearest = difflib.get_close_matches(name, known, n=3)
+        hints.append(
+            f"{name!r} is not a field of the CRM's contacts"
+            + (f" (nearest: {', '.join(nearest)})" if nearest else "")
+        )
+    return error.with_detail("; ".join(hints) + "; correct the mapping in the definition")
 
 
 def _attributes(user: JiraUser, email: str | None) -> dict[str, Any]:
