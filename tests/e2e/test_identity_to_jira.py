@@ -254,6 +254,19 @@ def test_users_without_an_email_or_sharing_one_are_skipped_and_named_and_everyon
     assert f"{second_twin} ({twin_mail.lower()}): duplicate key on the source" in named
 
 
+def test_a_value_too_long_for_jira_is_cut_to_fit_once_and_not_refused_on_every_run(e2e: EndToEnd) -> None:
+    expected = matchable(e2e, graph_users(e2e), "mail")
+    user = sorted(expected)[0]
+    e2e.sandbox.edit("graph", "users", user, department="Operations " * 4000)  # 44,000 characters
+    first = e2e.run("entra_to_jira")
+    assert first["failed"] == 0 and first["updated"] == len(expected)
+    written = properties(e2e, PROPERTY)[expected[user]]
+    assert written["department"].startswith("Operations") and written["department"].endswith("…")
+    assert len(json.dumps(written, separators=(",", ":"), ensure_ascii=False)) <= 32_768
+    second = e2e.run("entra_to_jira", full_sync=True)
+    assert second["updated"] == second["failed"] == 0
+
+
 def test_disabled_and_removed_users_follow_the_delete_policy(e2e: EndToEnd) -> None:
     expected = matchable(e2e, graph_users(e2e), "mail")
     e2e.run("entra_to_jira")

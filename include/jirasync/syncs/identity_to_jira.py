@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -24,13 +25,15 @@ import pandas as pd
 from jirasync.connectors.errors import ApiError, AuthenticationError, NotFoundError
 from jirasync.connectors.graph import MAX_PAGE_SIZE as GRAPH_PAGE_SIZE
 from jirasync.connectors.graph import odata_equals
-from jirasync.connectors.jira import USERS_PAGE_SIZE, JiraConnector
+from jirasync.connectors.jira import PROPERTY_VALUE_LIMIT, USERS_PAGE_SIZE, JiraConnector
 from jirasync.connectors.scim import scim_equals
 from jirasync.engine.apply import WriteOutcome, WriteRecord
 from jirasync.engine.frames import from_json, normalise_key, source_frame, typed_column
 from jirasync.engine.keys import email_key
 from jirasync.syncs.family import Extract, SyncRun
 from jirasync.syncs.identity_attributes import GRAPH_MANAGER_ATTRIBUTES
+
+log = logging.getLogger(__name__)
 
 GRAPH_MANAGER_PAGE_SIZE = 100  # Graph caps pages at 100 when the manager is expanded
 SCIM_ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -165,6 +168,16 @@ class UserPropertyWriter:
                     self.jira.delete_user_property(record.target_id, self.property_key)
             else:
                 values = {**self.held.get(record.source_id or "", {}), **record.values}
+                values, cut = _fitted(values)
+                for field, length in cut:
+                    log.warning(
+                        "user %s (%s): %s cut from %s characters, to fit Jira's %s-character property",
+                        record.target_id,
+                        record.key,
+                        field,
+                        f"{length:,}",
+                        f"{PROPERTY_VALUE_LIMIT:,}",
+                    )
                 self.jira.put_user_property(record.target_id, self.property_key, _document(values))
         except AuthenticationError:
             raise  # the run's credentials, not this record: every other write would fail the same way
@@ -335,6 +348,27 @@ def _values_by_target(base: pd.DataFrame, links: pd.DataFrame) -> dict[str, dict
         target: by_source.get(source, {})
         for source, target in zip(links["source_id"], links["target_id"], strict=True)
     }
+
+
+def _fitted(values: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, int]]]:
+    """The values, their longest texts cut (ending in '…') until the property fits Jira's limit,
+    and each field cut with its length before. The stored base keeps the values as the source has
+    them, so the next run sees nothing to write again: a too-long value is cut once, not refused
+    on every run."""
+    fitted = dict(values)
+    cut: list[tuple[str, int]] = []
+    while (size := len(json.dumps(_document(fitted), separators=(",", ":"), ensure_ascii=False))) > (
+        PROPERTY_VALUE_LIMIT
+    ):
+        texts = {path: value for path, value in fitted.items() if isinstance(value, str) and len(value) > 1}
+        if not texts:
+            break  # lists and numbers only: Jira refuses it, and the failure says so
+        path = max(texts, key=lambda name: len(texts[name]))
+        keep = max(1, len(texts[path]) - (size - PROPERTY_VALUE_LIMIT) - 1)
+        if path not in dict(cut):
+            cut.append((path, len(values[path])))
+        fitted[path] = texts[path][: keep - 1] + "…"
+    return fitted, cut
 
 
 def _document(values: dict[str, Any]) -> dict[str, Any]:
