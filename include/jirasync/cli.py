@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     ui.add_argument("--users", type=int, default=2000)
     ui.add_argument("--seed", type=int, default=7)
     ui.add_argument("--port", type=int, default=8080, help="port of the Airflow UI and API")
+    check = commands.add_parser("check", help="validate sync definitions as Airflow will, without Airflow")
+    check.add_argument("folder", nargs="?", help="the definitions' folder (default: include/syncs)")
     state = commands.add_parser("state", help="jirasync's state store")
     state.add_argument("action", choices=["migrate"], help="migrate: bring the schema to the newest version")
     args = parser.parse_args(argv)
@@ -25,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         from jirasync.demo import run_demo
 
         return run_demo(args.users, args.seed)
+    if args.command == "check":
+        return check_definitions(args.folder)
     if args.command == "airflow":
         from jirasync.local_stack import LocalStack
 
@@ -43,6 +48,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"state store at {store!r} is at the newest schema")
     store.close()
     return 0
+
+
+def check_definitions(folder: str | None) -> int:
+    """Print each definition that can run and every problem of each one that cannot; 1 if any cannot."""
+    from jirasync.operators.sync_dag import checked_definitions, syncs_dir
+
+    found = checked_definitions(Path(folder) if folder else syncs_dir())
+    for definition in found.definitions:
+        print(
+            f"ok      {definition.id} ({definition.family}: {definition.source.system} → {definition.target.system})"
+        )
+    for error in found.errors:
+        print(f"FAILED  {error}")
+    print(f"{len(found.definitions)} definition(s) can run, {len(found.errors)} cannot")
+    return 1 if found.errors else 0
 
 
 if __name__ == "__main__":

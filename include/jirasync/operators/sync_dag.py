@@ -89,9 +89,9 @@ class UnusableDefinitions(Exception):
         )
 
 
-def checked_definitions() -> DefinitionFolder:
+def checked_definitions(folder: Path | None = None) -> DefinitionFolder:
     """The definitions their family can run, and an error for each file that cannot be used."""
-    return read_definitions(syncs_dir(), _check_family)
+    return read_definitions(folder or syncs_dir(), _check_family)
 
 
 def _check_family(definition: SyncDefinition, path: Path) -> None:
