@@ -64,7 +64,7 @@ class DefinitionError(ValueError):
 
 @dataclass(frozen=True)
 class DefinitionFolder:
-    """A folder of definitions as found: the usable ones by id, and an error for each other file."""
+    """A folder of definitions as found: the usable ones, sorted by id, and an error for each other file."""
 
     definitions: list[SyncDefinition]
     errors: list[DefinitionError]
@@ -285,29 +285,29 @@ def _definition_error(path: Path, error: ValidationError) -> DefinitionError:
     return DefinitionError(path, first.field, first.problem, first.fix, more)
 
 
-def _problem(path: Path, first: Any) -> DefinitionError:
+def _problem(path: Path, error: Any) -> DefinitionError:
     """One of pydantic's errors as the field, the problem and the fix."""
-    location = _location(first["loc"])
-    kind = first["type"]
-    context = first.get("ctx") or {}
+    location = _location(error["loc"])
+    kind = error["type"]
+    context = error.get("ctx") or {}
     if kind == "missing":
         return DefinitionError(path, location, "is required", f"add '{location}' to the definition")
     if kind == "extra_forbidden":
-        name = str(first["loc"][-1])
-        known = _known_names(first["loc"][:-1])
+        name = str(error["loc"][-1])
+        known = _known_names(error["loc"][:-1])
         close = difflib.get_close_matches(name, known, n=1)
         fix = f"did you mean '{close[0]}'?" if close else f"remove it; known fields are: {', '.join(known)}"
         return DefinitionError(path, location, "is not a known field", fix)
     if kind == "literal_error":
-        got = first.get("input")
+        got = error.get("input")
         return DefinitionError(path, location, f"'{got}' is not allowed", f"use one of {context['expected']}")
     if kind == "invalid_definition":
         return DefinitionError(path, location, context["problem"], context["fix"])
-    message = str(first["msg"])
+    message = str(error["msg"])
     requirement = message.removeprefix("Input should be ").split(",")[0]
     if requirement != message:
         return DefinitionError(
-            path, location, f"{first.get('input')!r} is not valid", f"make it {requirement}"
+            path, location, f"{error.get('input')!r} is not valid", f"make it {requirement}"
         )
     return DefinitionError(path, location, message, f"change '{location}' so that: {message.lower()}")
 
