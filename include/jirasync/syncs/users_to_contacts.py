@@ -68,8 +68,12 @@ def turned_off(run: SyncRun) -> bool:
     return not run.definition.enabled or run.options.extra.get("action") == "disable"
 
 
+def contacts_class(definition: SyncDefinition) -> type[Contacts]:
+    return ZohoContacts if definition.target.system == "zoho_crm" else SalesforceContacts
+
+
 def contacts_of(definition: SyncDefinition, crm: Any) -> Contacts:
-    return ZohoContacts(crm) if definition.target.system == "zoho_crm" else SalesforceContacts(crm)
+    return contacts_class(definition)(crm)
 
 
 def within_limits(frame: pd.DataFrame, limits: dict[str, int]) -> tuple[pd.DataFrame, list[str]]:
@@ -118,8 +122,7 @@ class UsersToContacts:
             wanted = normalise_key(pd.Series([run.options.only]), "email").iloc[0]
             frame = frame[(frame["_key"] == wanted) | (frame["_id"] == run.options.only)]
             complete = False
-        target = ZohoContacts if definition.target.system == "zoho_crm" else SalesforceContacts
-        frame, cut = within_limits(frame.reset_index(drop=True), target.text_limits)
+        frame, cut = within_limits(frame.reset_index(drop=True), contacts_class(definition).text_limits)
         return Extract(frame, complete, ideal_calls=ideal, adjusted=tuple(cut))
 
     def read_target(self, run: SyncRun, crm: Any, source: Extract) -> Extract:
