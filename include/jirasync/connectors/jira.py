@@ -479,13 +479,18 @@ def _bulk_failure(entry: Mapping[str, Any]) -> RecordOutcome:
     )
 
 
+def property_text(value: Any) -> str:
+    """A property value as the JSON text Jira stores and measures against PROPERTY_VALUE_LIMIT."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 def _checked_property(what: str, key: str, value: Any) -> str:
     """The JSON text of a property value, refused before sending if Jira would reject it."""
     if not key or len(key) > PROPERTY_KEY_LIMIT:
         raise JiraRequestError(
             f"{what}: the key must be 1 to {PROPERTY_KEY_LIMIT} characters, got {len(key)}"
         )
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    text = property_text(value)
     if len(text) > PROPERTY_VALUE_LIMIT:
         raise JiraRequestError(
             f"{what}: the value is {len(text):,} characters of JSON, more than Jira's {PROPERTY_VALUE_LIMIT:,}. "

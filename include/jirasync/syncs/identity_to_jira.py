@@ -25,7 +25,7 @@ import pandas as pd
 from jirasync.connectors.errors import ApiError, AuthenticationError, NotFoundError
 from jirasync.connectors.graph import MAX_PAGE_SIZE as GRAPH_PAGE_SIZE
 from jirasync.connectors.graph import odata_equals
-from jirasync.connectors.jira import PROPERTY_VALUE_LIMIT, USERS_PAGE_SIZE, JiraConnector
+from jirasync.connectors.jira import PROPERTY_VALUE_LIMIT, USERS_PAGE_SIZE, JiraConnector, property_text
 from jirasync.connectors.scim import scim_equals
 from jirasync.engine.apply import WriteOutcome, WriteRecord
 from jirasync.engine.frames import from_json, normalise_key, source_frame, typed_column
@@ -357,9 +357,7 @@ def _fitted(values: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, int
     on every run."""
     fitted = dict(values)
     cut: list[tuple[str, int]] = []
-    while (size := len(json.dumps(_document(fitted), separators=(",", ":"), ensure_ascii=False))) > (
-        PROPERTY_VALUE_LIMIT
-    ):
+    while (size := len(property_text(_document(fitted)))) > PROPERTY_VALUE_LIMIT:
         texts = {path: value for path, value in fitted.items() if isinstance(value, str) and len(value) > 1}
         if not texts:
             break  # lists and numbers only: Jira refuses it, and the failure says so
