@@ -12,17 +12,21 @@ import json
 
 def aql_string(value: str) -> str:
     """Assets Query Language: double quotes; a backslash escapes a quote or a backslash."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return _backslash_quoted(value, '"')
 
 
 def jql_string(value: str) -> str:
     """Jira Query Language: double quotes; a backslash escapes a quote or a backslash."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return _backslash_quoted(value, '"')
 
 
 def coql_string(value: str) -> str:
     """Zoho COQL: single quotes; a backslash escapes a quote or a backslash."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return _backslash_quoted(value, "'")
+
+
+def _backslash_quoted(value: str, quote: str) -> str:
+    return quote + value.replace("\\", "\\\\").replace(quote, "\\" + quote) + quote
 
 
 def zoho_criteria_value(value: str) -> str:

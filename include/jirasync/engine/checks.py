@@ -3,8 +3,9 @@
 Keys present and unique, emails well-formed, and the mass-change circuit breaker: a run that
 would update, delete or unlink more than the definition's share of the target stops unless an
 admin overrides it for that run. Bad keys stop a run only past `max_bad_key_share` of a side:
-below it the plan skips those records one by one, and the gate reports them as skipped. Great Expectations runs in an ephemeral context on pandas
-data, so the gate writes no files; it is imported only when a gate runs, as it is slow to load.
+below it the plan skips those records one by one, and the gate reports them as skipped. Great
+Expectations runs in an ephemeral context on pandas data, so the gate writes no files; it is
+imported only when a gate runs, as it is slow to load.
 """
 
 from __future__ import annotations
