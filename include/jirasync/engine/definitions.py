@@ -62,6 +62,24 @@ class DefinitionError(ValueError):
         super().__init__(f"{first}{others}")
 
 
+class DefinitionProblems:
+    """The problems a family's checks find in one definition, raised as one `DefinitionError` so
+    the file's author sees every problem at once instead of one per attempt."""
+
+    def __init__(self, where: Path | str) -> None:
+        self.where = where
+        self.found: list[DefinitionError] = []
+
+    def add(self, field: str, problem: str, fix: str) -> None:
+        self.found.append(DefinitionError(self.where, field, problem, fix))
+
+    def raise_if_any(self) -> None:
+        """Stop here when the checks after this point would only repeat what is wrong already."""
+        if self.found:
+            first, *others = self.found
+            raise DefinitionError(self.where, first.field, first.problem, first.fix, more=others)
+
+
 @dataclass(frozen=True)
 class DefinitionFolder:
     """A folder of definitions as found: the usable ones, sorted by id, and an error for each other file."""
