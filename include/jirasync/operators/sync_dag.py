@@ -14,7 +14,7 @@ from typing import Any
 
 import pendulum
 from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk import DAG, Asset, Param
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param
 
 from jirasync.engine.definitions import (
     DefinitionError,
@@ -124,7 +124,7 @@ def build_sync_dag(definition: SyncDefinition) -> DAG:
         dag_id=f"jirasync__{definition.id}",
         description=definition.description or f"{source.system} → {target.system}",
         doc_md=_doc(definition),
-        schedule=definition.schedule,
+        schedule=_timetable(definition.schedule),
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
         catchup=False,
         max_active_runs=1,
@@ -161,6 +161,12 @@ def build_sync_dag(definition: SyncDefinition) -> DAG:
         extract_source >> extract_target >> plan >> check >> apply >> report
         apply >> announce
     return dag
+
+
+def _timetable(schedule: str | None) -> CronDataIntervalTimetable | None:
+    """The definition's cron schedule as data intervals: a run's interval runs from the previous tick
+    to its own, which is the window a backfilled run re-syncs (a trigger timetable's runs have none)."""
+    return CronDataIntervalTimetable(schedule, timezone="UTC") if schedule else None
 
 
 def _notifier(spec: Notifier) -> Any:
@@ -296,6 +302,17 @@ FAMILY_PARAMS: dict[str, dict[str, Param]] = {
 }
 
 
+def _backfill_doc(schedule: str | None) -> str:
+    if not schedule:
+        return "**Backfill**: this sync has no schedule, so no data intervals to backfill."
+    return (
+        f"**Backfill** (Trigger → Backfill): each run's data interval is one step of `{schedule}`, and a "
+        "backfilled run re-syncs the records whose source changed in it (by their modified time where "
+        "the source keeps one; else it reconciles the whole scope as it is now), in order, "
+        "idempotently; the scheduled runs go on from their cursor. Keep *Max active runs* at 1."
+    )
+
+
 def _doc(definition: SyncDefinition) -> str:
     mapped = "\n".join(f"| `{m.source}` | `{m.target}` | {m.owner} |" for m in definition.fields)
     return (
@@ -307,5 +324,9 @@ def _doc(definition: SyncDefinition) -> str:
         f"| source | target | owner |\n|---|---|---|\n{mapped}\n\n"
         f"Delete policy: **{definition.delete_policy}**; conflicts: **{definition.conflict_policy}**; "
         f"circuit breaker: {definition.circuit_breaker.model_dump()}.\n\n"
-        "Trigger with *Dry run* to see the plan without writing anything."
+        "Trigger with *Dry run* to see the plan without writing anything.\n\n"
+        f"{_backfill_doc(definition.schedule)}\n\n"
+        "**A run waits** while the DAG is paused (new syncs start paused: switch the toggle on), while "
+        "another run of this sync is running (one at a time), or for a slot in its vendor's pool "
+        "(Admin → Pools)."
     )
