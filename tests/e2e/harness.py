@@ -18,12 +18,16 @@ import logging
 import os
 import shutil
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+import structlog
 
 from jirasync.local_stack import PROJECT_ROOT, DagRunResult, LocalStack, sandbox_connections
 from sandbox.testing import RunningSandbox, running_sandbox
@@ -149,6 +153,39 @@ class EndToEnd:
             session.get(Backfill, backfill.id).completed_at = datetime.now(UTC)
         return done
 
+    def miss_deadline(self, sync_id: str, late_by: timedelta) -> list[tuple[bool, str | None]]:
+        """Queue a run of the sync (as the Trigger button does), let it be ``late_by`` past its
+        definition's deadline without starting it, then do what the scheduler and executor do with a
+        missed deadline: mark it missed and run its callback. What each callback run returned."""
+        from airflow.api.common.trigger_dag import trigger_dag
+        from airflow.models import Deadline
+        from airflow.models.dagrun import DagRun
+        from airflow.sdk.execution_time.callback_supervisor import execute_callback
+        from airflow.utils.session import create_session
+        from airflow.utils.types import DagRunTriggeredByType
+        from sqlalchemy import select
+
+        dag = self._parsed(sync_id)
+        _store_dags()
+        trigger_dag(dag.dag_id, triggered_by=DagRunTriggeredByType.TEST)
+        results = []
+        with create_session() as session:
+            late = datetime.now(UTC) + late_by  # the scheduler's "now", that much later
+            for deadline in session.scalars(
+                select(Deadline)
+                .join(DagRun, Deadline.dagrun_id == DagRun.id)
+                .where(DagRun.dag_id == dag.dag_id, Deadline.deadline_time < late, ~Deadline.missed)
+            ):
+                deadline.handle_miss(session)
+                data = deadline.callback.data
+                log = structlog.get_logger("deadline-callback")  # the callback runner logs key=value
+                results.append(
+                    execute_callback(
+                        data["path"], data["kwargs"], Path(dag.fileloc).name, PROJECT_ROOT / "dags", log
+                    )
+                )
+        return results
+
     def _parsed(self, sync_id: str) -> Any:
         """The sync's DAG as Airflow parses it now, retried as configured but without waiting minutes."""
         from airflow.dag_processing.dagbag import DagBag
@@ -210,6 +247,38 @@ class EndToEnd:
                         logging.getLogger(__name__).exception("task %s failed", ti.task_id)
         session.close()
         return DagRunResult(dag.dag_id, dag_run.state == DagRunState.SUCCESS, log_path)
+
+
+@dataclass
+class Webhook:
+    """A webhook endpoint on this machine (`webhook_receiver`): its Airflow HTTP connection, as JSON
+    for an ``AIRFLOW_CONN_*`` variable, and what it was sent: (path, JSON body) by request."""
+
+    connection: str
+    received: list[tuple[str, dict[str, Any]]]
+
+
+@contextmanager
+def webhook_receiver() -> Iterator[Webhook]:
+    received: list[tuple[str, dict[str, Any]]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, json.loads(body)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    connection = {"conn_type": "http", "host": "127.0.0.1", "port": server.server_port, "schema": "http"}
+    try:
+        yield Webhook(json.dumps(connection), received)
+    finally:
+        server.shutdown()
 
 
 @dataclass(frozen=True)

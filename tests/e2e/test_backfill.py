@@ -6,13 +6,14 @@ was modified that day (``meta.lastModified``), nothing else; backfilling again w
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from tests.e2e.harness import EndToEnd, end_to_end
+from tests.e2e.harness import EndToEnd, end_to_end, webhook_receiver
 from tests.e2e.test_identity_to_jira import matchable, properties, scim_email
 
 DAILY = "scim_to_jira_daily"
@@ -75,3 +76,42 @@ def test_a_backfill_over_three_days_resyncs_each_days_changes_in_its_own_run(e2e
     again = e2e.backfill(DAILY, days[0], days[-1], reprocess="completed")
     assert [run.summary["updated"] for run in again] == [0, 0, 0]  # idempotent
     assert [run.summary["read_source"] for run in again] == [2, 2, 2]
+
+
+LATE = "scim_to_jira_late"  # has a deadline and a webhook of its own
+
+
+def test_a_run_past_its_deadline_alerts_the_definitions_notifiers(
+    e2e: EndToEnd, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    e2e.add_variant(
+        "scim_to_jira.yaml",
+        LATE,
+        {
+            "schedule:": "deadline: 1s\nnotify:\n  - {kind: webhook, conn_id: late_webhook, endpoint: /late}\nschedule:"
+        },
+    )
+    with webhook_receiver() as webhook:
+        monkeypatch.setenv("AIRFLOW_CONN_LATE_WEBHOOK", webhook.connection)
+        callbacks = e2e.miss_deadline(LATE, late_by=timedelta(seconds=2))
+    assert callbacks == [(True, None)]
+    [(path, sent)] = webhook.received
+    assert path == "/late"
+    assert sent["dag_id"] == f"jirasync__{LATE}" and sent["run_id"].startswith("manual__")
+    assert "has not finished 0:00:01 after it was queued" in sent["alert"]
+
+
+def test_notifiers_in_airflows_configuration_hear_of_every_syncs_failures(
+    e2e: EndToEnd, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with webhook_receiver() as webhook:
+        monkeypatch.setenv("AIRFLOW_CONN_ONCALL", webhook.connection)
+        monkeypatch.setenv(
+            "AIRFLOW__JIRASYNC__NOTIFY",
+            json.dumps([{"kind": "webhook", "conn_id": "oncall", "endpoint": "/all"}]),
+        )
+        e2e.run_failing(DAILY, only="not an email")
+    [(path, sent)] = webhook.received
+    assert path == "/all"
+    assert sent["dag_id"] == f"jirasync__{DAILY}" and sent["step"] == "extract_source"
+    assert "neither an email address nor a record id" in sent["error"]
