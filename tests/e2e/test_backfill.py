@@ -17,6 +17,7 @@ from tests.e2e.harness import EndToEnd, end_to_end, webhook_receiver
 from tests.e2e.test_identity_to_jira import matchable, properties, scim_email
 
 DAILY = "scim_to_jira_daily"
+CONTACTS_DAILY = "jira_to_zoho_contacts_daily"
 PROPERTY = "jirasync.scim"
 
 pytestmark = pytest.mark.e2e
@@ -25,9 +26,15 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def e2e(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EndToEnd]:
     with end_to_end(
-        tmp_path_factory.mktemp("backfill"), users=120, seed=5, definitions=["scim_to_jira.yaml"]
+        tmp_path_factory.mktemp("backfill"),
+        users=120,
+        seed=5,
+        definitions=["scim_to_jira.yaml", "jira_to_zoho_contacts.yaml"],
     ) as world:
         world.add_variant("scim_to_jira.yaml", DAILY, {'schedule: "0 */2 * * *"': 'schedule: "@daily"'})
+        world.add_variant(
+            "jira_to_zoho_contacts.yaml", CONTACTS_DAILY, {'schedule: "@hourly"': 'schedule: "@daily"'}
+        )
         yield world
 
 
@@ -76,6 +83,17 @@ def test_a_backfill_over_three_days_resyncs_each_days_changes_in_its_own_run(e2e
     again = e2e.backfill(DAILY, days[0], days[-1], reprocess="completed")
     assert [run.summary["updated"] for run in again] == [0, 0, 0]  # idempotent
     assert [run.summary["read_source"] for run in again] == [2, 2, 2]
+
+
+def test_a_backfill_of_jira_users_reconciles_the_current_state_once_and_says_why(e2e: EndToEnd) -> None:
+    """Jira keeps no modified time on users: the first run writes what is missing, the next nothing."""
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    first, second = e2e.backfill(CONTACTS_DAILY, today - timedelta(days=3), today - timedelta(days=2))
+
+    assert first.summary["created"] + first.summary["linked"] > 0
+    assert sum(second.summary[name] for name in ("created", "updated", "linked", "unlinked")) == 0
+    assert second.summary["read_source"] == first.summary["read_source"]  # the whole scope, each time
+    assert "Jira keeps no modified time on users" in second.log_path.read_text()
 
 
 LATE = "scim_to_jira_late"  # has a deadline and a webhook of its own
