@@ -29,6 +29,7 @@ from jirasync.local_stack import PROJECT_ROOT, DagRunResult, LocalStack, sandbox
 from sandbox.testing import RunningSandbox, running_sandbox
 
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] %(message)s"
+LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 
 
 @dataclass
@@ -50,7 +51,7 @@ class EndToEnd:
 
     def run(self, sync_id: str, **conf: Any) -> dict[str, Any]:
         """Run a sync's DAG once; its summary, or a failure that quotes what the run said."""
-        result = self._run_dag(sync_id, conf)
+        result = self._run_dag(f"jirasync__{sync_id}", conf)
         summary = self.stack.latest_summary(sync_id)
         if not result.succeeded:
             raise AssertionError(
@@ -61,9 +62,24 @@ class EndToEnd:
 
     def run_failing(self, sync_id: str, **conf: Any) -> DagRunResult:
         """Run a sync's DAG once, expecting it to fail; what Airflow's run and its callbacks said."""
-        result = self._run_dag(sync_id, conf)
+        result = self._run_dag(f"jirasync__{sync_id}", conf)
         assert not result.succeeded, f"the run of {sync_id} succeeded; log: {result.log_path}"
         return result
+
+    def run_own_dag(self, dag_folder: Path, dag_id: str, **conf: Any) -> DagRunResult:
+        """Run once a DAG of a user's own, from a file in ``dag_folder``; what Airflow's run said.
+
+        ``dag.test()`` runs only DAGs that a DAG bundle holds: the folder is one while it runs.
+        """
+        bundles = [
+            {"name": "dags-folder", "classpath": LOCAL_BUNDLE, "kwargs": {}},
+            {"name": "own-dags", "classpath": LOCAL_BUNDLE, "kwargs": {"path": str(dag_folder)}},
+        ]
+        os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(bundles)
+        try:
+            return self._run_dag(dag_id, conf, dag_folder)
+        finally:
+            del os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"]
 
     def asset_events(self, sync_id: str) -> int:
         """Events of the sync's Asset since the last reset: one per run that changed the target."""
@@ -106,16 +122,17 @@ class EndToEnd:
             text = text.replace(old, new)
         (self.stack.syncs_dir / f"{sync_id}.yaml").write_text(text)
 
-    def _run_dag(self, sync_id: str, conf: dict[str, Any]) -> DagRunResult:
-        """One ``dag.test()`` of the sync's DAG as Airflow parses it now, its log kept in a file."""
+    def _run_dag(
+        self, dag_id: str, conf: dict[str, Any], dag_folder: Path = PROJECT_ROOT / "dags"
+    ) -> DagRunResult:
+        """One ``dag.test()`` of the DAG as Airflow parses it now, its log kept in a file."""
         from airflow.dag_processing.dagbag import DagBag
 
         self.sandbox.clear_counters()
-        dag_id = f"jirasync__{sync_id}"
         logs = self.stack.airflow_home / "dag-runs"
         logs.mkdir(parents=True, exist_ok=True)
         log_path = logs / f"{dag_id}-{len(list(logs.glob(f'{dag_id}-*.log'))) + 1}.log"
-        bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
+        bag = DagBag(dag_folder=str(dag_folder))
         assert dag_id in bag.dags, (
             f"{dag_id} is not among the parsed DAGs; import errors: {bag.import_errors}"
         )
