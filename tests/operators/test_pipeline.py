@@ -58,7 +58,7 @@ def test_two_syncs_in_one_dag_are_two_groups_named_by_their_sync() -> None:
 
 
 def test_a_group_of_a_sync_not_defined_says_where_it_looked() -> None:
-    with DAG("own", schedule=None, start_date=START), pytest.raises(ValueError) as raised:
+    with DAG("own", schedule=None, start_date=START), pytest.raises(LookupError) as raised:
         sync_task_group("jira_to_zoho", EXAMPLE_SYNCS)
     assert str(raised.value) == f"sync 'jira_to_zoho': no definition of that id in {EXAMPLE_SYNCS}"
 

@@ -68,6 +68,19 @@ class DefinitionFolder:
 
     definitions: list[SyncDefinition]
     errors: list[DefinitionError]
+    folder: Path
+
+    def find(self, sync_id: str) -> SyncDefinition:
+        """The definition of ``sync_id``; a LookupError saying why there is none that can be used."""
+        definition = next((d for d in self.definitions if d.id == sync_id), None)
+        if definition is not None:
+            return definition
+        own = [str(e) for e in self.errors if Path(e.path).stem == sync_id]
+        raise LookupError(
+            f"sync '{sync_id}': its definition cannot be used: {own[0]}"
+            if own
+            else f"sync '{sync_id}': no definition of that id in {self.folder}"
+        )
 
 
 class _Strict(BaseModel):
@@ -276,7 +289,7 @@ def read_definitions(
             )
             continue
         definitions[definition.id] = (path, definition)
-    return DefinitionFolder([definitions[key][1] for key in sorted(definitions)], errors)
+    return DefinitionFolder([definitions[key][1] for key in sorted(definitions)], errors, Path(folder))
 
 
 def _definition_error(path: Path, error: ValidationError) -> DefinitionError:

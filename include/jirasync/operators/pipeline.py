@@ -189,11 +189,7 @@ def sync_task_group(
     The definition is read now, at parse time, for the vendors' pools; nothing else is.
     """
     where = Path(folder or syncs_dir())
-    found = read_definitions(where)
-    definition = next((d for d in found.definitions if d.id == sync_id), None)
-    if definition is None:
-        own = [str(e) for e in found.errors if Path(e.path).stem == sync_id]
-        raise ValueError(own[0] if own else f"sync '{sync_id}': no definition of that id in {where}")
+    definition = read_definitions(where).find(sync_id)
     with TaskGroup(group_id or sync_id) as group:
         add_sync_tasks(definition, where)
     return group

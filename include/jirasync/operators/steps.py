@@ -23,11 +23,10 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundExceptio
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 
 from jirasync.connectors.errors import AuthenticationError, FatalApiError, PermissionDeniedError
-from jirasync.engine.apply import apply_changes, merge_pending
+from jirasync.engine.apply import apply_changes
 from jirasync.engine.checks import GateFailed, check_run
 from jirasync.engine.definitions import Endpoint, read_definitions
 from jirasync.engine.keys import EMAIL_PATTERN
-from jirasync.engine.plan import plan_changes
 from jirasync.engine.render import render_plan
 from jirasync.engine.revert import RevertError, revert_changes
 from jirasync.engine.staging import read_frame, write_frame
@@ -35,6 +34,7 @@ from jirasync.engine.store import StateStore, utc_now
 from jirasync.hooks.state import state_store_location
 from jirasync.operators.connectors import api_calls, connector_for
 from jirasync.syncs.family import Extract, RunOptions, SyncRun, family_for
+from jirasync.syncs.planning import plan_run
 
 log = logging.getLogger(__name__)
 
@@ -77,18 +77,7 @@ def plan(sync_id: str, syncs_dir: str, source: Staged, target: Staged, **context
     if revert_run:
         changes = _revert(run, revert_run)
     else:
-        source_read = _extract(source, "extract_source")
-        target_read = _extract(target, "extract_target")
-        links = run.store.links(sync_id)
-        changes = plan_changes(
-            run.definition,
-            source_read.frame,
-            target_read.frame,
-            _links_in_scope(links, source_read, target_read),
-            run.store.base(sync_id),
-        )
-        changes = merge_pending(changes, run.store.pending(sync_id), links)
-        changes = family_for(run.definition).refine(run, changes)
+        changes = plan_run(run, _extract(source, "extract_source"), _extract(target, "extract_target"))
     log.info("%s", render_plan(changes, sync_id=sync_id))
     return {
         "path": write_frame(changes, _staging(context, sync_id, "changes")),
@@ -226,15 +215,10 @@ def _sync_run(sync_id: str, syncs_dir: str, context: dict[str, Any]) -> SyncRun:
         override_circuit_breaker=bool(params.get("override_circuit_breaker")),
         extra={k: v for k, v in params.items() if k not in RunOptions.__dataclass_fields__},
     )
-    found = read_definitions(syncs_dir)
-    definition = next((d for d in found.definitions if d.id == sync_id), None)
-    if definition is None:
-        own = [str(e) for e in found.errors if Path(e.path).stem == sync_id]
-        raise AirflowFailException(
-            f"sync '{sync_id}': its definition cannot be used: {own[0]}"
-            if own
-            else f"sync '{sync_id}': its definition is no longer in {syncs_dir}"
-        )
+    try:
+        definition = read_definitions(syncs_dir).find(sync_id)
+    except LookupError as error:
+        raise AirflowFailException(str(error)) from None
     return SyncRun(
         definition=definition,
         options=options,
@@ -364,17 +348,6 @@ def _result(value: Staged, step: str) -> dict[str, Any]:
     if value is None:
         raise AirflowFailException(f"step '{step}' left no result; rerun the DAG run from the start")
     return value
-
-
-def _links_in_scope(links: pd.DataFrame, source: Extract, target: Extract) -> pd.DataFrame:
-    """The links this run can judge: an incomplete read says nothing of the records it did not read."""
-    in_scope = pd.Series(True, index=links.index)
-    if not source.complete:
-        known = pd.concat([source.frame["_id"], pd.Series(source.removed, dtype="string")])
-        in_scope &= links["source_id"].isin(known)
-    if not target.complete:
-        in_scope &= links["target_id"].isin(target.frame["_id"])
-    return links[in_scope]
 
 
 def _ideal_writes(changes: pd.DataFrame, writer: Any, looked_up: int) -> int:
