@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -290,6 +290,13 @@ def read_definitions(
             continue
         definitions[definition.id] = (path, definition)
     return DefinitionFolder([definitions[key][1] for key in sorted(definitions)], errors, Path(folder))
+
+
+def unknown_name(name: str, what: str, known: Iterable[str]) -> str:
+    """The hint every family gives for a mapped name the vendor lacks, whether its metadata is read
+    or known: "'First_Nmae' is not a field of the CRM's contacts (nearest: First_Name)"."""
+    nearest = difflib.get_close_matches(name, list(known), n=3)
+    return f"{name!r} is not {what}" + (f" (nearest: {', '.join(nearest)})" if nearest else "")
 
 
 def _definition_error(path: Path, error: ValidationError) -> DefinitionError:

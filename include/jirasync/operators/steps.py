@@ -33,7 +33,7 @@ from jirasync.engine.staging import read_frame, write_frame
 from jirasync.engine.store import StateStore, utc_now
 from jirasync.hooks.state import state_store_location
 from jirasync.operators.connectors import api_calls, connector_for
-from jirasync.syncs.family import Extract, RunOptions, SyncRun, family_for
+from jirasync.syncs.family import DefinitionMismatch, Extract, RunOptions, SyncRun, family_for
 from jirasync.syncs.planning import plan_run
 
 log = logging.getLogger(__name__)
@@ -233,14 +233,17 @@ def _sync_run(sync_id: str, syncs_dir: str, context: dict[str, Any]) -> SyncRun:
 def _fail_at_once_when_unfixable_by_retry(
     run: SyncRun, endpoint: Endpoint, *, reading: bool
 ) -> Iterator[None]:
-    """Credentials refused, a permission missing, a connection that does not exist, or (when
-    reading) the vendor refusing the definition's own request: retrying in a minute would only
-    delay on-call by the retry delays, so the task fails at once naming the connection and the fix.
-    Errors a retry can cure (429, 5xx, dropped connections) pass on to Airflow's retries."""
+    """Credentials refused, a permission missing, a connection that does not exist, a name the
+    vendor lacks, or (when reading) the vendor refusing the definition's own request: retrying in
+    a minute would only delay on-call by the retry delays, so the task fails at once naming the
+    connection and the fix. Errors a retry can cure (429, 5xx, dropped connections) pass on to
+    Airflow's retries."""
     conn = endpoint.conn_id
     where = f"sync '{run.definition.id}': {endpoint.system} through the Airflow connection '{conn}'"
     try:
         yield
+    except DefinitionMismatch as error:
+        raise SyncFailed(str(error), error.action) from None
     except AirflowNotFoundException:
         raise SyncFailed(
             f"{where}: the connection does not exist",

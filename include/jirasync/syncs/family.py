@@ -20,6 +20,15 @@ from jirasync.engine.definitions import Endpoint, Family, SyncDefinition
 from jirasync.engine.store import StateStore
 
 
+class DefinitionMismatch(ValueError):
+    """The vendor lacks what the definition names (a field, an attribute, a group): no retry can
+    fix that, so the run fails at once; ``action`` says what to change."""
+
+    def __init__(self, message: str, action: str) -> None:
+        super().__init__(message)
+        self.action = action
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """What the person who triggered the run asked for (the DAG's trigger form)."""
