@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pendulum
@@ -78,3 +79,34 @@ def test_the_definitions_folder_defaults_to_the_shipped_dags_one(monkeypatch: py
     monkeypatch.setenv("JIRASYNC_SYNCS_DIR", str(EXAMPLE_SYNCS))
     with DAG("own", schedule=None, start_date=START):
         assert ExtractSourceOperator(task_id="read", sync_id="s").folder == str(EXAMPLE_SYNCS)
+
+
+def test_the_examples_of_the_operators_guide_build_their_dags(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.delenv("JIRASYNC_SYNCS_DIR", raising=False)  # the examples name shipped definitions
+    guide = (Path(__file__).parents[2] / "docs" / "operators.md").read_text()
+    examples = re.findall(r"```python\n(.*?)```", guide, re.DOTALL)
+    assert len(examples) == 2
+    for number, example in enumerate(examples):
+        (tmp_path / f"example_{number}.py").write_text(example)
+    bag = DagBag(dag_folder=str(tmp_path), safe_mode=False)
+    assert bag.import_errors == {}
+    grouped = upstream(bag.dags["contacts_after_hr"])
+    assert grouped["jira_to_zoho_contacts.extract_source"] == {
+        "entra_to_jira.report",
+        "entra_to_jira.announce_changes",
+    }
+    # The second is the DAG tests/e2e/test_own_dags.py runs against the sandbox, word for word.
+    assert examples[1] in (Path(__file__).parents[1] / "e2e/own_dags/contacts_with_approval.py").read_text()
+    stepwise = upstream(bag.dags["contacts_with_approval"])
+    assert stepwise["write_contacts"] == {
+        "read_jira_users",
+        "read_zoho_contacts",
+        "plan_contacts",
+        "gate",
+        "approve",
+    }
+    assert stepwise["approve"] == {"plan_contacts", "gate"}

@@ -1,9 +1,5 @@
-"""DAGs of a user's own, built from jirasync's operators as docs/operators.md shows.
-
-``contacts_with_approval`` runs one sync step by step under task ids of its own, with a task
-of its own between the gate and the write: it refuses a plan that creates more contacts than
-the run's ``max_creates`` allows. ``both_crms`` runs two syncs, one task group each.
-"""
+"""A DAG of a user's own: one sync step by step, under task ids of its own, with a task of its
+own between the gate and the write (docs/operators.md shows it as an example)."""
 
 from __future__ import annotations
 
@@ -20,7 +16,6 @@ from jirasync.operators.pipeline import (
     ExtractTargetOperator,
     PlanChangesOperator,
     ReportRunOperator,
-    sync_task_group,
 )
 
 SYNC = "jira_to_zoho_contacts"
@@ -60,9 +55,4 @@ with DAG(
     checked >> approve(planned.output) >> written
     ReportRunOperator(
         task_id="summary", sync_id=SYNC, source=jira.output, target=zoho.output, applied=written.output
-    )
-
-with DAG("both_crms", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
-    sync_task_group("jira_to_zoho_contacts") >> sync_task_group(
-        "jira_to_salesforce_contacts", group_id="salesforce"
     )
