@@ -84,8 +84,8 @@ class SyncStepOperator(BaseOperator):
 
 
 class ExtractSourceOperator(SyncStepOperator):
-    """Read the sync's source (what changed since the run's data interval began, or everything
-    for a full sync) and stage it; refuses wrong trigger options before reading anything."""
+    """Read the sync's source (what changed since the last run where the source can say, or
+    everything for a full sync) and stage it; refuses wrong trigger options before reading."""
 
     step = "extract_source"
 
