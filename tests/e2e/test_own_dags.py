@@ -72,3 +72,17 @@ def test_two_syncs_in_task_groups_of_one_dag_each_sync_their_crm(e2e: EndToEnd) 
         summary = e2e.stack.latest_summary(sync_id)
         assert summary is not None and summary["created"] > 0, sync_id
         assert len(synced_contacts(e2e, crm, collection, field)) == summary["created"] + summary["linked"]
+
+
+def test_a_failed_step_of_ones_own_dag_is_reported_for_its_sync_and_task(e2e: EndToEnd) -> None:
+    path = e2e.stack.syncs_dir / f"{ZOHO}.yaml"
+    shipped = path.read_text()
+    path.write_text(shipped.replace("target: First_Name}", "target: First_Nmae}"))
+    try:
+        result = e2e.run_own_dag(OWN_DAGS, "contacts_with_approval")
+    finally:
+        path.write_text(shipped)
+    assert not result.succeeded
+    [message] = result.failures()
+    assert f"jirasync sync '{ZOHO}' failed at step 'read_zoho_contacts' (try 1," in message
+    assert "'First_Nmae' is not a field of the CRM's contacts (nearest: First_Name" in message
