@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from sandbox.testing import RunningSandbox, running_sandbox
 
@@ -16,6 +17,11 @@ SANDBOX_SEED = 7
 SANDBOX_USERS = 200
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 AIRFLOW_HOME = pytest.StashKey[Path]()
+
+# Hypothesis' default deadline (200 ms an example) is a wall-clock limit: on a loaded machine it
+# fails properties that hold. The suite never times a test.
+settings.register_profile("jirasync", deadline=None)
+settings.load_profile("jirasync")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -33,6 +33,7 @@ from jirasync.local_stack import PROJECT_ROOT, DagRunResult, LocalStack, sandbox
 from sandbox.testing import RunningSandbox, running_sandbox
 
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] %(message)s"
+LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 
 
 @dataclass
@@ -54,7 +55,7 @@ class EndToEnd:
 
     def run(self, sync_id: str, **conf: Any) -> dict[str, Any]:
         """Run a sync's DAG once; its summary, or a failure that quotes what the run said."""
-        result = self._run_dag(sync_id, conf)
+        result = self._run_dag(f"jirasync__{sync_id}", conf)
         summary = self.stack.latest_summary(sync_id)
         if not result.succeeded:
             raise AssertionError(
@@ -65,9 +66,24 @@ class EndToEnd:
 
     def run_failing(self, sync_id: str, **conf: Any) -> DagRunResult:
         """Run a sync's DAG once, expecting it to fail; what Airflow's run and its callbacks said."""
-        result = self._run_dag(sync_id, conf)
+        result = self._run_dag(f"jirasync__{sync_id}", conf)
         assert not result.succeeded, f"the run of {sync_id} succeeded; log: {result.log_path}"
         return result
+
+    def run_own_dag(self, dag_folder: Path, dag_id: str, **conf: Any) -> DagRunResult:
+        """Run once a DAG of a user's own, from a file in ``dag_folder``; what Airflow's run said.
+
+        ``dag.test()`` runs only DAGs that a DAG bundle holds: the folder is one while it runs.
+        """
+        bundles = [
+            {"name": "dags-folder", "classpath": LOCAL_BUNDLE, "kwargs": {}},
+            {"name": "own-dags", "classpath": LOCAL_BUNDLE, "kwargs": {"path": str(dag_folder)}},
+        ]
+        os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(bundles)
+        try:
+            return self._run_dag(dag_id, conf, dag_folder)
+        finally:
+            del os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"]
 
     def asset_events(self, sync_id: str) -> int:
         """Events of the sync's Asset since the last reset: one per run that changed the target."""
@@ -121,7 +137,7 @@ class EndToEnd:
         from airflow.utils.session import create_session
         from sqlalchemy import select
 
-        dag = self._parsed(sync_id)
+        dag = self._parsed(f"jirasync__{sync_id}")
         _store_dags()
         backfill = _create_backfill(
             dag_id=dag.dag_id,
@@ -165,7 +181,7 @@ class EndToEnd:
         from airflow.utils.types import DagRunTriggeredByType
         from sqlalchemy import select
 
-        dag = self._parsed(sync_id)
+        dag = self._parsed(f"jirasync__{sync_id}")
         _store_dags()
         trigger_dag(dag.dag_id, triggered_by=DagRunTriggeredByType.TEST)
         results = []
@@ -186,12 +202,11 @@ class EndToEnd:
                 )
         return results
 
-    def _parsed(self, sync_id: str) -> Any:
-        """The sync's DAG as Airflow parses it now, retried as configured but without waiting minutes."""
+    def _parsed(self, dag_id: str, dag_folder: Path = PROJECT_ROOT / "dags") -> Any:
+        """The DAG as Airflow parses it now, retried as configured but without waiting minutes."""
         from airflow.dag_processing.dagbag import DagBag
 
-        dag_id = f"jirasync__{sync_id}"
-        bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
+        bag = DagBag(dag_folder=str(dag_folder))
         assert dag_id in bag.dags, (
             f"{dag_id} is not among the parsed DAGs; import errors: {bag.import_errors}"
         )
@@ -205,10 +220,12 @@ class EndToEnd:
         logs.mkdir(parents=True, exist_ok=True)
         return logs / f"{dag_id}-{len(list(logs.glob(f'{dag_id}-*.log'))) + 1}.log"
 
-    def _run_dag(self, sync_id: str, conf: dict[str, Any]) -> DagRunResult:
-        """One ``dag.test()`` of the sync's DAG as Airflow parses it now, its log kept in a file."""
+    def _run_dag(
+        self, dag_id: str, conf: dict[str, Any], dag_folder: Path = PROJECT_ROOT / "dags"
+    ) -> DagRunResult:
+        """One ``dag.test()`` of the DAG as Airflow parses it now, its log kept in a file."""
         self.sandbox.clear_counters()
-        dag = self._parsed(sync_id)
+        dag = self._parsed(dag_id, dag_folder)
         log_path = self._log_path(dag.dag_id)
         with _logged_to(log_path):
             dag_run = dag.test(run_conf=conf or None)

@@ -240,3 +240,16 @@ def test_a_dry_run_writes_nothing_and_predicts_the_real_run(e2e: EndToEnd) -> No
         real["linked"],
     )
     assert real["created"] > 0
+
+
+def test_a_mapped_attribute_the_object_type_lacks_fails_at_once_naming_the_nearest(e2e: EndToEnd) -> None:
+    e2e.add_variant(f"{SYNC}.yaml", "assets_typo", {"target: Email}": "target: Emial}"})
+    try:
+        failed = e2e.run_failing("assets_typo")
+    finally:
+        (e2e.stack.syncs_dir / "assets_typo.yaml").unlink()
+    [message] = failed.failures()
+    assert "failed at step 'extract_target' (try 1," in message  # no retry: the definition must change
+    assert "'Emial' is not an attribute of the Assets object type 'Employee' (nearest: Email)" in message
+    assert "What to do: correct the attribute names in the definition" in message
+    assert e2e.calls("assets", "object/create") == e2e.calls("assets", "PUT") == 0

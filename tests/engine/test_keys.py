@@ -6,7 +6,7 @@ import unicodedata
 from pathlib import Path
 
 import pandas as pd
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from jirasync.engine.definitions import load_definition
@@ -49,7 +49,6 @@ def test_two_addresses_share_a_key_only_if_they_are_one_address_in_another_case(
 
 
 @given(st.lists(st.one_of(st.none(), ADDRESSES, st.text()), max_size=20))
-@settings(deadline=None)
 def test_the_column_form_gives_each_row_the_key_of_the_row(values: list[str | None]) -> None:
     keys = email_keys(pd.Series(values, dtype="string"))
     assert [None if pd.isna(k) else k for k in keys] == [None if v is None else email_key(v) for v in values]

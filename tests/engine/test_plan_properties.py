@@ -114,7 +114,7 @@ def same(a: Any, b: Any) -> bool:
 
 
 @given(records("s"))
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30)
 def test_plan_of_a_side_against_itself_is_empty(source: Records) -> None:
     world = World(definition(), source, {f"t{i}": dict(r) for i, r in source.items()})
     world.link_all_by_email()
@@ -122,7 +122,7 @@ def test_plan_of_a_side_against_itself_is_empty(source: Records) -> None:
 
 
 @given(records("s"))
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30)
 def test_unlinked_equal_records_only_link(source: Records) -> None:
     world = World(definition(), source, {f"t{i}": dict(r) for i, r in source.items()})
     changes = world.plan()
@@ -131,7 +131,7 @@ def test_unlinked_equal_records_only_link(source: Records) -> None:
 
 
 @given(records("s"), records("t"))
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 def test_applying_a_one_way_plan_makes_the_target_equal_and_the_next_plan_empty(
     source: Records, target: Records
 ) -> None:
@@ -145,7 +145,7 @@ def test_applying_a_one_way_plan_makes_the_target_equal_and_the_next_plan_empty(
 
 
 @given(records("s"), st.data())
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 def test_two_way_edits_merge_and_do_not_echo(source: Records, data: st.DataObject) -> None:
     policy = data.draw(st.sampled_from(["source_wins", "target_wins", "hold"]))
     world = World(definition("both", policy), source, {f"t{i}": dict(r) for i, r in source.items()})
@@ -181,7 +181,6 @@ def test_two_way_edits_merge_and_do_not_echo(source: Records, data: st.DataObjec
 
 
 @given(st.sampled_from(EMAILS), st.sampled_from(["", " ", "  \t"]), st.booleans())
-@settings(deadline=None)
 def test_keys_differing_by_case_or_whitespace_match(email: str, padding: str, upper: bool) -> None:
     shown = padding + (email.upper() if upper else email.title()) + padding
     world = World(definition(), {"s1": {"email": shown, "department": "x"}}, {"t1": {"email": email}})

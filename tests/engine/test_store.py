@@ -132,6 +132,20 @@ def test_runs_keep_status_and_summary(state_store: StateStore) -> None:
     assert state_store.run("missing") is None
 
 
+def test_runs_are_a_syncs_latest_runs_newest_first(
+    state_store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moments = iter(pd.date_range("2026-03-01", periods=5, freq="h", tz="UTC").to_pydatetime())
+    monkeypatch.setattr("jirasync.engine.store.utc_now", lambda: next(moments))
+    for sync_id, run_id in (("crm", "run-1"), ("crm", "run-2"), ("other", "run-3"), ("crm", "run-4")):
+        state_store.start_run(sync_id, run_id, dry_run=False)
+    state_store.finish_run("run-2", "partial", {"failed": 1})
+    runs = state_store.runs("crm", 2)
+    assert [run["run_id"] for run in runs] == ["run-4", "run-2"]
+    assert runs[1]["summary"] == {"failed": 1} and runs[0]["summary"] is None
+    assert state_store.runs("nobody", 5) == []
+
+
 def test_failures_wait_in_pending_counting_attempts_until_a_success(state_store: StateStore) -> None:
     change = {"kind": "update", "key": "k1", "source_id": "s1", "target_id": "t1", "field": "title"}
     change |= {"before": '"a"', "after": '"b"', "direction": "to_target", "reason": None}

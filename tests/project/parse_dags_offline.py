@@ -49,7 +49,8 @@ print(
                             "owner": task.owner,
                             "retries": task.retries,
                             "pool": task.pool,
-                            "logs_return_value": task.show_return_value_in_logs,
+                            # Only Python-callable tasks log what they return; an operator does not.
+                            "logs_return_value": getattr(task, "show_return_value_in_logs", False),
                         }
                         for task in dag.tasks
                     },

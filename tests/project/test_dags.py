@@ -112,4 +112,4 @@ def test_mapping_an_attribute_the_identity_provider_lacks_fails_at_parse_time(tm
     message = next(iter(parse_dag_folder(syncs, tmp_path)["import_errors"].values()))
     assert "typo.yaml" in message
     assert "fields[1].source" in message
-    assert "has no attribute 'jobTitel'" in message
+    assert "'jobTitel' is not an attribute of the entra_id identity provider (nearest: jobTitle" in message

@@ -20,7 +20,7 @@ from jirasync.local_stack import PROJECT_ROOT
 from jirasync.syncs.assets_definition import assets_target
 from jirasync.syncs.assets_folders import initial
 from jirasync.syncs.assets_layout import LAYOUT_CURSOR
-from jirasync.syncs.family import RunOptions, SyncRun
+from jirasync.syncs.family import DefinitionMismatch, RunOptions, SyncRun
 from jirasync.syncs.users_to_assets import FAMILY, ScopeError
 from sandbox.testing import RunningSandbox
 from sandbox.vendors.assets_seed import ATTRIBUTE_IDS, EMPLOYEE_TYPE_ID, FOLDER_TYPE_ID
@@ -181,3 +181,18 @@ def test_a_scope_naming_an_unknown_group_says_which_groups_exist(
     with pytest.raises(ScopeError, match="no-such-team") as raised:
         FAMILY.read_source(run, jira(fresh_sandbox))
     assert "support-team" in raised.value.action and "jira-software-users" in raised.value.action
+
+
+def test_a_mapped_attribute_the_object_type_lacks_is_refused_with_the_nearest_it_has(
+    fresh_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    text = (PROJECT_ROOT / "include" / "syncs" / "jira_to_assets_employees.yaml").read_text()
+    (tmp_path / "typo.yaml").write_text(text.replace("target: Email}", "target: Emial}"))
+    typo = load_definition(tmp_path / "typo.yaml")
+    run = SyncRun(typo, RunOptions(), StateStore(tmp_path / "state.db"), "run-1", None)
+    with pytest.raises(DefinitionMismatch) as raised:
+        FAMILY.read_target(run, assets(fresh_sandbox), None)  # type: ignore[arg-type]  # the source is not read
+    assert str(raised.value) == (
+        "sync 'typo': 'Emial' is not an attribute of the Assets object type 'Employee' (nearest: Email)"
+    )
+    assert raised.value.action.startswith("correct the attribute names in the definition (fields[].target")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -87,6 +87,19 @@ class DefinitionFolder:
 
     definitions: list[SyncDefinition]
     errors: list[DefinitionError]
+    folder: Path
+
+    def find(self, sync_id: str) -> SyncDefinition:
+        """The definition of ``sync_id``; a LookupError saying why there is none that can be used."""
+        definition = next((d for d in self.definitions if d.id == sync_id), None)
+        if definition is not None:
+            return definition
+        own = [str(e) for e in self.errors if Path(e.path).stem == sync_id]
+        raise LookupError(
+            f"sync '{sync_id}': its definition cannot be used: {own[0]}"
+            if own
+            else f"sync '{sync_id}': no definition of that id in {self.folder}"
+        )
 
 
 class _Strict(BaseModel):
@@ -316,7 +329,14 @@ def read_definitions(
             )
             continue
         definitions[definition.id] = (path, definition)
-    return DefinitionFolder([definitions[key][1] for key in sorted(definitions)], errors)
+    return DefinitionFolder([definitions[key][1] for key in sorted(definitions)], errors, Path(folder))
+
+
+def unknown_name(name: str, what: str, known: Iterable[str]) -> str:
+    """The hint every family gives for a mapped name the vendor lacks, whether its metadata is read
+    or known: "'First_Nmae' is not a field of the CRM's contacts (nearest: First_Name)"."""
+    nearest = difflib.get_close_matches(name, list(known), n=3)
+    return f"{name!r} is not {what}" + (f" (nearest: {', '.join(nearest)})" if nearest else "")
 
 
 def _definition_error(path: Path, error: ValidationError) -> DefinitionError:

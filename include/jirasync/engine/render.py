@@ -67,15 +67,16 @@ def _record_label(record: Any) -> str:
 def _field_change(row: Any) -> str:
     before, after, direction = row.before, row.after, row.direction
     if row.kind == "conflict":
-        return f"source {_short(after)} vs target {_short(before)}"
+        return f"source {shortened(after)} vs target {shortened(before)}"
     arrow = {"to_target": "-> target", "to_source": "-> source"}.get(
         direction if pd.notna(direction) else "", ""
     )
-    change = _short(after) if pd.isna(before) else f"{_short(before)} => {_short(after)}"
+    change = shortened(after) if pd.isna(before) else f"{shortened(before)} => {shortened(after)}"
     return f"{change} {arrow}".rstrip()
 
 
-def _short(value: object) -> str:
+def shortened(value: object) -> str:
+    """A value as one short line: "null" for a missing one, cut with "..." past 60 characters."""
     text = str(value) if pd.notna(value) else "null"
     return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 3] + "..."
 

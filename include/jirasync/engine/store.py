@@ -313,11 +313,18 @@ class StateStore:
     def run(self, run_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as connection:
             row = connection.execute(sa.select(runs_table).where(runs_table.c.run_id == run_id)).first()
-        if row is None:
-            return None
-        run = dict(row._mapping)
-        run["summary"] = json.loads(run["summary"]) if run["summary"] else None
-        return run
+        return None if row is None else _run_of(row)
+
+    def runs(self, sync_id: str, limit: int) -> list[dict[str, Any]]:
+        """The sync's latest ``limit`` runs, newest first, as ``run`` returns one."""
+        query = (
+            sa.select(runs_table)
+            .where(runs_table.c.sync_id == sync_id)
+            .order_by(runs_table.c.started_at.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [_run_of(row) for row in connection.execute(query)]
 
     def ledger(self, run_id: str) -> pd.DataFrame:
         """The changes a run applied, in the order it recorded them, with outcome and error."""
@@ -580,6 +587,12 @@ class StateStore:
                 sa.delete(table).where(table.c.sync_id == sync_id, table.c.source_id == sa.bindparam("sid")),
                 [{"sid": source_id} for source_id in source_ids],
             )
+
+
+def _run_of(row: sa.Row[Any]) -> dict[str, Any]:
+    run = dict(row._mapping)
+    run["summary"] = json.loads(run["summary"]) if run["summary"] else None
+    return run
 
 
 def _abandon(connection: sa.Connection, run_id: str, *, taken_over_by: str, now: datetime) -> None:

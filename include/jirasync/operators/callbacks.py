@@ -15,7 +15,8 @@ MAX_RECORDS_SHOWN = 10
 def failure_message(context: dict[str, Any]) -> str:
     """One paragraph naming the sync, the step and the records, from a task's failure context."""
     task_instance = context["task_instance"]
-    sync_id = task_instance.dag_id.removeprefix("jirasync__")
+    # A DAG of a user's own may run several syncs: the failed operator knows which one it ran.
+    sync_id = getattr(context.get("task"), "sync_id", None) or task_instance.dag_id.removeprefix("jirasync__")
     exception = context.get("exception")
     records = list(getattr(exception, "records", ()))
     shown = ", ".join(map(str, records[:MAX_RECORDS_SHOWN]))

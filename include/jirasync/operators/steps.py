@@ -1,8 +1,9 @@
-"""The pipeline's steps as Airflow runs them: one function per task of a sync DAG.
+"""The pipeline's steps as Airflow runs them: one function per operator of jirasync.operators.pipeline.
 
 Each step loads the sync's definition, does its part through the family and the engine, and
-hands the next step paths and counts through XCom; frames and change sets travel as Parquet
-under the staging location (``JIRASYNC_STAGING_URL``, else ``$AIRFLOW_HOME/jirasync/staging``).
+hands the next steps paths and counts through XCom, which they are given as arguments (``source``,
+``target``, ``planned``, ``checked``, ``applied``); frames and change sets travel as Parquet under
+the staging location (``JIRASYNC_STAGING_URL``, else ``$AIRFLOW_HOME/jirasync/staging``).
 """
 
 from __future__ import annotations
@@ -22,24 +23,25 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundExceptio
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 
 from jirasync.connectors.errors import AuthenticationError, FatalApiError, PermissionDeniedError
-from jirasync.engine.apply import apply_changes, merge_pending
+from jirasync.engine.apply import apply_changes
 from jirasync.engine.checks import GateFailed, check_run
 from jirasync.engine.definitions import Endpoint, read_definitions
 from jirasync.engine.keys import EMAIL_PATTERN
-from jirasync.engine.plan import plan_changes
 from jirasync.engine.render import render_plan
 from jirasync.engine.revert import RevertError, revert_changes
 from jirasync.engine.staging import read_frame, write_frame
 from jirasync.engine.store import StateStore, utc_now
 from jirasync.hooks.state import state_store_location
 from jirasync.operators.connectors import api_calls, connector_for
-from jirasync.syncs.family import Extract, RunOptions, SyncRun, Window, family_for
+from jirasync.syncs.family import DefinitionMismatch, Extract, RunOptions, SyncRun, Window, family_for
+from jirasync.syncs.planning import plan_run
 
 log = logging.getLogger(__name__)
 
 RECORD_KINDS = ("create", "update", "link", "unlink", "delete", "clear", "conflict", "skip")
 CHANGE_COUNTS = ("created", "updated", "linked", "unlinked", "deleted", "cleared")
 MAX_SKIPPED_SHOWN = 50
+Staged = dict[str, Any] | None  # an earlier step's result (paths and counts), as its XCom holds it
 
 
 class SyncFailed(AirflowFailException):
@@ -60,50 +62,45 @@ def extract_source(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, An
     return _staged(run, context, "source", extract, connector)
 
 
-def extract_target(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
+def extract_target(sync_id: str, syncs_dir: str, source: Staged, **context: Any) -> dict[str, Any]:
     run = _sync_run(sync_id, syncs_dir, context)
-    source = _extract(context, "extract_source")
+    source_read = _extract(source, "extract_source")
     with _fail_at_once_when_unfixable_by_retry(run, run.definition.target, reading=True):
         connector = connector_for(run.definition.target)
-        extract = family_for(run.definition).read_target(run, connector, source)
+        extract = family_for(run.definition).read_target(run, connector, source_read)
     return _staged(run, context, "target", extract, connector)
 
 
-def plan(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
+def plan(sync_id: str, syncs_dir: str, source: Staged, target: Staged, **context: Any) -> dict[str, Any]:
     run = _sync_run(sync_id, syncs_dir, context)
     planned_at = utc_now()
     revert_run = str(run.options.extra.get("revert_run") or "").strip()
     if revert_run:
         changes = _revert(run, revert_run)
     else:
-        source = _extract(context, "extract_source")
-        target = _extract(context, "extract_target")
-        links = run.store.links(sync_id)
-        changes = plan_changes(
-            run.definition,
-            source.frame,
-            target.frame,
-            _links_in_scope(links, source, target),
-            run.store.base(sync_id),
-        )
-        changes = merge_pending(changes, run.store.pending(sync_id), links)
-        changes = family_for(run.definition).refine(run, changes)
+        changes = plan_run(run, _extract(source, "extract_source"), _extract(target, "extract_target"))
     log.info("%s", render_plan(changes, sync_id=sync_id))
     return {
-        "path": write_frame(changes, _staging(context, "changes")),
+        "path": write_frame(changes, _staging(context, sync_id, "changes")),
         "records": _record_counts(changes),
         # The plan reflects the store as of now: apply leaves out what other runs write after it.
         "planned_at": planned_at.isoformat(),
     }
 
 
-def check(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
+def check(
+    sync_id: str, syncs_dir: str, source: Staged, target: Staged, planned: Staged, **context: Any
+) -> dict[str, Any]:
     run = _sync_run(sync_id, syncs_dir, context)
-    changes = read_frame(_xcom(context, "plan")["path"])
-    source = _extract(context, "extract_source")
-    target = _extract(context, "extract_target")
+    changes = read_frame(_result(planned, "plan")["path"])
+    source_read = _extract(source, "extract_source")
+    target_read = _extract(target, "extract_target")
     result = check_run(
-        run.definition, source.frame, target.frame, changes, override=run.options.override_circuit_breaker
+        run.definition,
+        source_read.frame,
+        target_read.frame,
+        changes,
+        override=run.options.override_circuit_breaker,
     )
     for failure in result.failures:
         log.warning("gate: %s%s", failure, " (overridden for this run)" if result.override else "")
@@ -119,15 +116,24 @@ def check(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
     return {"failures": len(result.failures), "overridden": bool(result.failures) and result.override}
 
 
-def apply(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
+def apply(
+    sync_id: str,
+    syncs_dir: str,
+    source: Staged,
+    target: Staged,
+    planned: Staged,
+    checked: Staged,
+    **context: Any,
+) -> dict[str, Any]:
     run = _sync_run(sync_id, syncs_dir, context)
-    planned = _xcom(context, "plan")
+    _result(checked, "check")  # the gate passed this plan: nothing is written that it did not see
+    planned = _result(planned, "plan")
     changes = read_frame(planned["path"])
-    source = _extract(context, "extract_source")
-    target = _extract(context, "extract_target")
+    source_read = _extract(source, "extract_source")
+    target_read = _extract(target, "extract_target")
     with _fail_at_once_when_unfixable_by_retry(run, run.definition.target, reading=False):
         connector = connector_for(run.definition.target)
-        writer = family_for(run.definition).writer(run, connector, source.frame)
+        writer = family_for(run.definition).writer(run, connector, source_read.frame)
         summary = apply_changes(
             changes,
             store=run.store,
@@ -138,18 +144,20 @@ def apply(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
             planned_at=datetime.fromisoformat(planned["planned_at"]),
         )
     if not run.options.dry_run:
-        for side, extract in (("source", source), ("target", target)):
+        for side, extract in (("source", source_read), ("target", target_read)):
             if extract.cursor is not None:
                 run.store.save_cursor(sync_id, side, extract.cursor)
     ideal = _ideal_writes(changes, writer, summary.looked_up)
     return {**summary.to_dict(), "calls": api_calls(connector), "ideal_calls": ideal}
 
 
-def report(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
+def report(
+    sync_id: str, syncs_dir: str, source: Staged, target: Staged, applied: Staged, **context: Any
+) -> dict[str, Any]:
     run = _sync_run(sync_id, syncs_dir, context)
-    source = _xcom(context, "extract_source")
-    target = _xcom(context, "extract_target")
-    applied = _xcom(context, "apply")
+    source = _result(source, "extract_source")
+    target = _result(target, "extract_target")
+    applied = _result(applied, "apply")
     calls: dict[str, int] = {}
     for step in (source, target, applied):
         for endpoint, count in step["calls"].items():
@@ -186,9 +194,10 @@ def report(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
     return summary
 
 
-def announce_changes(sync_id: str, syncs_dir: str, **context: Any) -> None:
-    """Succeed (and so emit the sync's Asset) only when this run changed the target."""
-    applied = context["ti"].xcom_pull(task_ids="apply") or {"dry_run": True}
+def announce_changes(sync_id: str, syncs_dir: str, applied: Staged, **context: Any) -> None:
+    """Succeed (and so emit the sync's Asset) only when this run changed the target (an apply
+    that failed left no result)."""
+    applied = applied or {"dry_run": True}
     changed = sum(applied.get(name, 0) for name in CHANGE_COUNTS)
     if applied["dry_run"] or not changed:
         raise AirflowSkipException(f"sync '{sync_id}' changed nothing in this run")
@@ -207,15 +216,10 @@ def _sync_run(sync_id: str, syncs_dir: str, context: dict[str, Any]) -> SyncRun:
         override_circuit_breaker=bool(params.get("override_circuit_breaker")),
         extra={k: v for k, v in params.items() if k not in RunOptions.__dataclass_fields__},
     )
-    found = read_definitions(syncs_dir)
-    definition = next((d for d in found.definitions if d.id == sync_id), None)
-    if definition is None:
-        own = [str(e) for e in found.errors if Path(e.path).stem == sync_id]
-        raise AirflowFailException(
-            f"sync '{sync_id}': its definition cannot be used: {own[0]}"
-            if own
-            else f"sync '{sync_id}': its definition is no longer in {syncs_dir}"
-        )
+    try:
+        definition = read_definitions(syncs_dir).find(sync_id)
+    except LookupError as error:
+        raise AirflowFailException(str(error)) from None
     return SyncRun(
         definition=definition,
         options=options,
@@ -261,14 +265,17 @@ def _log_what_this_run_reads(run: SyncRun) -> None:
 def _fail_at_once_when_unfixable_by_retry(
     run: SyncRun, endpoint: Endpoint, *, reading: bool
 ) -> Iterator[None]:
-    """Credentials refused, a permission missing, a connection that does not exist, or (when
-    reading) the vendor refusing the definition's own request: retrying in a minute would only
-    delay on-call by the retry delays, so the task fails at once naming the connection and the fix.
-    Errors a retry can cure (429, 5xx, dropped connections) pass on to Airflow's retries."""
+    """Credentials refused, a permission missing, a connection that does not exist, a name the
+    vendor lacks, or (when reading) the vendor refusing the definition's own request: retrying in
+    a minute would only delay on-call by the retry delays, so the task fails at once naming the
+    connection and the fix. Errors a retry can cure (429, 5xx, dropped connections) pass on to
+    Airflow's retries."""
     conn = endpoint.conn_id
     where = f"sync '{run.definition.id}': {endpoint.system} through the Airflow connection '{conn}'"
     try:
         yield
+    except DefinitionMismatch as error:
+        raise SyncFailed(str(error), error.action) from None
     except AirflowNotFoundException:
         raise SyncFailed(
             f"{where}: the connection does not exist",
@@ -323,12 +330,13 @@ def _revert(run: SyncRun, revert_run: str) -> pd.DataFrame:
         raise AirflowFailException(f"sync '{run.definition.id}': {error}") from None
 
 
-def _staging(context: dict[str, Any], name: str) -> str:
+def _staging(context: dict[str, Any], sync_id: str, name: str) -> str:
+    """Per DAG run and per sync: a DAG of a user's own may run several syncs."""
     root = os.environ.get("JIRASYNC_STAGING_URL") or str(
         Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser() / "jirasync" / "staging"
     )
     ti = context["ti"]
-    return f"{root.rstrip('/')}/{ti.dag_id}/{context['run_id']}/{name}.parquet"
+    return f"{root.rstrip('/')}/{ti.dag_id}/{context['run_id']}/{sync_id}/{name}.parquet"
 
 
 def _staged(
@@ -344,8 +352,8 @@ def _staged(
             "; ".join(extract.adjusted[:MAX_SKIPPED_SHOWN]),
         )
     return {
-        "path": write_frame(extract.frame, _staging(context, side)),
-        "removed_path": write_frame(removed, _staging(context, f"{side}-removed")),
+        "path": write_frame(extract.frame, _staging(context, run.definition.id, side)),
+        "removed_path": write_frame(removed, _staging(context, run.definition.id, f"{side}-removed")),
         "rows": len(extract.frame),
         "complete": extract.complete,
         "cursor": extract.cursor,
@@ -355,8 +363,8 @@ def _staged(
     }
 
 
-def _extract(context: dict[str, Any], task_id: str) -> Extract:
-    staged = _xcom(context, task_id)
+def _extract(result: Staged, step: str) -> Extract:
+    staged = _result(result, step)
     return Extract(
         frame=read_frame(staged["path"]),
         complete=staged["complete"],
@@ -370,22 +378,11 @@ def _added(calls: dict[str, int], more: dict[str, int]) -> dict[str, int]:
     return {endpoint: calls.get(endpoint, 0) + more.get(endpoint, 0) for endpoint in {*calls, *more}}
 
 
-def _xcom(context: dict[str, Any], task_id: str) -> dict[str, Any]:
-    value = context["ti"].xcom_pull(task_ids=task_id)
+def _result(value: Staged, step: str) -> dict[str, Any]:
+    """What an earlier step returned; None when its task did not run or left nothing."""
     if value is None:
-        raise AirflowFailException(f"step '{task_id}' left no result; rerun the DAG run from the start")
+        raise AirflowFailException(f"step '{step}' left no result; rerun the DAG run from the start")
     return value
-
-
-def _links_in_scope(links: pd.DataFrame, source: Extract, target: Extract) -> pd.DataFrame:
-    """The links this run can judge: an incomplete read says nothing of the records it did not read."""
-    in_scope = pd.Series(True, index=links.index)
-    if not source.complete:
-        known = pd.concat([source.frame["_id"], pd.Series(source.removed, dtype="string")])
-        in_scope &= links["source_id"].isin(known)
-    if not target.complete:
-        in_scope &= links["target_id"].isin(target.frame["_id"])
-    return links[in_scope]
 
 
 def _ideal_writes(changes: pd.DataFrame, writer: Any, looked_up: int) -> int:

@@ -1,22 +1,19 @@
 """One Airflow DAG per sync definition: extract both sides, plan, check, apply, report.
 
 DAG files call `build_sync_dags` with their family. Parsing reads the YAML definitions and
-nothing else: no network, no connection, no pandas. The heavy work happens in the steps
-(`jirasync.operators.steps`), imported by the tasks when they run.
+nothing else: no network, no connection, no pandas. The tasks are the operators of
+`jirasync.operators.pipeline`, which users place in their own DAGs too.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from datetime import timedelta
 from pathlib import Path
 
 import pendulum
-from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import (
     DAG,
-    Asset,
     CronDataIntervalTimetable,
     DeadlineAlert,
     DeadlineReference,
@@ -34,22 +31,10 @@ from jirasync.engine.definitions import (
     read_definitions,
 )
 from jirasync.operators.callbacks import notifier, report_deadline_missed, report_failure
+from jirasync.operators.pipeline import add_sync_tasks, syncs_dir
 from jirasync.syncs.assets_definition import check_assets_definition
 from jirasync.syncs.contacts_definition import check_contacts_definition
 from jirasync.syncs.identity_attributes import check_identity_definition
-
-PROJECT_SYNCS_DIR = Path(__file__).resolve().parents[2] / "syncs"
-
-# One pool per vendor API bounds concurrent calls across every DAG (include/airflow/pools.json).
-POOLS = {
-    "jira": "jira_api",
-    "jsm": "jira_api",
-    "assets": "assets_api",
-    "entra_id": "msgraph_api",
-    "scim": "scim_api",
-    "zoho_crm": "zoho_crm_api",
-    "salesforce": "salesforce_api",
-}
 
 # Checks of what only the family knows (which attributes exist), light enough for parse time.
 FAMILY_CHECKS = {
@@ -75,16 +60,6 @@ FAILURE_FIELDS = {
     "error": "{{ exception | string }}",
 }
 FAILURE_SUBJECT = "jirasync: {{ dag.dag_id }} failed at step {{ ti.task_id }}"
-
-
-def syncs_dir() -> Path:
-    """Where the definitions live: ``JIRASYNC_SYNCS_DIR``, else the project's include/syncs."""
-    return Path(os.environ.get("JIRASYNC_SYNCS_DIR", PROJECT_SYNCS_DIR))
-
-
-def sync_asset(sync_id: str) -> Asset:
-    """The Asset a sync updates when it changed its target, for syncs that depend on it."""
-    return Asset(name=f"jirasync.{sync_id}", uri=f"jirasync://{sync_id}")
 
 
 class UnusableDefinitions(Exception):
@@ -152,29 +127,7 @@ def build_sync_dag(definition: SyncDefinition) -> DAG:
         deadline=_deadline_alert(definition, notifiers),
         render_template_as_native_obj=True,
     ) as dag:
-
-        def step(task_id: str, pool: str | None = None, **kwargs: object) -> PythonOperator:
-            return PythonOperator(
-                task_id=task_id,
-                python_callable=_step_callable(task_id, definition.id, str(syncs_dir())),
-                pool=pool or "default_pool",
-                # A step returns paths and counts for the next one (kilobytes with a report's
-                # records); the report logs what on-call reads, so the raw value stays out of the log.
-                show_return_value_in_logs=False,
-                **kwargs,
-            )
-
-        extract_source = step("extract_source", POOLS.get(source.system))
-        extract_target = step("extract_target", POOLS.get(target.system))
-        plan = step("plan")
-        check = step("check", retries=0)
-        apply = step("apply", POOLS.get(target.system))
-        report = step("report")
-        # Runs after a report that failed on unwritten records too: what was written did change the target.
-        announce = step("announce_changes", outlets=[sync_asset(definition.id)], trigger_rule="all_done")
-        # The target is read after the source, so a run whose source did not change need not read it.
-        extract_source >> extract_target >> plan >> check >> apply >> report
-        apply >> announce
+        add_sync_tasks(definition)
     return dag
 
 
@@ -214,22 +167,6 @@ def _timetable(schedule: str | None) -> CronDataIntervalTimetable | None:
     """The definition's cron schedule as data intervals: a run's interval runs from the previous tick
     to its own, which is the window a backfilled run re-syncs (a trigger timetable's runs have none)."""
     return CronDataIntervalTimetable(schedule, timezone="UTC") if schedule else None
-
-
-def _step_callable(task_id: str, sync_id: str, syncs_dir: str):
-    """The step function, imported when the task runs so that parsing stays light.
-
-    The sync id is bound here, not passed as a templated argument: the DAG renders templates as
-    native objects, which would turn an id like ``1_000`` into the number 1000.
-    """
-
-    def run_step(**context: object) -> object:
-        from jirasync.operators import steps
-
-        return getattr(steps, task_id)(sync_id=sync_id, syncs_dir=syncs_dir, **context)
-
-    run_step.__name__ = task_id
-    return run_step
 
 
 def _trigger_form(definition: SyncDefinition) -> dict[str, Param]:

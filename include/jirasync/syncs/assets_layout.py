@@ -19,17 +19,18 @@ from jirasync.connectors.assets import (
     AssetsConnector,
 )
 from jirasync.connectors.query_literals import aql_string
+from jirasync.engine.definitions import unknown_name
 from jirasync.syncs.assets_definition import AssetsTarget, Folder
+from jirasync.syncs.family import DefinitionMismatch
 
 LAYOUT_CURSOR = "assets_layout"  # where the store keeps it, beside the sync's cursors
 
 
-class LayoutError(ValueError):
+class LayoutError(DefinitionMismatch):
     """The Assets schema does not have what the definition names; `action` says what to change."""
 
     def __init__(self, sync_id: str, problem: str, action: str) -> None:
-        super().__init__(f"sync '{sync_id}': {problem}")
-        self.action = action
+        super().__init__(f"sync '{sync_id}': {problem}", action)
 
 
 @dataclass
@@ -72,6 +73,7 @@ def read_layout(
         )
     object_type = assets.object_type(schema.id, target.object_type)
     names = [*attributes, *([target.folder.attribute] if target.folder else [])]
+    _check_attribute_names(sync_id, assets, object_type.id, target.object_type, names)
     ids = assets.attribute_ids(object_type.id, names)
     by_id = {a.id: a for a in assets.attributes(object_type.id)}
     name = by_id[ids[target.name_attribute]]
@@ -100,6 +102,24 @@ def read_layout(
         folder, folder_calls = _read_folders(sync_id, assets, target.folder, reference.reference_type_id)
         calls += folder_calls
     return AssetsLayout(object_type.id, ids, folder), calls
+
+
+def _check_attribute_names(
+    sync_id: str, assets: AssetsConnector, type_id: str, type_name: str, names: list[str]
+) -> None:
+    """Refuse names the object type lacks, each with the nearest it has (Assets matches names
+    whatever their case)."""
+    known = [a.name for a in assets.attributes(type_id)]
+    folded = {name.casefold() for name in known}
+    unknown = [name for name in names if name.casefold() not in folded]
+    if unknown:
+        what = f"an attribute of the Assets object type '{type_name}'"
+        raise LayoutError(
+            sync_id,
+            "; ".join(unknown_name(name, what, known) for name in unknown),
+            "correct the attribute names in the definition (fields[].target, key.target_field, "
+            "target.options.folder.attribute), then trigger the sync again",
+        )
 
 
 def _read_folders(

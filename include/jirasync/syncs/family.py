@@ -23,6 +23,15 @@ from jirasync.engine.store import StateStore
 log = logging.getLogger(__name__)
 
 
+class DefinitionMismatch(ValueError):
+    """The vendor lacks what the definition names (a field, an attribute, a group): no retry can
+    fix that, so the run fails at once; ``action`` says what to change."""
+
+    def __init__(self, message: str, action: str) -> None:
+        super().__init__(message)
+        self.action = action
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """What the person who triggered the run asked for (the DAG's trigger form)."""

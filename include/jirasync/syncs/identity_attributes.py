@@ -6,7 +6,7 @@ while Airflow parses the DAG folder.
 
 from __future__ import annotations
 
-from jirasync.engine.definitions import DefinitionProblems, SyncDefinition
+from jirasync.engine.definitions import DefinitionProblems, SyncDefinition, unknown_name
 
 GRAPH_USER_ATTRIBUTES = frozenset(
     {
@@ -51,6 +51,14 @@ def is_known_attribute(system: str, path: str) -> bool:
     return path in SCIM_USER_ATTRIBUTES
 
 
+def known_attributes(system: str) -> list[str]:
+    """Every attribute path a definition may map from ``system``, for the nearest-name hint."""
+    if system == "entra_id":
+        return sorted(GRAPH_USER_ATTRIBUTES | {f"manager.{name}" for name in GRAPH_MANAGER_ATTRIBUTES})
+    enterprise = {f"enterprise.{name}" for name in SCIM_ENTERPRISE_ATTRIBUTES}
+    return sorted(SCIM_USER_ATTRIBUTES | SCIM_MULTI_VALUED | enterprise)
+
+
 def check_identity_definition(definition: SyncDefinition, where: str) -> None:
     """Refuse what this family cannot do, naming every problem's field and fix."""
     problems = DefinitionProblems(where)
@@ -81,7 +89,9 @@ def check_identity_definition(definition: SyncDefinition, where: str) -> None:
         if not is_known_attribute(system, attribute):
             problems.add(
                 field,
-                f"the {system} identity provider has no attribute '{attribute}'",
+                unknown_name(
+                    attribute, f"an attribute of the {system} identity provider", known_attributes(system)
+                ),
                 "map an attribute it has (see jirasync.syncs.identity_attributes)",
             )
     for index, mapping in enumerate(definition.fields):

@@ -32,16 +32,24 @@ from jirasync.engine.keys import email_key
 from jirasync.syncs.assets_definition import Scope, assets_target, definition_scope, scope_from
 from jirasync.syncs.assets_layout import LAYOUT_CURSOR, AssetsLayout, read_layout
 from jirasync.syncs.assets_writer import AssetObjectWriter
-from jirasync.syncs.family import JIRA_USERS_UNDATED, Extract, SyncRun, say_window_cannot_narrow
+from jirasync.syncs.family import (
+    JIRA_USERS_UNDATED,
+    DefinitionMismatch,
+    Extract,
+    SyncRun,
+    say_window_cannot_narrow,
+)
 
 
-class ScopeError(ValueError):
+class ScopeError(DefinitionMismatch):
     """A scope naming Jira groups that do not exist; `action` says what to change."""
 
     def __init__(self, sync_id: str, unknown: list[str], known: list[str]) -> None:
-        super().__init__(f"sync '{sync_id}': Jira has no group {', '.join(map(repr, unknown))}")
+        super().__init__(
+            f"sync '{sync_id}': Jira has no group {', '.join(map(repr, unknown))}",
+            f"name groups that exist (the trigger form's groups or the definition's scope): {known}",
+        )
         self.records = unknown
-        self.action = f"name groups that exist (the trigger form's groups or the definition's scope): {known}"
 
 
 class UsersToAssets:

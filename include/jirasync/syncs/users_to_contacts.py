@@ -20,7 +20,6 @@ clears "Synced Jira User" on every linked contact and drops the links.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 from collections.abc import Sequence
@@ -33,7 +32,7 @@ from jirasync.connectors.errors import ApiError, AuthenticationError, BadRequest
 from jirasync.connectors.jira import USERS_PAGE_SIZE, JiraConnector, JiraUser
 from jirasync.connectors.outcome import RecordOutcome
 from jirasync.engine.apply import WriteOutcome, WriteRecord
-from jirasync.engine.definitions import SyncDefinition
+from jirasync.engine.definitions import SyncDefinition, unknown_name
 from jirasync.engine.frames import from_json, normalise_key, source_frame, target_frame
 from jirasync.engine.keys import email_key
 from jirasync.engine.plan import empty_change_set
@@ -302,13 +301,7 @@ def _with_unknown_fields(error: BadRequestError, asked: list[str], known: list[s
     unknown = [name for name in asked if name not in known]
     if not unknown:
         return error
-    hints = []
-    for name in unknown:
-        nearest = difflib.get_close_matches(name, known, n=3)
-        hints.append(
-            f"{name!r} is not a field of the CRM's contacts"
-            + (f" (nearest: {', '.join(nearest)})" if nearest else "")
-        )
+    hints = [unknown_name(name, "a field of the CRM's contacts", known) for name in unknown]
     return error.with_detail("; ".join(hints) + "; correct the mapping in the definition")
 
 
