@@ -36,4 +36,23 @@ def failure_message(context: dict[str, Any]) -> str:
 
 
 def report_failure(context: dict[str, Any]) -> None:
-    log.error(failure_message(context))
+    message = failure_message(context)
+    log.error(message)
+    _record_failure(context, message)
+
+
+def _record_failure(context: dict[str, Any], message: str) -> None:
+    """Keep the failure in the state store, where the Sync Center shows it as the sync's health."""
+    from jirasync.engine.store import StateStore
+    from jirasync.hooks.state import state_store_location
+
+    task_instance = context["task_instance"]
+    sync_id = task_instance.dag_id.removeprefix("jirasync__")
+    run_id = f"{sync_id}:{context.get('run_id')}:{task_instance.try_number}"
+    store = StateStore(state_store_location())
+    try:
+        store.record_failure(sync_id, run_id, task_instance.task_id, message)
+    except Exception:  # the failure is in the log already; a store that is down must not hide it
+        log.exception("could not record the failure of %s in the state store", run_id)
+    finally:
+        store.close()

@@ -84,6 +84,7 @@ def plan(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
             target.frame,
             _links_in_scope(links, source, target),
             run.store.base(sync_id),
+            run.store.decisions(sync_id),
         )
         changes = merge_pending(changes, run.store.pending(sync_id), links)
         changes = family_for(run.definition).refine(run, changes)
