@@ -88,7 +88,7 @@ def test_health_shows_the_last_success_the_last_failure_and_a_failed_last_run_as
     assert contacts["last_failure"]["error"] == f"{world.FAILED_KEY}: Phone is not a valid phone number"
     assert (contacts["pending"], contacts["conflicts"], contacts["links"]) == (1, 1, 3)
     assert identity["health"] == "failing" and identity["last_run"]["status"] == "failed"
-    assert identity["last_failure"]["error"] == world.AUTH_ERROR
+    assert identity["last_failure"]["error"] == f"extract_target: {world.AUTH_ERROR}"
     assert identity["last_success"] is None
 
 

@@ -26,6 +26,6 @@ def airflow_access() -> Access:
     return Access(
         user=get_user,
         may_run=may_run,
-        login_url=lambda: get_auth_manager().get_url_login(),
+        login_url=lambda next_url: get_auth_manager().get_url_login(next_url=next_url),
         user_name=lambda user: user.get_name(),
     )

@@ -36,22 +36,25 @@ def failure_message(context: dict[str, Any]) -> str:
 
 
 def report_failure(context: dict[str, Any]) -> None:
-    message = failure_message(context)
-    log.error(message)
-    _record_failure(context, message)
+    log.error(failure_message(context))
+    _record_failure(context)
 
 
-def _record_failure(context: dict[str, Any], message: str) -> None:
+def _record_failure(context: dict[str, Any]) -> None:
     """Keep the failure in the state store, where the Sync Center shows it as the sync's health."""
+    # Imported here: the DAG files import this module, and must parse without the store's weight.
     from jirasync.engine.store import StateStore
     from jirasync.hooks.state import state_store_location
 
     task_instance = context["task_instance"]
     sync_id = task_instance.dag_id.removeprefix("jirasync__")
     run_id = f"{sync_id}:{context.get('run_id')}:{task_instance.try_number}"
+    exception = context.get("exception")
+    action = getattr(exception, "action", None)
+    error = f"{exception or 'see the task log'}" + (f" What to do: {action}" if action else "")
     store = StateStore(state_store_location())
     try:
-        store.record_failure(sync_id, run_id, task_instance.task_id, message)
+        store.record_failure(sync_id, run_id, task_instance.task_id, error)
     except Exception:  # the failure is in the log already; a store that is down must not hide it
         log.exception("could not record the failure of %s in the state store", run_id)
     finally:

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -33,7 +32,7 @@ class Access:
 
     user: Callable[..., Any]  # a FastAPI dependency: the logged-in user, or HTTPException 401/403
     may_run: Callable[[Any, str], bool]  # whether the user may start runs of this DAG id
-    login_url: Callable[[], str]
+    login_url: Callable[[str], str]  # the login page, which returns to the given URL
     user_name: Callable[[Any], str]
 
 
@@ -82,7 +81,7 @@ def create_app(syncs_dir: Callable[[], Any], store_location: Callable[[], str], 
         if request.url.path.rstrip("/") == request.scope.get("root_path", "").rstrip("/") and (
             error.status_code in (401, 403)
         ):
-            return RedirectResponse(f"{access.login_url()}?next={quote(str(request.url))}", status_code=303)
+            return RedirectResponse(access.login_url(str(request.url)), status_code=303)
         return JSONResponse(status_code=error.status_code, content={"detail": error.detail})
 
     @app.get("/", response_model=None)

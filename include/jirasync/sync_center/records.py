@@ -239,7 +239,8 @@ def _run_row(run: Any) -> dict[str, Any]:
 def _error(status: str, summary: dict[str, Any]) -> str | None:
     """Why the run did not succeed, in one line."""
     if summary.get("error"):
-        return str(summary["error"])
+        step = summary.get("failed_step")
+        return f"{step}: {summary['error']}" if step else str(summary["error"])
     if status == "abandoned":
         return str(summary.get("abandoned", "abandoned"))
     failures = summary.get("failures") or []

@@ -36,10 +36,17 @@ function el(tag, attributes = {}, ...children) {
     if (name === "onclick") node.addEventListener("click", value);
     else if (value !== null && value !== undefined && value !== false) node.setAttribute(name, value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child !== null && child !== undefined) node.append(child instanceof Node ? child : String(child));
   }
   return node;
+}
+
+// A long error shows its first lines; a click shows it whole.
+function errorText(text) {
+  return el("span", { class: "error-text clamp", title: "Click to show it whole", onclick: (event) => {
+    event.currentTarget.classList.toggle("clamp");
+  } }, text);
 }
 
 function badge(text, kind) { return el("span", { class: `badge ${kind || text}` }, text); }
@@ -110,13 +117,13 @@ function renderHealth() {
     const failure = sync.last_failure;
     return el("tr", { class: sync === state.sync ? "selected" : null, "data-sync": sync.sync },
       cell(el("button", { type: "button", class: "link", onclick: () => select(sync.sync) }, sync.sync)),
-      cell(`${sync.source} → ${sync.target}`),
+      cell(`${sync.source} → ${sync.target}`, "systems"),
       cell(badge(sync.health, sync.health.split(" ")[0])),
-      cell(sync.last_run ? [when(sync.last_run.started_at), " ", badge(sync.last_run.status),
-        sync.last_run.dry_run ? [" ", badge("dry run", "dry")] : null] : "never run"),
-      cell(sync.last_success ? when(sync.last_success.ended_at || sync.last_success.started_at) : "—"),
+      cell(sync.last_run ? [when(sync.last_run.started_at), el("br"), badge(sync.last_run.status),
+        sync.last_run.dry_run ? [" ", badge("dry run", "dry")] : null] : "never run", "when"),
+      cell(sync.last_success ? when(sync.last_success.ended_at || sync.last_success.started_at) : "—", "when"),
       cell(failure ? [when(failure.ended_at || failure.started_at), el("br"),
-        el("span", { class: "error-text" }, failure.error || failure.status)] : "—", "why"),
+        errorText(failure.error || failure.status)] : "—", "why"),
       cell(sync.pending, "num"),
       cell(sync.conflicts, "num"),
       cell(sync.links, "num"),
@@ -158,18 +165,19 @@ async function loadRuns() {
   state.runs = await api(syncPath("runs"));
   renderChart(state.runs);
   const rows = state.runs.map((run) => el("tr", { "data-run": run.run_id },
-    cell(when(run.started_at)),
+    cell(when(run.started_at), "when"),
     cell([badge(run.status), run.dry_run ? [" ", badge("dry run", "dry")] : null]),
     ...CHANGE_KINDS.map((kind) => cell(run[kind] ?? "—", "num")),
     cell(run.failed ?? "—", "num"),
     cell(run.conflicts ?? "—", "num"),
-    cell(run.error, "why"),
+    cell(run.error ? errorText(run.error) : "—", "why"),
     cell(el("div", { class: "actions" },
       el("button", { type: "button", onclick: () => { state.run = run.run_id; showTab("changes"); } }, "Changes"),
       run.airflow_run_id ? el("a", { href: airflowRunUrl(run.airflow_run_id), target: "_top" }, "In Airflow") : null,
       !run.dry_run && ["success", "partial"].includes(run.status)
         ? el("button", { type: "button", onclick: () => confirmRun(state.sync, "revert",
-          { revert_run: run.run_id }, `Put back what run ${run.run_id} changed.`) }, "Revert")
+          { revert_run: run.run_id },
+          `Put back what run ${run.run_id} changed: fields to their values before it, records it created deleted.`) }, "Revert")
         : null))));
   table(document.getElementById("runs"),
     ["Started", "Status", ...CHANGE_KINDS, "failed", "conflicts", "Error", ""], rows, "No runs yet.");
@@ -182,7 +190,7 @@ function renderChart(runs) {
   if (!shown.length) return;
   const totals = shown.map((run) => CHANGE_KINDS.reduce((sum, kind) => sum + (run[kind] || 0), 0));
   const top = Math.max(1, ...totals);
-  const width = 900, height = 160, left = 40, bottom = 24, slot = (width - left) / Math.max(shown.length, 8);
+  const width = 900, height = 160, left = 40, bottom = 24, slot = (width - left) / Math.max(shown.length, 20);
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
@@ -200,9 +208,9 @@ function renderChart(runs) {
   add("text", { x: left - 6, y: 14, "text-anchor": "end" }, String(top));
   add("text", { x: left - 6, y: height - bottom, "text-anchor": "end" }, "0");
   shown.forEach((run, index) => {
-    const barHeight = Math.max(totals[index] ? 2 : 0, (totals[index] / top) * plot);
-    const x = left + index * slot + slot * 0.15;
     const failed = ["failed", "partial", "abandoned"].includes(run.status);
+    const barHeight = Math.max(totals[index] || failed ? 4 : 0, (totals[index] / top) * plot); // a failure shows
+    const x = left + index * slot + slot * 0.15;
     const bar = add("rect", {
       class: `bar${failed ? " failed" : ""}${run.dry_run ? " dry" : ""}`,
       x, y: height - bottom - barHeight, width: slot * 0.7, height: barHeight, "data-run": run.run_id,
@@ -210,7 +218,7 @@ function renderChart(runs) {
     const title = document.createElementNS(ns, "title");
     title.textContent = `${when(run.started_at)}: ${totals[index]} change(s), ${run.status}${run.dry_run ? " (dry run)" : ""}`;
     bar.append(title);
-    if (shown.length <= 12 || index % Math.ceil(shown.length / 12) === 0) {
+    if (index % Math.ceil(64 / slot) === 0) { // a label every 64 units at least, so they never overlap
       add("text", { x: x + slot * 0.35, y: height - 8, "text-anchor": "middle" }, when(run.started_at).slice(5, 16));
     }
   });
@@ -262,7 +270,7 @@ async function loadPending() {
   const rows = records.map((record) => el("tr", {},
     cell(record.key), cell(record.attempts, "num"), cell(record.kinds.join(", ")),
     cell(record.fields.join(", ") || "—"), cell(el("span", { class: "error-text" }, record.last_error || "—"), "why"),
-    cell(when(record.updated_at))));
+    cell(when(record.updated_at), "when")));
   table(document.getElementById("pending"),
     ["Key", "Attempts", "Change", "Fields", "Why it failed", "Last tried"], rows, "Nothing waits for a retry.");
 }
@@ -307,7 +315,7 @@ async function loadLinks() {
     ? `${body.total} link(s); the first ${body.rows.length} shown` : `${body.total} link(s)`;
   const rows = body.rows.map((link) => el("tr", {},
     cell(link.key), cell(link.source_id, "value"), cell(link.target_id, "value"), cell(link.origin),
-    cell(when(link.updated_at))));
+    cell(when(link.updated_at), "when")));
   table(document.getElementById("links"),
     ["Key", `Source id (${state.sync.source})`, `Target id (${state.sync.target})`, "Origin", "Updated"],
     rows, search ? "No link matches." : "No links yet.");
@@ -321,11 +329,17 @@ function airflowRunUrl(runId) {
 
 function confirmRun(sync, what, conf, detail) {
   const dialog = document.getElementById("confirm");
+  const override = dialog.querySelector("input[name=override]");
   document.getElementById("confirm-title").textContent = `Start a ${what} of ${sync.sync}?`;
   document.getElementById("confirm-text").textContent = detail || (conf.dry_run
     ? "Plans and checks, and writes nothing. The plan is in the log of the plan task."
     : "Reads everything on both sides and writes what differs, as the scheduled runs do.");
-  dialog.onclose = () => { if (dialog.returnValue === "start") startRun(sync, what, conf); };
+  override.checked = false;
+  override.closest("label").hidden = Boolean(conf.dry_run);
+  dialog.onclose = () => {
+    if (dialog.returnValue !== "start") return;
+    startRun(sync, what, override.checked ? { ...conf, override_circuit_breaker: true } : conf);
+  };
   dialog.returnValue = "";
   dialog.showModal();
 }
