@@ -23,6 +23,9 @@ SEEDED = "jira_to_salesforce_contacts"  # never run here: its panels show the se
 FAILING = "scim_to_jira"
 STARTED = "entra_to_jira"  # the buttons run it for real
 
+# Two browsers, a scheduler and an api-server share the machine's cores: the UI may take a while.
+expect.set_options(timeout=30_000)
+
 
 @pytest.fixture(scope="module")
 def airflow_login() -> tuple[str, str]:
@@ -50,6 +53,7 @@ def open_center(page: Page, sync_id: str | None = None, tab: str | None = None) 
         center.get_by_role("button", name=sync_id, exact=True).click()
     if tab:
         center.get_by_role("tab", name=tab).click()
+    expect(center.locator("[role=tabpanel]:not([hidden]):not([aria-busy])")).to_have_count(1)  # loaded
     return center
 
 

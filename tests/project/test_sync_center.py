@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from tests.engine import state_fixtures
 from tests.project import sync_center_world as world
 
 from jirasync.engine.store import StateStore
@@ -41,16 +42,20 @@ def tokens() -> dict[str, str]:
     }
 
 
+postgres_url = state_fixtures.postgres_url
+store_location = state_fixtures.store_location
+
+
 @pytest.fixture
-def store_path(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "state.db"
-    store = StateStore(path)
+def store_path(store_location: str) -> Iterator[str]:
+    """A seeded store, on SQLite and on PostgreSQL (the queries must read both)."""
+    store = StateStore(store_location)
     world.seed(store, SYNC, FAILING)
     store.close()
-    yield path
+    yield store_location
 
 
-def client_for(store_path: Path, token: str | None, syncs: Path = EXAMPLE_SYNCS) -> TestClient:
+def client_for(store_path: Path | str, token: str | None, syncs: Path = EXAMPLE_SYNCS) -> TestClient:
     client = TestClient(create_app(lambda: syncs, lambda: str(store_path), airflow_access()))
     if token:
         client.cookies.set("_token", token)  # the cookie Airflow's UI logs in with
@@ -58,7 +63,7 @@ def client_for(store_path: Path, token: str | None, syncs: Path = EXAMPLE_SYNCS)
 
 
 def test_without_a_login_the_api_answers_401_and_the_page_sends_to_the_login(
-    store_path: Path, tokens: dict[str, str]
+    store_path: str, tokens: dict[str, str]
 ) -> None:
     client = client_for(store_path, None)
     for path in ("/api/syncs", f"/api/syncs/{SYNC}/runs", f"/api/syncs/{SYNC}/links"):
@@ -70,7 +75,7 @@ def test_without_a_login_the_api_answers_401_and_the_page_sends_to_the_login(
     assert forged.get("/api/syncs").status_code == 403
 
 
-def test_a_bearer_token_is_accepted_as_by_airflows_api(store_path: Path, tokens: dict[str, str]) -> None:
+def test_a_bearer_token_is_accepted_as_by_airflows_api(store_path: str, tokens: dict[str, str]) -> None:
     client = client_for(store_path, None)
     response = client.get("/api/syncs", headers={"Authorization": f"Bearer {tokens['VIEWER']}"})
     assert response.status_code == 200 and response.json()["user"] == "viewer1"
@@ -78,7 +83,7 @@ def test_a_bearer_token_is_accepted_as_by_airflows_api(store_path: Path, tokens:
 
 
 def test_health_shows_the_last_success_the_last_failure_and_a_failed_last_run_as_failing(
-    store_path: Path, tokens: dict[str, str]
+    store_path: str, tokens: dict[str, str]
 ) -> None:
     body = client_for(store_path, tokens["VIEWER"]).get("/api/syncs").json()
     syncs = {row["sync"]: row for row in body["syncs"]}
@@ -93,7 +98,7 @@ def test_health_shows_the_last_success_the_last_failure_and_a_failed_last_run_as
 
 
 def test_runs_changes_pending_and_links_answer_with_their_filters(
-    store_path: Path, tokens: dict[str, str]
+    store_path: str, tokens: dict[str, str]
 ) -> None:
     client = client_for(store_path, tokens["VIEWER"])
     runs = client.get(f"/api/syncs/{SYNC}/runs").json()
@@ -114,10 +119,12 @@ def test_runs_changes_pending_and_links_answer_with_their_filters(
     links = client.get(f"/api/syncs/{SYNC}/links", params={"search": "tgt-b"}).json()
     assert links["total"] == 1 and links["rows"][0]["key"] == world.FAILED_KEY
     assert client.get("/api/syncs/no_such_sync/runs").status_code == 404
+    other_sync = f"/api/syncs/{FAILING}/runs/{runs[0]['run_id']}/changes"
+    assert client.get(other_sync).status_code == 404  # a run is read through its own sync only
 
 
 def test_a_decision_on_a_held_conflict_is_recorded_for_the_next_run(
-    store_path: Path, tokens: dict[str, str]
+    store_path: str, tokens: dict[str, str]
 ) -> None:
     client = client_for(store_path, tokens["ADMIN"])
     [held] = client.get(f"/api/syncs/{SYNC}/conflicts").json()
@@ -141,7 +148,7 @@ def test_a_decision_on_a_held_conflict_is_recorded_for_the_next_run(
     assert unknown.status_code == 404 and "holds no conflict" in unknown.json()["detail"]
 
 
-def test_a_viewer_may_read_but_not_decide(store_path: Path, tokens: dict[str, str]) -> None:
+def test_a_viewer_may_read_but_not_decide(store_path: str, tokens: dict[str, str]) -> None:
     client = client_for(store_path, tokens["VIEWER"])
     [held] = client.get(f"/api/syncs/{SYNC}/conflicts").json()
     response = client.post(
@@ -164,7 +171,7 @@ def test_the_store_is_opened_once_and_never_migrated_by_the_page(
 
 
 def test_a_broken_definition_leaves_the_center_to_the_other_syncs(
-    store_path: Path, tmp_path: Path, tokens: dict[str, str]
+    store_path: str, tmp_path: Path, tokens: dict[str, str]
 ) -> None:
     syncs = tmp_path / "syncs"
     shutil.copytree(EXAMPLE_SYNCS, syncs)

@@ -105,7 +105,9 @@ def create_app(syncs_dir: Callable[[], Any], store_location: Callable[[], str], 
     def changes(
         sync_id: str, run_id: str, _user: User, kind: str = "", outcome: str = "", key: str = ""
     ) -> dict[str, Any]:
-        definition(sync_id)
+        run = store().run(run_id)
+        if run is None or run["sync_id"] != definition(sync_id).id:
+            raise HTTPException(404, f"sync {sync_id!r} has no run {run_id!r}")
         return records.run_changes(store(), run_id, kind=kind, outcome=outcome, key=key)
 
     @app.get("/api/syncs/{sync_id}/pending")

@@ -28,45 +28,40 @@ FAILED_STATUSES = ("failed", "partial", "abandoned")
 RUNS_SHOWN = 60
 CHANGES_SHOWN = 500
 LINKS_SHOWN = 200
+PENDING_SHOWN = 500
+CONFLICTS_SHOWN = 500
 
 
 def sync_health(definitions: list[SyncDefinition], store: StateStore) -> list[dict[str, Any]]:
     """One row per sync: its last run, its last success, its last failure with the error, and
     what waits (pending records, held conflicts); a last run that failed makes the sync failing."""
+    rows = []
     with store.engine.connect() as connection:
-        runs = connection.execute(sa.select(runs_table).order_by(runs_table.c.started_at)).all()
         pending = _count_by_sync(connection, pending_table)
         links = _count_by_sync(connection, links_table)
-    last: dict[str, Any] = {}
-    success: dict[str, Any] = {}
-    failure: dict[str, Any] = {}
-    for run in runs:  # oldest first: later rows overwrite earlier ones
-        last[run.sync_id] = run
-        if run.status == "success":
-            success[run.sync_id] = run
-        elif run.status in FAILED_STATUSES:
-            failure[run.sync_id] = run
-    rows = []
-    for definition in definitions:
-        latest = last.get(definition.id)
-        rows.append(
-            {
-                "sync": definition.id,
-                "dag_id": f"jirasync__{definition.id}",
-                "family": definition.family,
-                "source": definition.source.system,
-                "target": definition.target.system,
-                "enabled": definition.enabled,
-                "schedule": definition.schedule,
-                "health": _health(latest),
-                "last_run": _run_row(latest) if latest is not None else None,
-                "last_success": _run_row(success[definition.id]) if definition.id in success else None,
-                "last_failure": _run_row(failure[definition.id]) if definition.id in failure else None,
-                "pending": pending.get(definition.id, 0),
-                "conflicts": len(held_conflicts(store, definition.id)),
-                "links": links.get(definition.id, 0),
-            }
-        )
+        for definition in definitions:
+            latest = _latest_run(connection, definition.id)
+            success = _latest_run(connection, definition.id, ("success",))
+            failure = _latest_run(connection, definition.id, FAILED_STATUSES)
+            held = connection.execute(sa.select(sa.func.count()).select_from(_held(definition.id).subquery()))
+            rows.append(
+                {
+                    "sync": definition.id,
+                    "dag_id": f"jirasync__{definition.id}",
+                    "family": definition.family,
+                    "source": definition.source.system,
+                    "target": definition.target.system,
+                    "enabled": definition.enabled,
+                    "schedule": definition.schedule,
+                    "health": _health(latest),
+                    "last_run": _run_row(latest) if latest is not None else None,
+                    "last_success": _run_row(success) if success is not None else None,
+                    "last_failure": _run_row(failure) if failure is not None else None,
+                    "pending": pending.get(definition.id, 0),
+                    "conflicts": held.scalar_one(),
+                    "links": links.get(definition.id, 0),
+                }
+            )
     return rows
 
 
@@ -106,11 +101,13 @@ def run_changes(
 
 
 def pending_records(store: StateStore, sync_id: str) -> list[dict[str, Any]]:
-    """Records that failed and wait for the next run: the error, the attempts, what they would change."""
+    """Records that failed and wait for the next run (the latest first): the error, the attempts,
+    what they would change."""
     query = (
         sa.select(pending_table)
         .where(pending_table.c.sync_id == sync_id)
         .order_by(pending_table.c.updated_at.desc(), pending_table.c.key)
+        .limit(PENDING_SHOWN)
     )
     with store.engine.connect() as connection:
         rows = connection.execute(query).all()
@@ -131,33 +128,11 @@ def pending_records(store: StateStore, sync_id: str) -> list[dict[str, Any]]:
 
 
 def held_conflicts(store: StateStore, sync_id: str) -> list[dict[str, Any]]:
-    """The conflicts the sync's latest applied run held, each with the decision made on it, if any.
-
-    A conflict is held again by every run until it is decided, so the latest run that wrote a
-    ledger holds all that wait; dry runs write no ledger and leave it to the applied ones.
-    """
-    recorded = ledger_table.alias("recorded")
-    latest = (
-        sa.select(runs_table.c.run_id)
-        .where(
-            runs_table.c.sync_id == sync_id,
-            sa.exists().where(recorded.c.run_id == runs_table.c.run_id),
-        )
-        .order_by(runs_table.c.started_at.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    """The conflicts the sync's latest applied run held, each with the decision made on it, if any."""
     decided = decisions_table.c
     query = (
-        sa.select(
-            ledger_table.c.run_id,
-            ledger_table.c.key,
-            ledger_table.c.source_id,
-            ledger_table.c.target_id,
-            ledger_table.c.field,
-            ledger_table.c.before,
-            ledger_table.c.after,
-            ledger_table.c.reason,
+        _held(sync_id)
+        .add_columns(
             decided.take,
             decided.decided_by,
             decided.before.label("decided_before"),
@@ -171,8 +146,8 @@ def held_conflicts(store: StateStore, sync_id: str) -> list[dict[str, Any]]:
                 decided.field == ledger_table.c.field,
             ),
         )
-        .where(ledger_table.c.run_id == latest, ledger_table.c.outcome == "held")
         .order_by(ledger_table.c.key, ledger_table.c.field)
+        .limit(CONFLICTS_SHOWN)
     )
     with store.engine.connect() as connection:
         rows = [dict(row._mapping) for row in connection.execute(query)]
@@ -181,6 +156,31 @@ def held_conflicts(store: StateStore, sync_id: str) -> list[dict[str, Any]]:
         if not same_values:  # a decision on earlier values does not settle this conflict
             row["take"] = row["decided_by"] = None
     return rows
+
+
+def _held(sync_id: str) -> sa.Select[Any]:
+    """Held ledger rows of the sync's latest run that wrote a ledger.
+
+    A conflict is held again by every run until it is decided, so that run holds all that wait;
+    dry runs write no ledger and leave it to the applied ones.
+    """
+    recorded = ledger_table.alias("recorded")
+    latest = (
+        sa.select(runs_table.c.run_id)
+        .where(
+            runs_table.c.sync_id == sync_id,
+            sa.exists().where(recorded.c.run_id == runs_table.c.run_id),
+        )
+        .order_by(runs_table.c.started_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return sa.select(
+        *(
+            ledger_table.c[name]
+            for name in ("run_id", "key", "source_id", "target_id", "field", "before", "after", "reason")
+        )
+    ).where(ledger_table.c.run_id == latest, ledger_table.c.outcome == "held")
 
 
 def held_conflict(store: StateStore, sync_id: str, source_id: str, field: str) -> dict[str, Any] | None:
@@ -212,6 +212,13 @@ def linked_records(store: StateStore, sync_id: str, search: str = "") -> dict[st
         )
         links = [{**row._mapping, "updated_at": _iso(row.updated_at)} for row in rows]
     return {"total": total, "shown": LINKS_SHOWN, "rows": links}
+
+
+def _latest_run(connection: sa.Connection, sync_id: str, statuses: tuple[str, ...] = ()) -> Any:
+    query = sa.select(runs_table).where(runs_table.c.sync_id == sync_id)
+    if statuses:
+        query = query.where(runs_table.c.status.in_(statuses))
+    return connection.execute(query.order_by(runs_table.c.started_at.desc()).limit(1)).first()
 
 
 def _health(run: Any) -> str:

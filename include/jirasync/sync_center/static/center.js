@@ -4,7 +4,7 @@
 
 const AIRFLOW = new URL("..", location.href); // the page is served at <airflow>/jirasync/
 const CHANGE_KINDS = ["created", "updated", "linked", "unlinked", "deleted", "cleared"];
-const state = { syncs: [], sync: null, tab: "runs", runs: [], run: null };
+const state = { syncs: [], sync: null, tab: "runs", runs: [], run: null, loads: 0 };
 
 // ---- theme ------------------------------------------------------------------------------------
 
@@ -116,8 +116,8 @@ function renderHealth() {
   const rows = state.syncs.map((sync) => {
     const failure = sync.last_failure;
     return el("tr", { class: sync === state.sync ? "selected" : null, "data-sync": sync.sync },
-      cell(el("button", { type: "button", class: "link", onclick: () => select(sync.sync) }, sync.sync)),
-      cell(`${sync.source} → ${sync.target}`, "systems"),
+      cell([el("button", { type: "button", class: "link", onclick: () => select(sync.sync) }, sync.sync), el("br"),
+        el("span", { class: "muted small" }, `${sync.source} → ${sync.target}`)]),
       cell(badge(sync.health, sync.health.split(" ")[0])),
       cell(sync.last_run ? [when(sync.last_run.started_at), el("br"), badge(sync.last_run.status),
         sync.last_run.dry_run ? [" ", badge("dry run", "dry")] : null] : "never run", "when"),
@@ -132,7 +132,7 @@ function renderHealth() {
         el("button", { type: "button", onclick: () => confirmRun(sync, "full sync", { full_sync: true }) }, "Full sync"))));
   });
   table(document.getElementById("health"),
-    ["Sync", "Systems", "Health", "Last run", "Last success", "Last failure", "Pending", "Conflicts", "Links", "Start"],
+    ["Sync", "Health", "Last run", "Last success", "Last failure", "Pending", "Conflicts", "Links", "Start"],
     rows, "No sync definitions found.");
 }
 
@@ -158,7 +158,12 @@ function showTab(tab) {
   }
   for (const panel of document.querySelectorAll("[role=tabpanel]")) panel.hidden = panel.id !== `panel-${tab}`;
   const loaders = { runs: loadRuns, changes: loadChanges, pending: loadPending, conflicts: loadConflicts, links: loadLinks };
-  loaders[tab]().catch((error) => notice(String(error.message), true));
+  const panel = document.getElementById(`panel-${tab}`);
+  const load = ++state.loads; // only the latest load marks the panel as ready
+  panel.setAttribute("aria-busy", "true");
+  loaders[tab]()
+    .catch((error) => notice(String(error.message), true))
+    .finally(() => { if (load === state.loads) panel.removeAttribute("aria-busy"); });
 }
 
 async function loadRuns() {
