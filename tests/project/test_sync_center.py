@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -156,6 +157,16 @@ def test_a_viewer_may_read_but_not_decide(store_path: str, tokens: dict[str, str
         json={"source_id": held["source_id"], "field": "Phone", "take": "source"},
     )
     assert response.status_code == 403
+
+
+def test_a_sync_shows_only_to_those_who_may_see_its_dag(store_path: str, tokens: dict[str, str]) -> None:
+    """Airflow's simple auth manager lets every role read every DAG; a stricter one says who may."""
+    strict = replace(airflow_access(), may_read=lambda _user, dag_id: dag_id == f"jirasync__{SYNC}")
+    client = TestClient(create_app(lambda: EXAMPLE_SYNCS, lambda: store_path, strict))
+    client.cookies.set("_token", tokens["ADMIN"])
+    assert [row["sync"] for row in client.get("/api/syncs").json()["syncs"]] == [SYNC]
+    assert client.get(f"/api/syncs/{FAILING}/runs").status_code == 403
+    assert client.get(f"/api/syncs/{SYNC}/runs").status_code == 200
 
 
 def test_the_store_is_opened_once_and_never_migrated_by_the_page(

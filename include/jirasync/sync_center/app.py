@@ -31,6 +31,7 @@ class Access:
     """Who may use the Sync Center, as the host (Airflow) decides it."""
 
     user: Callable[..., Any]  # a FastAPI dependency: the logged-in user, or HTTPException 401/403
+    may_read: Callable[[Any, str], bool]  # whether the user may see this DAG id (and so its sync)
     may_run: Callable[[Any, str], bool]  # whether the user may start runs of this DAG id
     login_url: Callable[[str], str]  # the login page, which returns to the given URL
     user_name: Callable[[Any], str]
@@ -55,13 +56,13 @@ def create_app(syncs_dir: Callable[[], Any], store_location: Callable[[], str], 
             stores[location] = StateStore(location, migrate=False)
         return stores[location]
 
-    def definitions() -> list[SyncDefinition]:
-        return read_definitions(syncs_dir()).definitions
-
-    def definition(sync_id: str) -> SyncDefinition:
-        found = next((d for d in definitions() if d.id == sync_id), None)
+    def definition(sync_id: str, user: Any) -> SyncDefinition:
+        """The sync's definition, if the user may see its DAG: its ledger holds people's data."""
+        found = next((d for d in read_definitions(syncs_dir()).definitions if d.id == sync_id), None)
         if found is None:
             raise HTTPException(404, f"no sync {sync_id!r} in {syncs_dir()}")
+        if not access.may_read(user, records.dag_id(found)):
+            raise HTTPException(403, f"you may not see the Dag of sync {sync_id!r}")
         return found
 
     @app.exception_handler(sa.exc.OperationalError)
@@ -91,38 +92,39 @@ def create_app(syncs_dir: Callable[[], Any], store_location: Callable[[], str], 
     @app.get("/api/syncs")
     def syncs(user: User) -> dict[str, Any]:
         found = read_definitions(syncs_dir())
+        visible = [d for d in found.definitions if access.may_read(user, records.dag_id(d))]
         return {
             "user": access.user_name(user),
-            "syncs": records.sync_health(found.definitions, store()),
+            "syncs": records.sync_health(visible, store()),
             "definition_errors": [str(error) for error in found.errors],
         }
 
     @app.get("/api/syncs/{sync_id}/runs")
-    def runs(sync_id: str, _user: User) -> list[dict[str, Any]]:
-        return records.run_history(store(), definition(sync_id).id)
+    def runs(sync_id: str, user: User) -> list[dict[str, Any]]:
+        return records.run_history(store(), definition(sync_id, user).id)
 
     @app.get("/api/syncs/{sync_id}/runs/{run_id}/changes")
     def changes(
-        sync_id: str, run_id: str, _user: User, kind: str = "", outcome: str = "", key: str = ""
+        sync_id: str, run_id: str, user: User, kind: str = "", outcome: str = "", key: str = ""
     ) -> dict[str, Any]:
         run = store().run(run_id)
-        if run is None or run["sync_id"] != definition(sync_id).id:
+        if run is None or run["sync_id"] != definition(sync_id, user).id:
             raise HTTPException(404, f"sync {sync_id!r} has no run {run_id!r}")
         return records.run_changes(store(), run_id, kind=kind, outcome=outcome, key=key)
 
     @app.get("/api/syncs/{sync_id}/pending")
-    def pending(sync_id: str, _user: User) -> list[dict[str, Any]]:
-        return records.pending_records(store(), definition(sync_id).id)
+    def pending(sync_id: str, user: User) -> list[dict[str, Any]]:
+        return records.pending_records(store(), definition(sync_id, user).id)
 
     @app.get("/api/syncs/{sync_id}/conflicts")
-    def conflicts(sync_id: str, _user: User) -> list[dict[str, Any]]:
-        return records.held_conflicts(store(), definition(sync_id).id)
+    def conflicts(sync_id: str, user: User) -> list[dict[str, Any]]:
+        return records.held_conflicts(store(), definition(sync_id, user).id)
 
     @app.post("/api/syncs/{sync_id}/decisions")
     def decide(sync_id: str, decision: Decision, user: User) -> dict[str, Any]:
         """Record which side wins a held conflict; the next run of the sync applies it."""
-        sync = definition(sync_id)
-        if not access.may_run(user, f"jirasync__{sync.id}"):
+        sync = definition(sync_id, user)
+        if not access.may_run(user, records.dag_id(sync)):
             raise HTTPException(403, f"you may not run sync {sync.id!r}, so you may not decide its conflicts")
         if decision.take not in ("source", "target"):
             raise HTTPException(422, "take is 'source' or 'target'")
@@ -137,7 +139,7 @@ def create_app(syncs_dir: Callable[[], Any], store_location: Callable[[], str], 
         return {**held, "take": decision.take, "decided_by": access.user_name(user)}
 
     @app.get("/api/syncs/{sync_id}/links")
-    def links(sync_id: str, _user: User, search: str = "") -> dict[str, Any]:
-        return records.linked_records(store(), definition(sync_id).id, search.strip())
+    def links(sync_id: str, user: User, search: str = "") -> dict[str, Any]:
+        return records.linked_records(store(), definition(sync_id, user).id, search.strip())
 
     return app

@@ -47,7 +47,7 @@ def sync_health(definitions: list[SyncDefinition], store: StateStore) -> list[di
             rows.append(
                 {
                     "sync": definition.id,
-                    "dag_id": f"jirasync__{definition.id}",
+                    "dag_id": dag_id(definition),
                     "family": definition.family,
                     "source": definition.source.system,
                     "target": definition.target.system,
@@ -63,6 +63,11 @@ def sync_health(definitions: list[SyncDefinition], store: StateStore) -> list[di
                 }
             )
     return rows
+
+
+def dag_id(definition: SyncDefinition) -> str:
+    """The Airflow DAG that runs the sync (built by jirasync.operators.sync_dag)."""
+    return f"jirasync__{definition.id}"
 
 
 def run_history(store: StateStore, sync_id: str) -> list[dict[str, Any]]:
