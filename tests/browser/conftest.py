@@ -9,6 +9,7 @@ Every test leaves screenshots under ``test-artifacts/screenshots/`` to look at.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -49,6 +50,7 @@ class AirflowUi:
     url: str
     stack: LocalStack
     sandbox: RunningSandbox
+    login: tuple[str, str] | None  # user and password, when Airflow asks for a login
 
     def query(self, sql: str, *args: Any) -> list[sqlite3.Row]:
         """Rows of Airflow's metadata database (SQLite), which the UI's API reads too."""
@@ -77,8 +79,17 @@ class AirflowUi:
 
 
 @pytest.fixture(scope="module")
+def airflow_login() -> tuple[str, str] | None:
+    """None: every visitor is an admin without a login. A module that tests who is refused
+    overrides this with a user and password, which the ``page`` fixture logs in with."""
+    return None
+
+
+@pytest.fixture(scope="module")
 def airflow_ui(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    airflow_login: tuple[str, str] | None,
 ) -> Iterator[AirflowUi]:
     """Airflow on the sandbox with the shipped definitions, manual-only: unpausing a DAG from the
     trigger form then starts just the run the test asked for, no scheduled run beside it.
@@ -104,7 +115,7 @@ def airflow_ui(
         stack.import_connections()
         env = {
             **stack.airflow_env(),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            **_auth_env(workdir, airflow_login),
             # A definition a test adds or breaks shows within seconds, not the default 30.
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3",
             **getattr(request.module, "AIRFLOW_ENV", {}),
@@ -119,7 +130,7 @@ def airflow_ui(
                 start_new_session=True,
             )
             try:
-                ui = AirflowUi(f"http://127.0.0.1:{stack.api_port}", stack, sandbox)
+                ui = AirflowUi(f"http://127.0.0.1:{stack.api_port}", stack, sandbox, airflow_login)
                 _wait_until_ready(ui, process, len(list(syncs.glob("*.yaml"))))
                 yield ui
             finally:
@@ -133,9 +144,21 @@ def page(airflow_ui: AirflowUi) -> Iterator[Page]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            yield browser.new_page(viewport={"width": 1400, "height": 1200}, base_url=airflow_ui.url)
+            page = browser.new_page(viewport={"width": 1400, "height": 1200}, base_url=airflow_ui.url)
+            if airflow_ui.login:
+                log_in(page, *airflow_ui.login)
+            yield page
         finally:
             browser.close()
+
+
+def log_in(page: Page, user: str, password: str) -> None:
+    """Through the login form of Airflow's simple auth manager, as a person does."""
+    page.goto("/auth/login")
+    page.locator('input[name="username"]').fill(user)
+    page.locator('input[name="password"]').fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/auth/" not in url)
 
 
 def screenshot(page: Page, name: str) -> Path:
@@ -143,6 +166,19 @@ def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=path, full_page=True)
     return path
+
+
+def _auth_env(workdir: Path, login: tuple[str, str] | None) -> dict[str, str]:
+    if login is None:
+        return {"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"}
+    user, password = login
+    passwords = workdir / "passwords.json"
+    passwords.write_text(json.dumps({user: password}))
+    return {
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{user}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+    }
 
 
 def _wait_until_ready(ui: AirflowUi, process: subprocess.Popen[bytes], dags: int) -> None:

@@ -61,3 +61,42 @@ def test_a_vanished_linked_target_is_created_again_with_a_reason() -> None:
     changes = plan_changes(SYNC, source, target_frame(SYNC, []), links(("s1", "t9")), empty_base())
     assert set(changes["kind"]) == {"create"}
     assert (changes["reason"] == "the linked target record no longer exists; re-creating it").all()
+
+
+def contested_phone() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A linked pair whose two-way phone changed on both sides since the base: a held conflict."""
+    source = source_frame(SYNC, [{"id": "s1", "mail": "a@x.com", "phone": "111"}])
+    target = target_frame(SYNC, [{"id": "t1", "emailAddress": "a@x.com", "phone": "222"}])
+    base = pd.DataFrame([{"source_id": "s1", "field": "phone", "value": '"000"'}]).astype("string")
+    return source, target, links(("s1", "t1")), base
+
+
+def decision(take: str, before: str = '"222"', after: str = '"111"') -> pd.DataFrame:
+    row = {"source_id": "s1", "field": "phone", "take": take, "before": before, "after": after}
+    return pd.DataFrame([row]).astype("string")
+
+
+def test_a_conflict_both_sides_changed_is_held_without_a_decision() -> None:
+    changes = plan_changes(SYNC, *contested_phone())
+    assert changes[["kind", "field", "before", "after"]].values.tolist() == [
+        ["conflict", "phone", '"222"', '"111"']
+    ]
+
+
+@pytest.mark.parametrize(
+    ("take", "direction", "before", "after"),
+    [("source", "to_target", '"222"', '"111"'), ("target", "to_source", '"111"', '"222"')],
+)
+def test_a_decided_conflict_becomes_an_update_towards_the_side_not_taken(
+    take: str, direction: str, before: str, after: str
+) -> None:
+    changes = plan_changes(SYNC, *contested_phone(), decision(take))
+    assert changes[["kind", "field", "direction", "before", "after"]].values.tolist() == [
+        ["update", "phone", direction, before, after]
+    ]
+    assert changes["reason"].iloc[0] == f"both sides changed; a person took the {take}'s value"
+
+
+def test_a_decision_made_on_other_values_leaves_a_new_conflict_held() -> None:
+    changes = plan_changes(SYNC, *contested_phone(), decision("source", before='"333"'))
+    assert changes["kind"].tolist() == ["conflict"]

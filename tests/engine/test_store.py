@@ -32,7 +32,7 @@ postgres_url = state_fixtures.postgres_url
 store_location = state_fixtures.store_location
 state_store = state_fixtures.state_store
 
-TABLES = {"links", "base", "cursors", "runs", "ledger", "pending", "journal", "locks"}
+TABLES = {"links", "base", "cursors", "runs", "ledger", "pending", "journal", "locks", "decisions"}
 
 
 def test_migrations_bring_an_empty_database_to_head(state_store: StateStore) -> None:
@@ -40,7 +40,7 @@ def test_migrations_bring_an_empty_database_to_head(state_store: StateStore) -> 
     assert TABLES | {VERSION_TABLE} <= set(inspector.get_table_names())
     with state_store.engine.connect() as connection:
         version = connection.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one()
-    assert version == "0001"
+    assert version == "0002"
 
 
 def test_migrated_schema_matches_the_tables_the_store_queries(state_store: StateStore) -> None:
@@ -275,3 +275,30 @@ def test_a_sqlite_path_gets_its_folder(tmp_path: Path) -> None:
     store.save_cursor("s", "src", json.dumps({"watermark": "2025-01-01"}))
     assert (tmp_path / "airflow" / "jirasync" / "state.db").exists()
     store.close()
+
+
+def test_a_decision_is_kept_with_the_values_it_settles_and_replaced_by_a_later_one(
+    state_store: StateStore,
+) -> None:
+    held = {"source_id": "s1", "field": "phone", "before": '"222"', "after": '"111"'}
+    state_store.decide("crm", held, "source", "admin")
+    state_store.decide("crm", held, "target", "oncall")
+    decisions = state_store.decisions("crm")
+    assert decisions.to_dict("records") == [{**held, "take": "target"}]
+    assert state_store.decisions("other").empty
+    with pytest.raises(ValueError, match="takes 'source' or 'target'"):
+        state_store.decide("crm", held, "both", "admin")
+
+
+def test_a_failed_run_is_kept_failed_with_its_error_whether_or_not_apply_started(
+    state_store: StateStore,
+) -> None:
+    state_store.start_run("crm", "crm:manual__1:1", dry_run=False)
+    state_store.finish_run("crm:manual__1:1", "partial", {"updated": 2})
+    state_store.record_failure("crm", "crm:manual__1:1", "report", "2 record(s) could not be written")
+    state_store.record_failure("crm", "crm:manual__2:1", "extract_source", "Jira refused the credentials")
+    applied, early = state_store.run("crm:manual__1:1"), state_store.run("crm:manual__2:1")
+    assert applied is not None and early is not None
+    assert applied["status"] == "failed" and applied["summary"]["updated"] == 2
+    assert applied["summary"]["error"] == "2 record(s) could not be written"
+    assert early["status"] == "failed" and early["summary"]["failed_step"] == "extract_source"

@@ -52,8 +52,13 @@ def plan_changes(
     target: pd.DataFrame,
     links: pd.DataFrame,
     base: pd.DataFrame,
+    decisions: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The change set that makes the target (and, for its own fields, the source) agree."""
+    """The change set that makes the target (and, for its own fields, the source) agree.
+
+    ``decisions`` (as ``StateStore.decisions`` returns them) settle the held conflicts a person
+    decided: the conflict becomes an update towards the side they did not take.
+    """
     _require_columns(definition, source, "source")
     _require_columns(definition, target, "target")
     sides = _Sides(definition, source, target)
@@ -84,7 +89,31 @@ def plan_changes(
         _vanished_sources(definition, sides.with_values(linked[~has_source])),
         *matching.skips,
     ]
-    return _change_set(parts)
+    changes = _change_set(parts)
+    if decisions is None or decisions.empty or not (changes["kind"] == "conflict").any():
+        return changes
+    return _change_set([_settled(changes, decisions)])
+
+
+def _settled(changes: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
+    """Conflicts with a decision made on the very values they hold, turned into updates."""
+    matched = ["source_id", "field", "before", "after"]
+    sentinel = "\x00none"  # a missing value matches only a missing value
+    decided = decisions[[*matched, "take"]].astype(TEXT).fillna(sentinel).drop_duplicates(matched)
+    keys = changes[matched].astype(TEXT).fillna(sentinel)
+    take = keys.merge(decided, on=matched, how="left")["take"].fillna("").to_numpy()
+    conflict = (changes["kind"] == "conflict").to_numpy()
+    source = conflict & (take == "source")
+    target = conflict & (take == "target")
+    settled = changes.copy()
+    settled.loc[source | target, "kind"] = "update"
+    settled.loc[source, "direction"] = "to_target"
+    settled.loc[source, "reason"] = "both sides changed; a person took the source's value"
+    # An update to the source writes the target's value over the source's: before and after swap.
+    settled.loc[target, ["before", "after"]] = changes.loc[target, ["after", "before"]].to_numpy()
+    settled.loc[target, "direction"] = "to_source"
+    settled.loc[target, "reason"] = "both sides changed; a person took the target's value"
+    return settled
 
 
 def _require_columns(definition: SyncDefinition, frame: pd.DataFrame, side: str) -> None:

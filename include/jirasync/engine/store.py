@@ -34,6 +34,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 LINK_COLUMNS = ["source_id", "target_id", "key", "origin"]
 BASE_COLUMNS = ["source_id", "field", "value"]
+DECISION_COLUMNS = ["source_id", "field", "take", "before", "after"]
+TAKES = ("source", "target")
 CHANGE_COLUMNS = ["kind", "key", "source_id", "target_id", "field", "before", "after", "direction", "reason"]
 
 metadata = sa.MetaData()
@@ -133,6 +135,19 @@ locks_table = sa.Table(
     sa.Column("heartbeat_at", TIMESTAMP, nullable=False),
 )
 
+decisions_table = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("sync_id", sa.String(200), primary_key=True),
+    sa.Column("source_id", sa.String(500), primary_key=True),
+    sa.Column("field", sa.String(200), primary_key=True),
+    sa.Column("take", sa.String(10), nullable=False),
+    sa.Column("before", sa.Text(), nullable=True),
+    sa.Column("after", sa.Text(), nullable=True),
+    sa.Column("decided_by", sa.String(200), nullable=False),
+    sa.Column("decided_at", TIMESTAMP, nullable=False),
+)
+
 INTENT = "intent"
 DONE = "done"
 
@@ -203,14 +218,19 @@ def _frame(rows: Iterable[sa.Row[Any]], columns: list[str]) -> pd.DataFrame:
 
 
 class StateStore:
-    """One sync database; opening it brings its schema to the newest migration."""
+    """One sync database; opening it brings its schema to the newest migration.
 
-    def __init__(self, location: str | os.PathLike[str]) -> None:
+    A reader that must not change the schema (the Sync Center, on every page view) opens it with
+    ``migrate=False``: the runs and ``jirasync state migrate`` own the migrations.
+    """
+
+    def __init__(self, location: str | os.PathLike[str], *, migrate: bool = True) -> None:
         url = engine_url(location)
         self.engine: Engine = sa.create_engine(url, **_engine_options(url))
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        self.migrate()
+        if migrate:
+            self.migrate()
 
     def __repr__(self) -> str:
         return f"StateStore({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -294,6 +314,20 @@ class StateStore:
         with self.engine.begin() as connection:
             connection.execute(statement)
 
+    def record_failure(self, sync_id: str, run_id: str, step: str, error: str) -> None:
+        """Mark a run failed with the error that stopped it, adding the run if it failed before apply
+        started it: a sync whose last run failed must read as failed, not as never run."""
+        with self.engine.begin() as connection:
+            run = connection.execute(sa.select(runs_table).where(runs_table.c.run_id == run_id)).first()
+            summary = {**(json.loads(run.summary) if run is not None and run.summary else {})}
+            summary.update(error=error, failed_step=step)
+            values = {"status": "failed", "ended_at": utc_now(), "summary": json.dumps(summary)}
+            if run is None:
+                row = {"run_id": run_id, "sync_id": sync_id, "started_at": utc_now(), "dry_run": False}
+                connection.execute(sa.insert(runs_table), [{**row, **values}])
+            else:
+                connection.execute(sa.update(runs_table).where(runs_table.c.run_id == run_id).values(values))
+
     def keys_written_since(self, sync_id: str, since: datetime, run_id: str) -> set[str]:
         """Keys of the records other runs of the sync wrote after ``since`` (a plan's time)."""
         query = (
@@ -352,6 +386,40 @@ class StateStore:
             ]
         frame = pd.DataFrame(rows, columns=[*CHANGE_COLUMNS, "attempts"])
         return frame.astype({column: "string" for column in CHANGE_COLUMNS} | {"attempts": "int64"})
+
+    # decisions
+
+    def decide(self, sync_id: str, change: dict[str, Any], take: str, decided_by: str) -> None:
+        """Settle a held conflict (a ledger row: source_id, field, before, after) for the next run.
+
+        The decision keeps the values it was made on, so it settles that conflict only: if either
+        side changes the field again, the plan holds the new conflict for a new decision.
+        """
+        if take not in TAKES:
+            raise ValueError(f"sync {sync_id!r}: a decision takes 'source' or 'target', not {take!r}")
+        row = {
+            "sync_id": sync_id,
+            **{name: change[name] for name in ("source_id", "field", "before", "after")},
+            "take": take,
+            "decided_by": decided_by,
+            "decided_at": utc_now(),
+        }
+        with self.engine.begin() as connection:
+            self._upsert(
+                connection,
+                decisions_table,
+                [row],
+                ["sync_id", "source_id", "field"],
+                ["take", "before", "after", "decided_by", "decided_at"],
+            )
+
+    def decisions(self, sync_id: str) -> pd.DataFrame:
+        """The sync's decisions, as the plan applies them (before: the target's value, after: the source's)."""
+        query = sa.select(*(decisions_table.c[name] for name in DECISION_COLUMNS)).where(
+            decisions_table.c.sync_id == sync_id
+        )
+        with self.engine.connect() as connection:
+            return _frame(connection.execute(query), DECISION_COLUMNS)
 
     # journal
 

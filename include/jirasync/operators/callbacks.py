@@ -40,6 +40,7 @@ def failure_message(context: dict[str, Any]) -> str:
 
 def report_failure(context: dict[str, Any]) -> None:
     log.error(failure_message(context))
+    _record_failure(context)
 
 
 def notifier(spec: Notifier, fields: dict[str, str], subject: str) -> Any:
@@ -77,3 +78,24 @@ def report_deadline_missed(
     subject = f"jirasync: {sync_id} is past its deadline of {deadline}"
     for spec in notify:
         notifier(Notifier.model_validate(spec), fields, subject).notify(context)
+
+
+def _record_failure(context: dict[str, Any]) -> None:
+    """Keep the failure in the state store, where the Sync Center shows it as the sync's health."""
+    # Imported here: the DAG files import this module, and must parse without the store's weight.
+    from jirasync.engine.store import StateStore
+    from jirasync.hooks.state import state_store_location
+
+    task_instance = context["task_instance"]
+    sync_id = task_instance.dag_id.removeprefix("jirasync__")
+    run_id = f"{sync_id}:{context.get('run_id')}:{task_instance.try_number}"
+    exception = context.get("exception")
+    action = getattr(exception, "action", None)
+    error = f"{exception or 'see the task log'}" + (f" What to do: {action}" if action else "")
+    store = StateStore(state_store_location())
+    try:
+        store.record_failure(sync_id, run_id, task_instance.task_id, error)
+    except Exception:  # the failure is in the log already; a store that is down must not hide it
+        log.exception("could not record the failure of %s in the state store", run_id)
+    finally:
+        store.close()

@@ -10,8 +10,8 @@ from jirasync.syncs.family import Extract, SyncRun, family_for
 
 
 def plan_run(run: SyncRun, source: Extract, target: Extract) -> pd.DataFrame:
-    """The engine's plan against the store's links and base, with the records waiting in pending
-    and what the family knows better than the engine."""
+    """The engine's plan against the store's links, base and people's decisions on held conflicts,
+    with the records waiting in pending and what the family knows better than the engine."""
     sync_id = run.definition.id
     links = run.store.links(sync_id)
     changes = plan_changes(
@@ -20,6 +20,7 @@ def plan_run(run: SyncRun, source: Extract, target: Extract) -> pd.DataFrame:
         target.frame,
         _links_in_scope(links, source, target),
         run.store.base(sync_id),
+        run.store.decisions(sync_id),
     )
     changes = merge_pending(changes, run.store.pending(sync_id), links)
     return family_for(run.definition).refine(run, changes)
