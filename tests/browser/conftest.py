@@ -118,6 +118,10 @@ def airflow_ui(
             **_auth_env(workdir, airflow_login),
             # A definition a test adds or breaks shows within seconds, not the default 30.
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3",
+            # Each browser module (one per test process) has an Airflow of its own: their task log
+            # servers must not meet on the fixed default ports.
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
             **getattr(request.module, "AIRFLOW_ENV", {}),
         }
         with (workdir / "standalone.log").open("w") as log:
