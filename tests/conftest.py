@@ -63,3 +63,23 @@ def fresh_sandbox(sandbox: RunningSandbox) -> RunningSandbox:
         sandbox.seed(SANDBOX_SEED, SANDBOX_USERS)
     sandbox.reset()
     return sandbox
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fault matrix's table (tests/faults): per sync and fault, the outcome and the extra calls it cost."""
+    rows = [
+        (report.outcome, *value)
+        for outcome in ("passed", "failed")
+        for report in terminalreporter.stats.get(outcome, [])
+        if getattr(report, "when", None) == "call"
+        for name, value in report.user_properties
+        if name == "fault_matrix"
+    ]
+    if not rows:
+        return
+    terminalreporter.section(
+        "fault matrix: extra calls each fault cost (faulted run + clean run vs fault-free)"
+    )
+    terminalreporter.write_line(f"{'sync':30} {'fault':38} {'faulted run':11} {'extra calls':>11}  test")
+    for outcome, sync, fault, first, extra in sorted(rows, key=lambda row: (row[1], row[2])):
+        terminalreporter.write_line(f"{sync:30} {fault:38} {first:11} {extra:>11}  {outcome}")
