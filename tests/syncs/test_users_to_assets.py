@@ -81,7 +81,10 @@ def test_a_create_lost_in_a_crash_is_found_by_its_jira_user_and_not_made_again(
     (outcome,) = writer.write("create", "to_target", [create(made)])
     assert outcome.ok
 
+    fresh_sandbox.clear_counters()
     assert writer.reconcile([create(made), create(never)]) == [outcome.record_id, None]
+    assert fresh_sandbox.counters() == {"assets POST /jsm/assets/workspace/{workspaceId}/v1/object/aql": 1}
+    assert writer.lookup_calls(2) == 1
 
 
 def test_new_objects_go_in_their_letter_folder_which_is_made_once(
