@@ -32,7 +32,10 @@ from jirasync.engine.keys import email_key
 from jirasync.syncs.assets_definition import Scope, assets_target, definition_scope, scope_from
 from jirasync.syncs.assets_layout import LAYOUT_CURSOR, AssetsLayout, read_layout
 from jirasync.syncs.assets_writer import AssetObjectWriter
-from jirasync.syncs.family import Extract, SyncRun
+from jirasync.syncs.family import Extract, SyncRun, within_limits
+
+# Assets keeps at most 255 characters in a Text, Email or URL attribute, the types users' fields go to.
+TEXT_LIMIT = 255
 
 
 class ScopeError(ValueError):
@@ -64,6 +67,7 @@ class UsersToAssets:
         if only:
             people = [u for u in people if only in (email_key(u.account_id), email_key(u.email or ""))]
         frame = source_frame(run.definition, [_record(u) for u in people], id_field="accountId")
+        frame, cut = within_limits(frame, {m.target: TEXT_LIMIT for m in run.definition.fields})
         complete = not (scope.narrowed or only)
         removed: tuple[str, ...] = ()
         if not complete and not only:
@@ -71,7 +75,7 @@ class UsersToAssets:
             existing = {u.account_id for u in accounts}
             linked = run.store.links(run.definition.id)["source_id"]
             removed = tuple(sorted(set(linked) - existing))
-        return Extract(frame, complete, removed, None, ideal)
+        return Extract(frame, complete, removed, None, ideal, adjusted=tuple(cut))
 
     def read_target(self, run: SyncRun, assets: AssetsConnector, source: Extract) -> Extract:
         definition = run.definition
