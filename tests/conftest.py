@@ -12,6 +12,9 @@ import pytest
 
 from sandbox.testing import RunningSandbox, running_sandbox
 
+# The fault matrix's checks live in shared modules: rewritten, their failures show the values.
+pytest.register_assert_rewrite("tests.faults.matrix", "tests.faults.bad_data")
+
 SANDBOX_SEED = 7
 SANDBOX_USERS = 200
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

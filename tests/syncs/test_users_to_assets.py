@@ -116,6 +116,24 @@ def test_new_objects_go_in_their_letter_folder_which_is_made_once(
     assert fresh_sandbox.record("assets", "objects", again.record_id)["values"][FOLDER] == [made["id"]]
 
 
+def test_a_folder_made_by_a_create_whose_answer_was_lost_is_found_not_made_again(
+    fresh_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    run = sync_run(tmp_path)
+    connector = assets(fresh_sandbox)
+    FAMILY.read_target(run, connector, None)  # type: ignore[arg-type]
+    user = without_object(fresh_sandbox)[0]
+    folders_before = folders(fresh_sandbox)
+    # The folder's create is the first; Assets makes it, and the connection drops before the answer.
+    fresh_sandbox.add_fault("assets", "drop_after_apply", route="/jsm/assets/", method="POST", count=1)
+
+    (outcome,) = FAMILY.writer(run, connector, pd.DataFrame()).write("create", "to_target", [create(user)])
+
+    (made,) = [f for f in folders(fresh_sandbox) if f not in folders_before]
+    assert outcome.ok
+    assert fresh_sandbox.record("assets", "objects", outcome.record_id)["values"][FOLDER] == [made["id"]]
+
+
 def folders(sandbox: RunningSandbox) -> list[dict[str, object]]:
     return [o for o in sandbox.records("assets", "objects") if o["objectTypeId"] == FOLDER_TYPE_ID]
 
