@@ -13,6 +13,9 @@ from hypothesis import settings
 
 from sandbox.testing import RunningSandbox, running_sandbox
 
+# The fault matrix's checks live in shared modules: rewritten, their failures show the values.
+pytest.register_assert_rewrite("tests.faults.matrix", "tests.faults.bad_data")
+
 SANDBOX_SEED = 7
 SANDBOX_USERS = 200
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -69,3 +72,23 @@ def fresh_sandbox(sandbox: RunningSandbox) -> RunningSandbox:
         sandbox.seed(SANDBOX_SEED, SANDBOX_USERS)
     sandbox.reset()
     return sandbox
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fault matrix's table (tests/faults): per sync and fault, the outcome and the extra calls it cost."""
+    rows = [
+        (report.outcome, *value)
+        for outcome in ("passed", "failed")
+        for report in terminalreporter.stats.get(outcome, [])
+        if getattr(report, "when", None) == "call"
+        for name, value in report.user_properties
+        if name == "fault_matrix"
+    ]
+    if not rows:
+        return
+    terminalreporter.section(
+        "fault matrix: extra calls each fault cost (faulted run + clean run vs fault-free)"
+    )
+    terminalreporter.write_line(f"{'sync':30} {'fault':38} {'faulted run':11} {'extra calls':>11}  test")
+    for outcome, sync, fault, first, extra in sorted(rows, key=lambda row: (row[1], row[2])):
+        terminalreporter.write_line(f"{sync:30} {fault:38} {first:11} {extra:>11}  {outcome}")

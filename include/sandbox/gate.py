@@ -48,7 +48,11 @@ class VendorGate:
         else:
             public_base = f"{scope['scheme']}://{headers.get('host', '')}"
         scope["sandbox.public_base_url"] = public_base
-        status = await self._answer(vendor, real_path, headers, scope, receive, send)
+        self.sandbox.traffic.begin()
+        try:
+            status = await self._answer(vendor, real_path, headers, scope, receive, send)
+        finally:
+            self.sandbox.traffic.end()
         self.sandbox.traffic.record(
             vendor.name,
             scope["method"],

@@ -15,6 +15,21 @@ class Traffic:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._log: deque[dict[str, Any]] = deque(maxlen=LOG_SIZE)
+        self._in_flight = 0
+
+    @property
+    def in_flight(self) -> int:
+        """Requests being answered now: a write whose client gave up (a timeout, a killed process)
+        still lands, and a test waits for it before the next run looks."""
+        return self._in_flight
+
+    def begin(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+
+    def end(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
 
     def record(self, vendor: str, method: str, route: str, path: str, query: str, status: int) -> None:
         """Count one answered request under ``"<vendor> <METHOD> <route template>"``."""

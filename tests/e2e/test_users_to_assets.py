@@ -253,3 +253,16 @@ def test_a_mapped_attribute_the_object_type_lacks_fails_at_once_naming_the_neare
     assert "'Emial' is not an attribute of the Assets object type 'Employee' (nearest: Email)" in message
     assert "What to do: correct the attribute names in the definition" in message
     assert e2e.calls("assets", "object/create") == e2e.calls("assets", "PUT") == 0
+
+
+def test_a_name_too_long_for_an_assets_text_attribute_is_cut_to_fit_once(e2e: EndToEnd) -> None:
+    account_id = sorted(jira_users(e2e))[0]
+    e2e.sandbox.edit("jira", "users", account_id, displayName="Ann " + "Long" * 100)  # 404 characters
+
+    first = e2e.run(SYNC)
+    name = employees(e2e)[account_id]["Name"]
+    assert first["failed"] == 0 and len(name) == 255 and name.endswith("…")
+    assert first["adjusted_values"] == [f"{account_id}: Name cut from 404 to 255 characters"]
+
+    second = e2e.run(SYNC)  # the cut name is what Assets holds: nothing to write again
+    assert second["updated"] == second["created"] == second["failed"] == 0

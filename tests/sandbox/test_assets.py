@@ -239,6 +239,20 @@ def test_invalid_object_is_400_per_attribute(api):
     assert "Name is required" in errors.values()
 
 
+def test_a_text_attribute_holds_at_most_255_characters(api):
+    name = api.attribute_id("2", "Name")
+    response = api.post(
+        "/object/create",
+        json={
+            "objectTypeId": "2",
+            "attributes": [{"objectTypeAttributeId": name, "objectAttributeValues": [{"value": "x" * 256}]}],
+        },
+    )
+
+    assert response.status_code == 400
+    assert "256 characters; at most 255" in response.json()["errors"][f"rlabs-insight-attribute-{name}"]
+
+
 def test_a_second_asset_for_the_same_jira_user_is_refused(api):
     jira_user, name = api.attribute_id("2", "Jira User"), api.attribute_id("2", "Name")
     existing = api.post("/object/aql", json={"qlQuery": '"Jira User" IS NOT EMPTY'}).json()["values"][0]

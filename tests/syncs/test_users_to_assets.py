@@ -81,7 +81,10 @@ def test_a_create_lost_in_a_crash_is_found_by_its_jira_user_and_not_made_again(
     (outcome,) = writer.write("create", "to_target", [create(made)])
     assert outcome.ok
 
+    fresh_sandbox.clear_counters()
     assert writer.reconcile([create(made), create(never)]) == [outcome.record_id, None]
+    assert fresh_sandbox.counters() == {"assets POST /jsm/assets/workspace/{workspaceId}/v1/object/aql": 1}
+    assert writer.lookup_calls(2) == 1
 
 
 def test_new_objects_go_in_their_letter_folder_which_is_made_once(
@@ -111,6 +114,24 @@ def test_new_objects_go_in_their_letter_folder_which_is_made_once(
     (again,) = FAMILY.writer(run, connector, pd.DataFrame()).write("create", "to_target", [create(third)])
     assert len(folders(fresh_sandbox)) == len(folders_before) + 1
     assert fresh_sandbox.record("assets", "objects", again.record_id)["values"][FOLDER] == [made["id"]]
+
+
+def test_a_folder_made_by_a_create_whose_answer_was_lost_is_found_not_made_again(
+    fresh_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    run = sync_run(tmp_path)
+    connector = assets(fresh_sandbox)
+    FAMILY.read_target(run, connector, None)  # type: ignore[arg-type]
+    user = without_object(fresh_sandbox)[0]
+    folders_before = folders(fresh_sandbox)
+    # The folder's create is the first; Assets makes it, and the connection drops before the answer.
+    fresh_sandbox.add_fault("assets", "drop_after_apply", route="/jsm/assets/", method="POST", count=1)
+
+    (outcome,) = FAMILY.writer(run, connector, pd.DataFrame()).write("create", "to_target", [create(user)])
+
+    (made,) = [f for f in folders(fresh_sandbox) if f not in folders_before]
+    assert outcome.ok
+    assert fresh_sandbox.record("assets", "objects", outcome.record_id)["values"][FOLDER] == [made["id"]]
 
 
 def folders(sandbox: RunningSandbox) -> list[dict[str, object]]:

@@ -18,7 +18,7 @@ from typing import Any
 from jirasync.connectors.auth import BasicAuth, ConnectorAuth
 from jirasync.connectors.clock import Clock
 from jirasync.connectors.errors import ApiError
-from jirasync.connectors.http import HttpClient
+from jirasync.connectors.http import DEFAULT_TIMEOUT, HttpClient
 from jirasync.connectors.outcome import RecordOutcome
 from jirasync.connectors.rate_limit import TokenBucket
 from jirasync.connectors.retry import RetryPolicy
@@ -152,6 +152,7 @@ class AssetsConnector:
         retry: RetryPolicy | None = None,
         rate_limiter: TokenBucket | None = None,
         verify: bool | str = True,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
         if not workspace_id:
             raise ValueError(
@@ -162,7 +163,14 @@ class AssetsConnector:
         self.workspace_id = workspace_id
         base_url = f"{api_url.rstrip('/')}/jsm/assets/workspace/{workspace_id}/v1"
         self.http = HttpClient(
-            VENDOR, base_url, auth, clock=clock, retry=retry, rate_limiter=rate_limiter, verify=verify
+            VENDOR,
+            base_url,
+            auth,
+            clock=clock,
+            retry=retry,
+            rate_limiter=rate_limiter,
+            verify=verify,
+            timeout=timeout,
         )
         self._attributes: dict[str, list[ObjectTypeAttribute]] = {}
 

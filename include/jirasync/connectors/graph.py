@@ -23,7 +23,7 @@ from typing import Any
 from jirasync.connectors.auth import ClientCredentialsAuth
 from jirasync.connectors.clock import Clock
 from jirasync.connectors.errors import ApiError
-from jirasync.connectors.http import HttpClient
+from jirasync.connectors.http import DEFAULT_TIMEOUT, HttpClient
 from jirasync.connectors.query_literals import odata_string
 from jirasync.connectors.redaction import protect_logger
 from jirasync.connectors.retry import RetryPolicy
@@ -78,9 +78,12 @@ class GraphConnector:
         login_url: str = DEFAULT_LOGIN_URL,
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
         self.auth = EntraClientCredentials(login_url, tenant_id, client_id, client_secret, clock)
-        self.http = HttpClient("Microsoft Graph", base_url, self.auth, clock=clock, retry=retry)
+        self.http = HttpClient(
+            "Microsoft Graph", base_url, self.auth, clock=clock, retry=retry, timeout=timeout
+        )
 
     def calls(self) -> dict[str, int]:
         """Calls sent per endpoint, token requests included, for "N calls, ideal M"."""

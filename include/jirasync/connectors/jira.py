@@ -22,7 +22,7 @@ from jirasync.connectors.errors import (
     AuthenticationError,
     PermissionDeniedError,
 )
-from jirasync.connectors.http import HttpClient
+from jirasync.connectors.http import DEFAULT_TIMEOUT, HttpClient
 from jirasync.connectors.outcome import RecordOutcome
 from jirasync.connectors.rate_limit import TokenBucket
 from jirasync.connectors.retry import RetryPolicy
@@ -113,9 +113,17 @@ class AtlassianSiteConnector:
         retry: RetryPolicy | None = None,
         rate_limiter: TokenBucket | None = None,
         verify: bool | str = True,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
         self.http = HttpClient(
-            self.vendor, site_url, auth, clock=clock, retry=retry, rate_limiter=rate_limiter, verify=verify
+            self.vendor,
+            site_url,
+            auth,
+            clock=clock,
+            retry=retry,
+            rate_limiter=rate_limiter,
+            verify=verify,
+            timeout=timeout,
         )
 
     @classmethod

@@ -40,7 +40,7 @@ from jirasync.connectors.errors import (
     PermissionDeniedError,
     ServerError,
 )
-from jirasync.connectors.http import CallCounter, HttpClient
+from jirasync.connectors.http import DEFAULT_TIMEOUT, CallCounter, HttpClient
 from jirasync.connectors.outcome import RecordOutcome
 from jirasync.connectors.redaction import protect_logger, register_secret
 from jirasync.connectors.retry import RetryPolicy
@@ -163,9 +163,10 @@ class SalesforceConnector:
         ca_bundle: str | None = None,
         retry: RetryPolicy | None = None,
         clock: Clock | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
         """``redirect_to`` (with ``ca_bundle``) sends every ``*.salesforce.com`` request to a test server."""
-        self.http = HttpClient(VENDOR, INSTANCE_PLACEHOLDER, retry=retry, clock=clock)
+        self.http = HttpClient(VENDOR, INSTANCE_PLACEHOLDER, retry=retry, clock=clock, timeout=timeout)
         if redirect_to:
             self.http.session.mount("https://", SalesforceHostRedirect(redirect_to, ca_bundle))
         self.http.session.hooks["response"].append(self._note_response)

@@ -17,7 +17,7 @@ from typing import Any
 
 from jirasync.connectors.auth import BearerAuth
 from jirasync.connectors.clock import Clock
-from jirasync.connectors.http import HttpClient
+from jirasync.connectors.http import DEFAULT_TIMEOUT, HttpClient
 from jirasync.connectors.query_literals import scim_string
 from jirasync.connectors.redaction import protect_logger
 from jirasync.connectors.retry import RetryPolicy
@@ -40,10 +40,22 @@ class ScimUsers:
 
 class ScimConnector:
     def __init__(
-        self, base_url: str, token: str, *, clock: Clock | None = None, retry: RetryPolicy | None = None
+        self,
+        base_url: str,
+        token: str,
+        *,
+        clock: Clock | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
         self.http = HttpClient(
-            "SCIM server", base_url, BearerAuth(token), clock=clock, retry=retry, headers=SCIM_HEADERS
+            "SCIM server",
+            base_url,
+            BearerAuth(token),
+            clock=clock,
+            retry=retry,
+            headers=SCIM_HEADERS,
+            timeout=timeout,
         )
 
     def calls(self) -> dict[str, int]:

@@ -27,6 +27,7 @@ from jirasync.connectors import (
     TokenBucket,
 )
 from jirasync.connectors.auth import AccessToken
+from jirasync.connectors.http import DEFAULT_TIMEOUT
 from jirasync.connectors.redaction import register_secret
 
 VENDOR = "Zoho CRM"
@@ -125,9 +126,15 @@ class ZohoCrmConnector:
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
         rate_limiter: TokenBucket | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
         self.auth = auth
-        self._client_options: dict[str, Any] = {"clock": clock, "retry": retry, "rate_limiter": rate_limiter}
+        self._client_options: dict[str, Any] = {
+            "clock": clock,
+            "retry": retry,
+            "rate_limiter": rate_limiter,
+            "timeout": timeout,
+        }
 
     @cached_property
     def http(self) -> HttpClient:

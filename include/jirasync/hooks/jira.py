@@ -15,6 +15,7 @@ from airflow.sdk import BaseHook
 from jirasync.connectors.errors import ApiError
 from jirasync.connectors.jira import JiraConnector
 from jirasync.connectors.jsm import JsmConnector
+from jirasync.hooks.call_limits import call_limits
 
 
 class JiraCloudHook(BaseHook):
@@ -43,7 +44,11 @@ class JiraCloudHook(BaseHook):
             host = conn.host if "://" in conn.host else f"{conn.schema or 'https'}://{conn.host}"
             if conn.port and "://" not in conn.host:
                 host = f"{host}:{conn.port}"
-            options = {"verify": conn.extra_dejson.get("verify", True), **self.connector_options}
+            options = {
+                "verify": conn.extra_dejson.get("verify", True),
+                **call_limits(self.jira_conn_id, conn.extra_dejson),
+                **self.connector_options,
+            }
             self._connector = self.connector_class.with_api_token(host, conn.login, conn.password, **options)
         return self._connector
 

@@ -12,6 +12,7 @@ from airflow.sdk import BaseHook
 
 from jirasync.connectors.errors import ApiError
 from jirasync.connectors.scim import ScimConnector
+from jirasync.hooks.call_limits import call_limits
 
 
 class ScimHook(BaseHook):
@@ -40,7 +41,8 @@ class ScimHook(BaseHook):
                     "(for example https://idp.example.com/scim/v2) and a bearer token the server accepts."
                 )
             host = conn.host if "://" in conn.host else f"https://{conn.host}"
-            self._connector = ScimConnector(host, conn.password, **self.connector_options)
+            options = {**call_limits(self.scim_conn_id, conn.extra_dejson), **self.connector_options}
+            self._connector = ScimConnector(host, conn.password, **options)
         return self._connector
 
     def test_connection(self) -> tuple[bool, str]:

@@ -56,24 +56,26 @@ def extract_source(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, An
     run = _sync_run(sync_id, syncs_dir, context)
     _check_trigger_options(run)
     _log_what_this_run_reads(run)
+    read_at = utc_now()
     with _fail_at_once_when_unfixable_by_retry(run, run.definition.source, reading=True):
         connector = connector_for(run.definition.source)
         extract = family_for(run.definition).read_source(run, connector)
-    return _staged(run, context, "source", extract, connector)
+    return {**_staged(run, context, "source", extract, connector), "read_at": read_at.isoformat()}
 
 
 def extract_target(sync_id: str, syncs_dir: str, source: Staged, **context: Any) -> dict[str, Any]:
     run = _sync_run(sync_id, syncs_dir, context)
     source_read = _extract(source, "extract_source")
+    read_at = utc_now()
     with _fail_at_once_when_unfixable_by_retry(run, run.definition.target, reading=True):
         connector = connector_for(run.definition.target)
         extract = family_for(run.definition).read_target(run, connector, source_read)
-    return _staged(run, context, "target", extract, connector)
+    return {**_staged(run, context, "target", extract, connector), "read_at": read_at.isoformat()}
 
 
 def plan(sync_id: str, syncs_dir: str, source: Staged, target: Staged, **context: Any) -> dict[str, Any]:
     run = _sync_run(sync_id, syncs_dir, context)
-    planned_at = utc_now()
+    planned_at = _read_at(source, target)
     revert_run = str(run.options.extra.get("revert_run") or "").strip()
     if revert_run:
         changes = _revert(run, revert_run)
@@ -83,7 +85,8 @@ def plan(sync_id: str, syncs_dir: str, source: Staged, target: Staged, **context
     return {
         "path": write_frame(changes, _staging(context, sync_id, "changes")),
         "records": _record_counts(changes),
-        # The plan reflects the store as of now: apply leaves out what other runs write after it.
+        # The plan reflects the systems as read: apply leaves out what other runs recorded since,
+        # as a read that began before a write was recorded may not have seen it.
         "planned_at": planned_at.isoformat(),
     }
 
@@ -372,6 +375,12 @@ def _extract(result: Staged, step: str) -> Extract:
         cursor=staged["cursor"],
         ideal_calls=staged["ideal_calls"],
     )
+
+
+def _read_at(*reads: Staged) -> datetime:
+    """When the earlier of the two reads began (now, for a plan that reads neither side)."""
+    moments = [datetime.fromisoformat(read["read_at"]) for read in reads if read and read.get("read_at")]
+    return min(moments, default=utc_now())
 
 
 def _added(calls: dict[str, int], more: dict[str, int]) -> dict[str, int]:

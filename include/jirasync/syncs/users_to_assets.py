@@ -38,7 +38,11 @@ from jirasync.syncs.family import (
     Extract,
     SyncRun,
     say_window_cannot_narrow,
+    within_limits,
 )
+
+# Assets keeps at most 255 characters in a Text, Email or URL attribute, the types users' fields go to.
+TEXT_LIMIT = 255
 
 
 class ScopeError(DefinitionMismatch):
@@ -73,6 +77,7 @@ class UsersToAssets:
         if only:
             people = [u for u in people if only in (email_key(u.account_id), email_key(u.email or ""))]
         frame = source_frame(run.definition, [_record(u) for u in people], id_field="accountId")
+        frame, cut = within_limits(frame, {m.target: TEXT_LIMIT for m in run.definition.fields})
         complete = not (scope.narrowed or only)
         removed: tuple[str, ...] = ()
         if not complete and not only:
@@ -80,7 +85,7 @@ class UsersToAssets:
             existing = {u.account_id for u in accounts}
             linked = run.store.links(run.definition.id)["source_id"]
             removed = tuple(sorted(set(linked) - existing))
-        return Extract(frame, complete, removed, None, ideal)
+        return Extract(frame, complete, removed, None, ideal, adjusted=tuple(cut))
 
     def read_target(self, run: SyncRun, assets: AssetsConnector, source: Extract) -> Extract:
         definition = run.definition

@@ -17,6 +17,9 @@ from sandbox.vendors.assets_api import AssetsError, attribute_error_key, timesta
 from sandbox.vendors.assets_seed import DEFAULT, DEFAULT_TYPE_NAMES, REFERENCE, USER
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# Text, URL and Email attributes hold at most 255 characters (Assets' attribute types, cloud).
+TEXT_TYPES = frozenset({0, 7, 8})
+TEXT_LIMIT = 255
 _REFERENCE_TYPE = {"id": "1", "name": "Reference", "description": "References an object", "color": "000000"}
 
 
@@ -333,6 +336,10 @@ class AssetsView:
                     "(use the object key, e.g. HR-1)"
                 )
             return referenced["id"]
+        if attribute["defaultTypeId"] in TEXT_TYPES and len(value) > TEXT_LIMIT:
+            raise ValueError(
+                f"{name}: the value has {len(value)} characters; at most {TEXT_LIMIT} are allowed"
+            )
         if attribute["defaultTypeId"] == 8 and not _EMAIL.fullmatch(value):
             raise ValueError(f"{name}: {value!r} is not a valid email address")
         return value

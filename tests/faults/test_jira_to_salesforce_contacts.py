@@ -1,0 +1,19 @@
+"""The fault matrix (tests/faults/matrix.py) and bad source data (bad_data.py) of jira_to_salesforce_contacts: Jira users → Salesforce Contacts."""
+
+from __future__ import annotations
+
+import pytest
+from tests.faults.bad_data import ContactsBadData, Crm
+from tests.faults.matrix import Write
+
+pytestmark = pytest.mark.e2e
+
+
+class TestJiraToSalesforceContacts(ContactsBadData):
+    sync = "jira_to_salesforce_contacts"
+    crm = Crm("salesforce", "Contact", "Synced_Jira_User__c")
+    seed = 24
+    writes = (
+        Write("salesforce", "POST", "/services/data/"),
+        Write("salesforce", "PATCH", "/services/data/"),
+    )

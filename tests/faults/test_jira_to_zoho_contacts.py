@@ -1,0 +1,16 @@
+"""The fault matrix (tests/faults/matrix.py) and bad source data (bad_data.py) of jira_to_zoho_contacts: Jira users → Zoho CRM Contacts."""
+
+from __future__ import annotations
+
+import pytest
+from tests.faults.bad_data import ContactsBadData, Crm
+from tests.faults.matrix import Write
+
+pytestmark = pytest.mark.e2e
+
+
+class TestJiraToZohoContacts(ContactsBadData):
+    sync = "jira_to_zoho_contacts"
+    crm = Crm("zoho", "Contacts", "Synced_Jira_User")
+    seed = 23
+    writes = (Write("zoho", "POST", "/crm/v8/Contacts"), Write("zoho", "PUT", "/crm/v8/Contacts"))
