@@ -28,6 +28,7 @@ from jirasync.operators.callbacks import report_failure
 from jirasync.syncs.assets_definition import check_assets_definition
 from jirasync.syncs.contacts_definition import check_contacts_definition
 from jirasync.syncs.identity_attributes import check_identity_definition
+from jirasync.syncs.records_definition import check_records_definition
 
 PROJECT_SYNCS_DIR = Path(__file__).resolve().parents[2] / "syncs"
 
@@ -47,6 +48,7 @@ FAMILY_CHECKS = {
     "identity_to_jira_properties": check_identity_definition,
     "users_to_assets": check_assets_definition,
     "users_to_contacts": check_contacts_definition,
+    "records_to_issues": check_records_definition,
 }
 
 DEFAULT_ARGS = {

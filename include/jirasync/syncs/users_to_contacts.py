@@ -41,6 +41,7 @@ from jirasync.syncs.contacts_definition import synced_user_field
 from jirasync.syncs.contacts_salesforce import SalesforceContacts
 from jirasync.syncs.contacts_zoho import ZohoContacts
 from jirasync.syncs.family import Extract, SyncRun
+from jirasync.syncs.limits import within_limits
 
 ACCOUNT_TYPES = ("atlassian", "customer")
 # Users whose email is hidden and who have no link are keyed <accountId>@HIDDEN_DOMAIN: a key no
@@ -74,24 +75,6 @@ def contacts_class(definition: SyncDefinition) -> type[Contacts]:
 
 def contacts_of(definition: SyncDefinition, crm: Any) -> Contacts:
     return contacts_class(definition)(crm)
-
-
-def within_limits(frame: pd.DataFrame, limits: dict[str, int]) -> tuple[pd.DataFrame, list[str]]:
-    """Values cut to the CRM's documented lengths, ending in '…', and a note per record cut.
-
-    Cut here, before the plan, so the plan compares what the CRM can hold: a value the CRM
-    refuses as too long would otherwise fail on every run, and one it cuts would be rewritten.
-    """
-    notes: list[str] = []
-    for field, limit in limits.items():
-        if field not in frame:
-            continue
-        values = frame[field].astype("string")
-        long = values.str.len().fillna(0) > limit
-        for record_id, value in zip(frame.loc[long, "_id"], values[long], strict=True):
-            notes.append(f"{record_id}: {field} cut from {len(value)} to {limit} characters")
-        frame.loc[long, field] = values[long].str.slice(0, limit - 1) + "…"
-    return frame, notes
 
 
 class UsersToContacts:
