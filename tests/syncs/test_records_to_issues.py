@@ -17,7 +17,7 @@ from jirasync.syncs.records_to_issues import RecordsToIssues
 from sandbox.testing import RunningSandbox
 
 SYNCS = Path(__file__).resolve().parents[2] / "include" / "syncs"
-SHIPPED = ["zoho_deals_to_jira.yaml"]
+SHIPPED = ["zoho_deals_to_jira.yaml", "salesforce_cases_to_jira.yaml"]
 
 
 def variant(tmp_path: Path, edits: dict[str, str], shipped: str = SHIPPED[0]) -> Path:

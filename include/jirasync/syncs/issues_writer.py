@@ -20,6 +20,7 @@ from jirasync.engine.apply import WriteOutcome, WriteRecord
 from jirasync.engine.definitions import SyncDefinition
 from jirasync.syncs.family import SyncRun
 from jirasync.syncs.records_definition import crm_object, records_options
+from jirasync.syncs.records_salesforce import SalesforceRecords
 from jirasync.syncs.records_zoho import ZohoRecords
 
 log = logging.getLogger(__name__)
@@ -30,9 +31,14 @@ NOT_FIELDS = ("status", REMOTE_LINK_FIELD)  # written otherwise than as an issue
 RECONCILE_WINDOW = "-7d"  # interrupted creates are looked for among the issues created since
 
 
-def crm_records(definition: SyncDefinition, crm: Any) -> ZohoRecords:
-    """The CRM side of a definition: the records of its module or sObject."""
-    return ZohoRecords(crm, crm_object(definition))
+CrmRecords = ZohoRecords | SalesforceRecords
+
+
+def crm_records(definition: SyncDefinition, crm: Any) -> CrmRecords:
+    """The CRM side of a definition: the records of its Zoho module or Salesforce sObject."""
+    if definition.source.system == "zoho_crm":
+        return ZohoRecords(crm, crm_object(definition))
+    return SalesforceRecords(crm, crm_object(definition))
 
 
 def issue_url(jira: JiraConnector, key: str) -> str:
@@ -45,7 +51,7 @@ class IssueWriter:
 
     batch_size = BULK_CREATE_LIMIT
 
-    def __init__(self, run: SyncRun, jira: JiraConnector, crm: ZohoRecords) -> None:
+    def __init__(self, run: SyncRun, jira: JiraConnector, crm: CrmRecords) -> None:
         self.definition = run.definition
         self.options = records_options(run.definition)
         self.jira = jira

@@ -31,6 +31,7 @@ CUSTOM_FIELDS: dict[str, tuple[str, str]] = {
     "customfield_10105": ("CRM account", "string"),
     "customfield_10106": ("CRM contact", "string"),
     "customfield_10107": ("CRM owner", "string"),
+    "customfield_10108": ("CRM reason", "string"),
 }
 _SYSTEM_FIELDS: tuple[tuple[str, str, str, bool], ...] = (
     # field id, name, schema type, required
