@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from tests.e2e.harness import EndToEnd, end_to_end
+from tests.syncs.test_users_to_contacts import crm as crm_connector
 
 PEOPLE = 700  # about 38 Zoho deals and 40 Salesforce cases
 LINK_FIELD = "customfield_10103"
@@ -234,3 +235,38 @@ def test_a_required_jira_field_no_mapping_fills_stops_the_run_naming_it(e2e: End
     failed = e2e.run_failing(crm.sync)
     assert "CRM record (customfield_10103)" in " ".join(failed.failures())
     assert synced_issues(e2e, crm) == {}
+
+
+def delete_record(e2e: EndToEnd, crm: Crm, record_id: str) -> None:
+    """A CRM user deletes a record through the CRM's API (it then shows among deleted records)."""
+    if crm.vendor == "zoho":
+        outcomes = crm_connector(e2e.sandbox, "zoho_crm").delete(crm.collection, [record_id])
+    else:
+        outcomes = crm_connector(e2e.sandbox, "salesforce").delete([record_id])
+    assert all(outcome.ok for outcome in outcomes)
+
+
+def test_a_deleted_record_or_issue_unlinks_and_the_other_side_stays(e2e: EndToEnd, crm: Crm) -> None:
+    e2e.run(crm.sync)
+    issues = synced_issues(e2e, crm)
+    record_gone, issue_gone = sorted(issues)[:2]
+    delete_record(e2e, crm, record_gone)
+    e2e.sandbox.mutate("jira", "delete_issue", issue=issues[issue_gone]["key"])
+
+    run = e2e.run(crm.sync)  # incremental: the CRM's deleted records are read, Jira has no such list
+    assert run["reasons"]["unlinked: the CRM record is gone or the issue no longer names it"] == 1
+    assert run["created"] == 0
+    kept = e2e.sandbox.record("jira", "issues", issues[record_gone]["id"])
+    assert kept["key"] == issues[record_gone]["key"] and remote_links(e2e, kept) == []
+    assert_ideal(run)
+
+    # A deleted issue is found when its record is read: here at once (its issue changed in the last
+    # minutes), else by a full sync. Its record is unlinked, keeps the key, and never gets a second issue.
+    full = e2e.run(crm.sync, full_sync=True)
+    assert run["unlinked"] + full["unlinked"] == 2 and full["created"] == 0
+    deleted = "unlinked: the linked Jira issue was deleted; the CRM record stays"
+    assert run["reasons"].get(deleted, 0) + full["reasons"].get(deleted, 0) == 1
+    assert records(e2e, crm)[issue_gone][crm.key_field] == issues[issue_gone]["key"]
+    assert_ideal(full)
+    assert e2e.run(crm.sync, full_sync=True)["created"] == 0
+    assert issue_gone not in synced_issues(e2e, crm)

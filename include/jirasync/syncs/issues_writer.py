@@ -208,7 +208,8 @@ class IssueWriter:
     # ---- unlinks ----------------------------------------------------------------------------
 
     def _unlink(self, records: Sequence[WriteRecord]) -> list[WriteOutcome]:
-        """The remote link goes from the issue, the issue key from the record; both stay."""
+        """The remote link goes from the issue and, unless the issue was deleted, the issue key from
+        the record; both stay."""
         outcomes: list[WriteOutcome] = []
         for record in records:
             try:
@@ -223,8 +224,9 @@ class IssueWriter:
                 outcomes.append(
                     WriteOutcome(error=f"issue {record.target_id}: {error}", retryable=error.retryable)
                 )
-        if self.options.issue_key_field:
-            cleared = [(r.source_id or "", {self.options.issue_key_field: None}) for r in records]
+        field = self.options.issue_key_field
+        cleared = [(r.source_id or "", {field: None}) for r in records if field and field in r.values]
+        if cleared:
             for outcome in self._update_crm(cleared):
                 if not outcome.ok:
                     log.warning("%s (the issue key stays in the CRM record)", outcome.error)

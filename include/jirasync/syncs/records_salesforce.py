@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jirasync.connectors.outcome import RecordOutcome
@@ -14,6 +14,7 @@ from jirasync.connectors.salesforce import COLLECTION_LIMIT, SalesforceConnector
 
 QUERY_BATCH = 2000  # the most records one SOQL call brings back
 IDS_PER_QUERY = 200  # ids one SOQL "IN (...)" lists, well inside SOQL's length limit
+DELETED_WINDOW = timedelta(days=29)  # Salesforce answers deletions of the last 30 days only
 
 
 class SalesforceRecords:
@@ -42,6 +43,14 @@ class SalesforceRecords:
             listed = ", ".join(soql_string(i) for i in ids[start : start + IDS_PER_QUERY])
             records += self.org.query(f"{self._select(fields)} WHERE Id IN ({listed})")
         return records, math.ceil(len(ids) / IDS_PER_QUERY)
+
+    def deleted(self, since: datetime) -> tuple[list[str], int]:
+        """Ids of the records deleted since ``since`` (Salesforce keeps 30 days of them), in one call."""
+        now = datetime.now(UTC)
+        start = min(max(since, now - DELETED_WINDOW), now - timedelta(minutes=1))
+        # Salesforce counts whole minutes and leaves out the end's: end after the current minute.
+        end = now + timedelta(minutes=1)
+        return [r.id for r in self.org.deleted(self.sobject, start, end).records], 1
 
     def update(self, changes: Sequence[tuple[str, dict[str, Any]]]) -> list[RecordOutcome]:
         return self.org.update(self.sobject, [{"Id": record_id, **values} for record_id, values in changes])

@@ -41,7 +41,8 @@ KEYS_PER_SEARCH = 100  # issue keys one "key in (…)" lists, and the issues one
 JIRA_CLOCK_MARGIN = timedelta(minutes=2)  # JQL compares minutes: read a little before the last run
 
 NOT_ELIGIBLE = "not created: auto-create is off, or the conditional rule is not met"
-MANUAL_UNLINK = "unlinked: the CRM record is gone or the issue no longer names it"
+UNLINKED = "unlinked: the CRM record is gone or the issue no longer names it"
+ISSUE_DELETED = "unlinked: the linked Jira issue was deleted; the CRM record stays"
 
 
 class RecordsToIssues:
@@ -58,6 +59,10 @@ class RecordsToIssues:
         fields = _crm_fields(run)
         since = datetime.fromisoformat(cursor["crm"]) if cursor.get("crm") else None
         records, ideal = records_side.read(fields, since)
+        deleted: list[str] = []
+        if since is not None:  # a full read finds deleted records by their absence
+            deleted, deleted_calls = records_side.deleted(since)
+            ideal += deleted_calls
         if options.status_rule is not None and since is None:
             ideal += _check_rule_value(run, records_side)
         complete = since is None
@@ -71,7 +76,7 @@ class RecordsToIssues:
         links = run.store.links(definition.id)
         linked_record = dict(zip(links["target_id"], links["source_id"], strict=True))
         origin = dict(zip(links["target_id"], links["origin"], strict=True))
-        removed: list[str] = []
+        removed = [record for record in deleted if record in set(links["source_id"])]
         referenced: dict[str, str] = {}  # record id → the issue that names it by hand
         for key, reference in changed.items():
             record = linked_record.get(key)
@@ -86,6 +91,10 @@ class RecordsToIssues:
             records += more
             ideal += more_calls
         records = [r for r in records if str(r[records_side.id_field]) not in removed]
+        if options.issue_key_field:
+            records = _without_foreign_issues(
+                records, records_side.id_field, options.issue_key_field, links, referenced
+            )
         if options.status_rule is not None:
             rule = options.status_rule
             records = [{**r, RULE_SOURCE: rule.status(_value(r, rule.field))} for r in records]
@@ -135,7 +144,9 @@ class RecordsToIssues:
             )
             ideal += 1
         records = [_issue_record(definition, issue) for issue in issues]
-        return Extract(target_frame(definition, records, id_field="key"), complete=False, ideal_calls=ideal)
+        # Complete for the records in scope: every issue they are linked to was asked for, so one
+        # that did not come back was deleted in Jira.
+        return Extract(target_frame(definition, records, id_field="key"), complete=True, ideal_calls=ideal)
 
     def refine(self, run: SyncRun, changes: pd.DataFrame) -> pd.DataFrame:
         """Creates only for eligible records; every new manual link gets its remote link and CRM
@@ -152,7 +163,11 @@ class RecordsToIssues:
             rows = rows[~(creates & rows["key"].isin(held))]
         unlinks = rows["kind"] == "unlink"
         rows.loc[unlinks, "direction"] = "to_target"
-        rows.loc[unlinks, "reason"] = MANUAL_UNLINK
+        rows.loc[unlinks, "reason"] = UNLINKED
+        if options.issue_key_field:  # the record no longer names the issue
+            rows.loc[unlinks, "field"] = options.issue_key_field
+            rows.loc[unlinks, "after"] = "null"
+        rows = _issue_deletions(definition, rows)
         return pd.concat([rows, _link_writes(run, rows[rows["kind"] == "link"])], ignore_index=True).astype(
             "string"
         )
@@ -243,6 +258,38 @@ def _check_required_fields(run: SyncRun, jira: JiraConnector) -> None:
             f"{target['issue_type']} in {target['project']}, and no mapping fills it; map a CRM field to "
             "it in the definition, or make it optional in Jira"
         )
+
+
+def _without_foreign_issues(
+    records: list[dict[str, Any]],
+    id_field: str,
+    key_field: str,
+    links: pd.DataFrame,
+    referenced: dict[str, str],
+) -> list[dict[str, Any]]:
+    """Records that name an issue they are not linked to are left alone: their issue was deleted in
+    Jira (the unlink keeps its key there, so no second issue is made), or another tool links them.
+    One a person links by hand is kept."""
+    linked = set(links["source_id"])
+    return [
+        r
+        for r in records
+        if not r.get(key_field) or str(r[id_field]) in linked or str(r[id_field]) in referenced
+    ]
+
+
+def _issue_deletions(definition: Any, rows: pd.DataFrame) -> pd.DataFrame:
+    """A linked issue deleted in Jira is never re-created: the delete policy unlinks (or ignores) it,
+    and the record keeps the issue's key, so auto-create leaves it alone."""
+    recreates = (rows["kind"] == "create") & rows["target_id"].notna()
+    if not recreates.any():
+        return rows
+    gone = rows[recreates].drop_duplicates("key")
+    kept = rows[~recreates]
+    if definition.delete_policy == "ignore":
+        return kept
+    unlinks = gone.assign(kind="unlink", field=pd.NA, before=pd.NA, after=pd.NA, direction="to_target")
+    return pd.concat([kept, unlinks.assign(reason=ISSUE_DELETED)], ignore_index=True)
 
 
 def _link_writes(run: SyncRun, links: pd.DataFrame) -> pd.DataFrame:

@@ -33,6 +33,11 @@ class ZohoRecords:
         records = self.crm.records_with_ids(self.module, list(ids), self._with_system_fields(fields))
         return records, math.ceil(len(ids) / WRITE_BATCH)
 
+    def deleted(self, since: datetime) -> tuple[list[str], int]:
+        """Ids of the records deleted since ``since`` (in the recycle bin or gone), and the calls that took."""
+        ids = [str(r["id"]) for r in self.crm.deleted(self.module, since)]
+        return ids, max(1, math.ceil(len(ids) / PER_PAGE))
+
     def update(self, changes: Sequence[tuple[str, dict[str, Any]]]) -> list[RecordOutcome]:
         return self.crm.update(self.module, [{"id": record_id, **values} for record_id, values in changes])
 
