@@ -11,6 +11,8 @@ import pytest
 from tests.e2e.harness import EndToEnd, end_to_end
 from tests.syncs.test_users_to_contacts import crm as crm_connector
 
+from jirasync.local_stack import PROJECT_ROOT
+
 PEOPLE = 700  # about 38 Zoho deals and 40 Salesforce cases
 LINK_FIELD = "customfield_10103"
 STATUSES = {"10000": "To Do", "10001": "In Progress", "10002": "Done"}
@@ -46,6 +48,7 @@ SALESFORCE = Crm(
     ("New", "Working", "Escalated"), "Closed", "Priority", "customfield_10102", "Low", "/Case/",
 )  # fmt: skip
 DEFINITIONS = [f"{ZOHO.sync}.yaml", f"{SALESFORCE.sync}.yaml"]
+ZOHO_DEFINITION = (PROJECT_ROOT / "include" / "syncs" / DEFINITIONS[0]).read_text()
 
 
 @pytest.fixture(scope="module")
@@ -270,3 +273,54 @@ def test_a_deleted_record_or_issue_unlinks_and_the_other_side_stays(e2e: EndToEn
     assert_ideal(full)
     assert e2e.run(crm.sync, full_sync=True)["created"] == 0
     assert issue_gone not in synced_issues(e2e, crm)
+
+
+STAGE_MAP = (
+    "  status_map:\n    field: Stage\n    values: {Qualification: To Do, Needs Analysis: To Do, Proposal: In Progress, "
+    "Negotiation: In Progress, Closed Won: Done}\n"
+)
+
+
+def test_a_status_map_moves_issues_with_the_crm_and_the_crm_with_jira(e2e: EndToEnd) -> None:
+    rule = (ZOHO_DEFINITION.split("  status_rule:\n")[1]).split("# Both sides")[0]
+    e2e.add_variant(
+        f"{ZOHO.sync}.yaml",
+        "deals_status_map",
+        {
+            "  - {source: status_rule, target: status, owner: source}": "  - {source: status_map, target: status}",
+            "  status_rule:\n" + rule: STAGE_MAP,
+        },
+    )
+    first = e2e.run("deals_status_map")
+    issues = {
+        k: v for k, v in synced_issues(e2e, Crm(**{**ZOHO.__dict__, "sync": "deals_status_map"})).items()
+    }
+    lost = [i for i, d in records(e2e, ZOHO).items() if d["Stage"] == "Closed Lost"]
+    assert set(issues) == set(records(e2e, ZOHO))  # no rule: every deal gets an issue
+    assert lost and all(
+        status_name(issues[i]) == "To Do" for i in lost
+    )  # unmapped: the issue keeps its status
+    assert sum("Stage 'Closed Lost' has no Jira status" in note for note in first["adjusted_values"]) == len(
+        lost
+    )
+    moving_in_crm, moving_in_jira = (
+        next(i for i, d in sorted(records(e2e, ZOHO).items()) if d["Stage"] == stage)
+        for stage in ("Qualification", "Proposal")
+    )
+    edit_record(e2e, ZOHO, moving_in_crm, Stage="Negotiation")
+    e2e.sandbox.mutate("jira", "transition", issue=issues[moving_in_jira]["key"], to="Done")
+
+    second = e2e.run("deals_status_map")
+    assert status_name(e2e.sandbox.record("jira", "issues", issues[moving_in_crm]["id"])) == "In Progress"
+    assert records(e2e, ZOHO)[moving_in_jira]["Stage"] == "Closed Won"  # the first CRM value for Done
+    assert second["updated"] == 2 and second["failed"] == 0
+    assert_ideal(second)
+    # The stage written to the CRM is also the CRM-owned "CRM stage" field of the issue: it follows
+    # once; the status itself never comes back.
+    third = e2e.run("deals_status_map")
+    changed = {
+        (row["target_id"], row["field"]) for row in e2e.ledger("deals_status_map") if row["outcome"] == "ok"
+    }
+    assert changed == {(issues[moving_in_jira]["key"], "customfield_10102")}
+    assert e2e.run("deals_status_map")["updated"] == 0 and writes(e2e) == 0
+    assert third["updated"] == 1

@@ -12,7 +12,7 @@ from jirasync.engine.apply import WriteRecord
 from jirasync.engine.definitions import DefinitionError, load_definition
 from jirasync.engine.store import StateStore
 from jirasync.syncs.family import RunOptions, SyncRun
-from jirasync.syncs.records_definition import Condition, check_records_definition, record_id_in
+from jirasync.syncs.records_definition import Condition, StatusMap, check_records_definition, record_id_in
 from jirasync.syncs.records_to_issues import RecordsToIssues
 from sandbox.testing import RunningSandbox
 
@@ -121,3 +121,22 @@ def test_an_interrupted_create_is_found_by_its_property_not_made_twice(
     fresh_sandbox.clear_counters()
     assert writer.reconcile([made, never]) == [created.record_id, None]
     assert sum(fresh_sandbox.counters().values()) == writer.lookup_calls(2) == 1
+
+
+def test_a_status_map_goes_both_ways_through_its_first_crm_value() -> None:
+    stages = StatusMap(
+        field="Stage", values={"Qualification": "To Do", "Needs Analysis": "To Do", "Closed Won": "Done"}
+    )
+    assert (stages.jira_status("Needs Analysis"), stages.jira_status("Closed Lost")) == ("To Do", None)
+    assert (stages.crm_value("to do"), stages.crm_value("In Progress")) == ("Qualification", None)
+
+
+def test_a_status_map_without_its_mapping_is_refused(tmp_path: Path) -> None:
+    path = variant(
+        tmp_path,
+        {
+            "  auto_create: true\n": "  auto_create: true\n  status_map: {field: Stage, values: {Proposal: In Progress}}\n"
+        },
+    )
+    error = refusal(path)
+    assert error.field == "fields" and "status_map" in error.fix

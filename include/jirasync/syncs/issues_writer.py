@@ -66,8 +66,7 @@ class IssueWriter:
         if kind == "update" and direction == "to_target":
             return [self._update_issue(record) for record in records]
         if kind == "update":
-            changes = [(record.source_id or "", self._crm_values(record.values)) for record in records]
-            return self._update_crm(changes)
+            return self._update_records(records)
         if kind == "unlink":
             return self._unlink(records)
         raise ValueError(f"the records ↔ issues family writes no {kind} records")
@@ -201,9 +200,40 @@ class IssueWriter:
             for (record_id, _), a in zip(changes, answers, strict=True)
         ]
 
-    def _crm_values(self, values: dict[str, Any]) -> dict[str, Any]:
-        """Values named by their Jira field, renamed to the CRM fields they map to."""
-        return {self.crm_fields.get(name, name): value for name, value in values.items()}
+    def _update_records(self, records: Sequence[WriteRecord]) -> list[WriteOutcome]:
+        """Jira's values written to the CRM; a Jira status the status map has no CRM value for is skipped."""
+        outcomes: dict[int, WriteOutcome] = {}
+        changes: list[tuple[int, str, dict[str, Any]]] = []
+        for position, record in enumerate(records):
+            values = self._crm_values(record.values)
+            if values is None:
+                status = record.values["status"]
+                outcomes[position] = WriteOutcome(
+                    skipped=f"Jira status {status} has no CRM value in status_map"
+                )
+            else:
+                changes.append((position, record.source_id or "", values))
+        written = (
+            self._update_crm([(record_id, values) for _, record_id, values in changes]) if changes else []
+        )
+        outcomes.update(
+            {position: outcome for (position, _, _), outcome in zip(changes, written, strict=True)}
+        )
+        return [outcomes[position] for position in range(len(records))]
+
+    def _crm_values(self, values: dict[str, Any]) -> dict[str, Any] | None:
+        """Values named by their Jira field, renamed to the CRM fields they map to; a Jira status
+        turned back into the CRM's through the status map (None when the map has no value for it)."""
+        crm_values = {
+            self.crm_fields.get(name, name): value for name, value in values.items() if name != "status"
+        }
+        status_map = self.options.status_map
+        if "status" in values and status_map is not None:
+            crm_status = status_map.crm_value(str(values["status"]))
+            if crm_status is None:
+                return None
+            crm_values[status_map.field] = crm_status
+        return crm_values
 
     # ---- unlinks ----------------------------------------------------------------------------
 

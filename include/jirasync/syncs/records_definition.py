@@ -18,6 +18,7 @@ from jirasync.engine.definitions import DefinitionError, SyncDefinition
 
 CRM_SYSTEMS = {"zoho_crm": "module", "salesforce": "sobject"}
 RULE_SOURCE = "status_rule"  # the attribute a record gets: the Jira status its conditional rule names
+MAP_SOURCE = "status_map"  # the attribute a record gets: the Jira status its CRM status maps to
 Operator = Literal[
     "equals", "not_equals", "contains", "in", "empty", "not_empty", "greater_than", "less_than"
 ]
@@ -66,11 +67,27 @@ class StatusRule(Condition):
         return self.met_status if self.met(actual) else self.not_met_status
 
 
+class StatusMap(_Strict):
+    """A CRM status field and the Jira status of each of its values, used both ways: a Jira status
+    goes back as the first CRM value listed for it."""
+
+    field: str = Field(min_length=1)
+    values: dict[str, str] = Field(min_length=1)
+
+    def jira_status(self, crm_value: Any) -> str | None:
+        return self.values.get(str(crm_value)) if crm_value is not None else None
+
+    def crm_value(self, jira_status: str) -> str | None:
+        wanted = jira_status.casefold()
+        return next((crm for crm, jira in self.values.items() if jira.casefold() == wanted), None)
+
+
 class RecordsOptions(_Strict):
     record_url: str = Field(min_length=1)
     issue_key_field: str | None = None
     auto_create: bool = False
     status_rule: StatusRule | None = None
+    status_map: StatusMap | None = None
 
     @field_validator("record_url")
     @classmethod
@@ -153,6 +170,14 @@ def check_records_definition(definition: SyncDefinition, where: str) -> None:
                 "the conditional rule sets the Jira status",
                 "map it as {source: status_rule, target: status, owner: source}",
             )
+    map_mapped = any(m.source == MAP_SOURCE and m.target == "status" for m in definition.fields)
+    if (options.status_map is not None) != map_mapped:
+        raise DefinitionError(
+            where,
+            "fields",
+            "a status map and its mapping go together",
+            "add {source: status_map, target: status} with options.status_map, or neither",
+        )
     rule_mapped = any(m.source == RULE_SOURCE for m in definition.fields)
     if (options.status_rule is not None) != rule_mapped:
         raise DefinitionError(

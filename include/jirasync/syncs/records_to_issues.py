@@ -34,7 +34,14 @@ from jirasync.engine.frames import source_frame, target_frame
 from jirasync.syncs.family import Extract, SyncRun
 from jirasync.syncs.issues_writer import LINK_PROPERTY, REMOTE_LINK_FIELD, IssueWriter, crm_records
 from jirasync.syncs.limits import within_limits
-from jirasync.syncs.records_definition import RULE_SOURCE, crm_object, record_id_in, records_options
+from jirasync.syncs.records_definition import (
+    MAP_SOURCE,
+    RULE_SOURCE,
+    StatusMap,
+    crm_object,
+    record_id_in,
+    records_options,
+)
 
 SUMMARY_LIMIT = 255  # Jira refuses a longer summary
 KEYS_PER_SEARCH = 100  # issue keys one "key in (…)" lists, and the issues one search page returns
@@ -98,6 +105,9 @@ class RecordsToIssues:
         if options.status_rule is not None:
             rule = options.status_rule
             records = [{**r, RULE_SOURCE: rule.status(_value(r, rule.field))} for r in records]
+        unmapped: list[str] = []
+        if options.status_map is not None:
+            records, unmapped = _mapped_statuses(records, options.status_map, records_side.id_field)
         frame = source_frame(definition, records, id_field=records_side.id_field)
         frame["_issue"] = frame["_id"].map(referenced).astype("string")
         frame, cut = within_limits(frame, {"summary": SUMMARY_LIMIT} if "summary" in frame else {})
@@ -113,7 +123,7 @@ class RecordsToIssues:
             cursor=json.dumps(next_cursor),
             ideal_calls=records_side.setup_calls + ideal + searches,
             calls=calls,
-            adjusted=tuple(f"{note} (summary longer than Jira takes)" for note in cut),
+            adjusted=(*(f"{note} (summary longer than Jira takes)" for note in cut), *unmapped),
         )
 
     def read_target(self, run: SyncRun, jira: JiraConnector, source: Extract) -> Extract:
@@ -161,6 +171,12 @@ class RecordsToIssues:
             not_met = json.dumps(options.status_rule.not_met_status)
             held = rows.loc[creates & (rows["field"] == "status") & (rows["after"] == not_met), "key"]
             rows = rows[~(creates & rows["key"].isin(held))]
+        # A CRM status the map lacks (or none) leaves the issue's status as it is, and Jira's
+        # status is not written over it.
+        unmapped = (rows["after"] == "null") | (
+            (rows["direction"] == "to_source") & (rows["before"] == "null")
+        )
+        rows = rows[~((rows["field"] == "status") & unmapped).fillna(False)]
         unlinks = rows["kind"] == "unlink"
         rows.loc[unlinks, "direction"] = "to_target"
         rows.loc[unlinks, "reason"] = UNLINKED
@@ -179,9 +195,11 @@ class RecordsToIssues:
 def _crm_fields(run: SyncRun) -> list[str]:
     definition = run.definition
     options = records_options(definition)
-    fields = {m.source for m in definition.fields if m.source != RULE_SOURCE}
+    fields = {m.source for m in definition.fields if m.source not in (RULE_SOURCE, MAP_SOURCE)}
     if options.status_rule is not None:
         fields.add(options.status_rule.field)
+    if options.status_map is not None:
+        fields.add(options.status_map.field)
     if options.issue_key_field:
         fields.add(options.issue_key_field)
     return sorted(fields)
@@ -258,6 +276,21 @@ def _check_required_fields(run: SyncRun, jira: JiraConnector) -> None:
             f"{target['issue_type']} in {target['project']}, and no mapping fills it; map a CRM field to "
             "it in the definition, or make it optional in Jira"
         )
+
+
+def _mapped_statuses(
+    records: list[dict[str, Any]], status_map: StatusMap, id_field: str
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Each record with the Jira status its CRM status maps to, and a note per value the map lacks
+    (such a record's issue keeps its status)."""
+    mapped, notes = [], []
+    for record in records:
+        value = _value(record, status_map.field)
+        status = status_map.jira_status(value)
+        if status is None and value is not None:
+            notes.append(f"{record[id_field]}: {status_map.field} {value!r} has no Jira status in status_map")
+        mapped.append({**record, MAP_SOURCE: status})
+    return mapped, notes
 
 
 def _without_foreign_issues(
