@@ -324,3 +324,40 @@ def test_a_status_map_moves_issues_with_the_crm_and_the_crm_with_jira(e2e: EndTo
     assert changed == {(issues[moving_in_jira]["key"], "customfield_10102")}
     assert e2e.run("deals_status_map")["updated"] == 0 and writes(e2e) == 0
     assert third["updated"] == 1
+
+
+def test_display_mode_shows_the_crm_fields_on_the_issue_and_writes_no_field(e2e: EndToEnd) -> None:
+    rule = "  status_rule:\n" + (ZOHO_DEFINITION.split("  status_rule:\n")[1]).split("# Both sides")[0]
+    e2e.add_variant(
+        f"{ZOHO.sync}.yaml",
+        "deals_display",
+        {
+            "mode: two_way": "mode: display",
+            "  - {source: status_rule, target: status, owner: source}\n": "",
+            rule: "",
+            "auto_create: true": "auto_create: false",
+        },
+    )
+    deal_id, deal = next(iter(sorted(records(e2e, ZOHO).items())))
+    issue = next(i for i in e2e.sandbox.records("jira", "issues") if i["key"].startswith("SUP-"))
+    e2e.sandbox.mutate("jira", "edit_issue", issue=issue["key"], fields={LINK_FIELD: deal_id})
+
+    linked = e2e.run("deals_display")
+    now = e2e.sandbox.record("jira", "issues", issue["id"])
+    snapshot = now["properties"]["jirasync.snapshot"]
+    assert linked["linked"] == 1 and linked["created"] == 0
+    assert snapshot["record"] == deal_id and snapshot["url"].endswith(deal_id)
+    assert snapshot["fields"]["summary"] == deal["Deal_Name"]
+    assert snapshot["fields"]["customfield_10105"] == deal["Account_Name"]["name"]
+    assert now["fields"]["summary"] == issue["fields"]["summary"]  # the issue's own fields stay
+    assert now["fields"]["status"] == issue["fields"]["status"]
+    assert_ideal(linked)
+
+    edit_record(e2e, ZOHO, deal_id, Amount=4242.0)
+    refreshed = e2e.run("deals_display")
+    snapshot = e2e.sandbox.record("jira", "issues", issue["id"])["properties"]["jirasync.snapshot"]
+    assert snapshot["fields"]["customfield_10101"] == 4242.0
+    assert snapshot["fields"]["summary"] == deal["Deal_Name"]  # the whole snapshot, not only the change
+    assert refreshed["updated"] == 1 and e2e.calls("jira", "/properties/") == 1
+    assert_ideal(refreshed)
+    assert e2e.run("deals_display")["updated"] == 0 and writes(e2e) == 0

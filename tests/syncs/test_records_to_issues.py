@@ -140,3 +140,8 @@ def test_a_status_map_without_its_mapping_is_refused(tmp_path: Path) -> None:
     )
     error = refusal(path)
     assert error.field == "fields" and "status_map" in error.fix
+
+
+def test_display_mode_refuses_what_writes(tmp_path: Path) -> None:
+    error = refusal(variant(tmp_path, {"mode: two_way": "mode: display"}))
+    assert error.field == "mode" and "auto_create" in error.fix

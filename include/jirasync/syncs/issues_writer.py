@@ -12,12 +12,15 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import pandas as pd
+
 from jirasync.connectors.errors import ApiError, AuthenticationError
 from jirasync.connectors.jira import BULK_CREATE_LIMIT, JiraConnector, JiraRequestError, issue_update
 from jirasync.connectors.outcome import RecordOutcome
 from jirasync.connectors.query_literals import jql_string
 from jirasync.engine.apply import WriteOutcome, WriteRecord
 from jirasync.engine.definitions import SyncDefinition
+from jirasync.engine.frames import from_json, to_json
 from jirasync.syncs.family import SyncRun
 from jirasync.syncs.records_definition import crm_object, records_options
 from jirasync.syncs.records_salesforce import SalesforceRecords
@@ -26,6 +29,7 @@ from jirasync.syncs.records_zoho import ZohoRecords
 log = logging.getLogger(__name__)
 
 LINK_PROPERTY = "jirasync.record"
+SNAPSHOT_PROPERTY = "jirasync.snapshot"  # display mode: the record's mapped fields, on the issue
 REMOTE_LINK_FIELD = "jirasync.remote_link"  # a change row's field: the issue's remote link to the record
 NOT_FIELDS = ("status", REMOTE_LINK_FIELD)  # written otherwise than as an issue field
 RECONCILE_WINDOW = "-7d"  # interrupted creates are looked for among the issues created since
@@ -51,8 +55,11 @@ class IssueWriter:
 
     batch_size = BULK_CREATE_LIMIT
 
-    def __init__(self, run: SyncRun, jira: JiraConnector, crm: CrmRecords) -> None:
+    def __init__(
+        self, run: SyncRun, jira: JiraConnector, crm: CrmRecords, source: pd.DataFrame | None
+    ) -> None:
         self.definition = run.definition
+        self.snapshots = _snapshots(run.definition, source) if run.definition.mode == "display" else {}
         self.options = records_options(run.definition)
         self.jira = jira
         self.crm = crm
@@ -145,7 +152,9 @@ class IssueWriter:
         key = record.target_id or ""
         fields = _issue_fields(record.values)
         try:
-            if fields:
+            if self.definition.mode == "display" and fields:
+                self._snapshot(key, record.source_id or "")
+            elif fields:
                 self.jira.edit_issue(key, fields=fields)
                 self.ideal += 1
             if REMOTE_LINK_FIELD in record.values:
@@ -171,6 +180,14 @@ class IssueWriter:
             return f"no transition from {current or 'its status'} to {status} for issue {key}; tried again next run"
         self.ideal += 2
         return None
+
+    def _snapshot(self, key: str, record_id: str) -> None:
+        """The record's mapped fields, all of them, as the issue's snapshot property."""
+        snapshot = {"record": record_id, "url": self.options.record_url.format(id=record_id)}
+        self.jira.put_issue_property(
+            key, SNAPSHOT_PROPERTY, {**snapshot, "fields": self.snapshots[record_id]}
+        )
+        self.ideal += 1
 
     def _remote_link(self, key: str, record_id: str) -> None:
         self.jira.put_remote_link(
@@ -261,6 +278,18 @@ class IssueWriter:
                 if not outcome.ok:
                     log.warning("%s (the issue key stays in the CRM record)", outcome.error)
         return outcomes
+
+
+def _snapshots(definition: SyncDefinition, source: pd.DataFrame | None) -> dict[str, dict[str, Any]]:
+    """Each source record's mapped values, as JSON values, by record id."""
+    if source is None or source.empty:
+        return {}
+    targets = [m.target for m in definition.fields]
+    values = {target: from_json(to_json(source[target])) for target in targets}
+    return {
+        record_id: {target: values[target][row] for target in targets}
+        for row, record_id in enumerate(source["_id"])
+    }
 
 
 def _issue_fields(values: dict[str, Any]) -> dict[str, Any]:

@@ -186,6 +186,18 @@ def check_records_definition(definition: SyncDefinition, where: str) -> None:
             "a conditional status rule and its mapping go together",
             "add {source: status_rule, target: status, owner: source} with options.status_rule, or neither",
         )
+    if definition.mode == "display" and (
+        options.auto_create
+        or options.status_rule
+        or options.status_map
+        or any(m.owner != "source" for m in definition.fields)
+    ):
+        raise DefinitionError(
+            where,
+            "mode",
+            "display links by hand and shows the CRM's fields on the issue: it creates, moves and writes nothing",
+            "remove auto_create, status_rule, status_map and owners, or choose one_way, two_way or custom",
+        )
     if definition.delete_policy not in ("unlink", "ignore"):
         raise DefinitionError(
             where,

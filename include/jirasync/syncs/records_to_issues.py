@@ -14,6 +14,10 @@ for the changed issues' link field), so a change on either side brings both halv
 into the plan; the Jira side then reads exactly the issues of those records. A run in which
 nothing changed reads two empty pages and writes nothing.
 
+In ``display`` mode no field is written: the mapped CRM fields are kept on the issue as the issue
+property ``jirasync.snapshot`` (readable in Jira while the CRM is down), named by each mapping's
+``target``, and refreshed when the record changes.
+
 The conditional status rule gives each record the attribute ``status_rule`` (the status its
 condition names), mapped to Jira's ``status``; the writer moves issues there through workflow
 transitions, and reports a record whose issue has no transition to it, to try again next run.
@@ -32,7 +36,13 @@ from jirasync.connectors.jira import JiraConnector
 from jirasync.connectors.query_literals import jql_string
 from jirasync.engine.frames import source_frame, target_frame
 from jirasync.syncs.family import Extract, SyncRun
-from jirasync.syncs.issues_writer import LINK_PROPERTY, REMOTE_LINK_FIELD, IssueWriter, crm_records
+from jirasync.syncs.issues_writer import (
+    LINK_PROPERTY,
+    REMOTE_LINK_FIELD,
+    SNAPSHOT_PROPERTY,
+    IssueWriter,
+    crm_records,
+)
 from jirasync.syncs.limits import within_limits
 from jirasync.syncs.records_definition import (
     MAP_SOURCE,
@@ -140,8 +150,11 @@ class RecordsToIssues:
         if options.auto_create and (~ids.isin(links["source_id"])).any():
             _check_required_fields(run, jira)
             ideal += 2
-        fields = [m.target for m in definition.fields if m.target != "status"]
-        fields += ["status", definition.key.target_field]
+        display = definition.mode == "display"
+        fields = [definition.key.target_field]
+        if not display:
+            fields += [m.target for m in definition.fields if m.target != "status"] + ["status"]
+        properties = [LINK_PROPERTY, SNAPSHOT_PROPERTY] if display else [LINK_PROPERTY]
         issues = []
         for start in range(0, len(keys), KEYS_PER_SEARCH):
             listed = ", ".join(jql_string(k) for k in sorted(keys)[start : start + KEYS_PER_SEARCH])
@@ -149,11 +162,16 @@ class RecordsToIssues:
                 jira.search_issues(
                     f"project = {jql_string(project)} AND key in ({listed})",
                     sorted(set(fields)),
-                    properties=[LINK_PROPERTY],
+                    properties=properties,
                 )
             )
             ideal += 1
         records = [_issue_record(definition, issue) for issue in issues]
+        if display:  # the issue's fields are its own: the plan compares the snapshot
+            records = [
+                {**record, **(issue.properties.get(SNAPSHOT_PROPERTY) or {}).get("fields", {})}
+                for record, issue in zip(records, issues, strict=True)
+            ]
         # Complete for the records in scope: every issue they are linked to was asked for, so one
         # that did not come back was deleted in Jira.
         return Extract(target_frame(definition, records, id_field="key"), complete=True, ideal_calls=ideal)
@@ -189,7 +207,7 @@ class RecordsToIssues:
         )
 
     def writer(self, run: SyncRun, jira: JiraConnector, source: pd.DataFrame) -> IssueWriter:
-        return IssueWriter(run, jira, crm_records(run.definition, run.connect(run.definition.source)))
+        return IssueWriter(run, jira, crm_records(run.definition, run.connect(run.definition.source)), source)
 
 
 def _crm_fields(run: SyncRun) -> list[str]:
