@@ -35,17 +35,17 @@ class Crm:
     closed: str  # a value that does not
     owned: str  # a field the CRM owns, and the Jira field it fills
     owned_target: str
-    owned_value: Any
+    owned_values: tuple[Any, Any]  # a value is set that the record does not have yet
     url_part: str
 
 
 ZOHO = Crm(
     "zoho_deals_to_jira", "zoho", "Deals", "id", "Deal_Name", "Jira_Issue_Key", "Stage",
-    ("Proposal", "Negotiation"), "Closed Won", "Amount", "customfield_10101", 123456.0, "/Potentials/",
+    ("Proposal", "Negotiation"), "Closed Won", "Amount", "customfield_10101", (123456.0, 654321.0), "/Potentials/",
 )  # fmt: skip
 SALESFORCE = Crm(
     "salesforce_cases_to_jira", "salesforce", "Case", "Id", "Subject", "Jira_Issue_Key__c", "Status",
-    ("New", "Working", "Escalated"), "Closed", "Priority", "customfield_10102", "Low", "/Case/",
+    ("New", "Working", "Escalated"), "Closed", "Priority", "customfield_10102", ("Low", "High"), "/Case/",
 )  # fmt: skip
 DEFINITIONS = [f"{ZOHO.sync}.yaml", f"{SALESFORCE.sync}.yaml"]
 ZOHO_DEFINITION = (PROJECT_ROOT / "include" / "syncs" / DEFINITIONS[0]).read_text()
@@ -115,6 +115,12 @@ def edit_record(e2e: EndToEnd, crm: Crm, record_id: str, **changes: Any) -> None
         e2e.sandbox.mutate("salesforce", "edit_record", sobject=crm.collection, id=record_id, fields=changes)
 
 
+def new_value(e2e: EndToEnd, crm: Crm, record_id: str) -> Any:
+    """A value of the CRM-owned field that the record does not have."""
+    current = records(e2e, crm)[record_id][crm.owned]
+    return next(value for value in crm.owned_values if value != current)
+
+
 def assert_ideal(summary: dict[str, Any]) -> None:
     assert summary["api_calls"] == summary["ideal_api_calls"], summary["calls_by_endpoint"]
 
@@ -151,13 +157,14 @@ def test_fields_sync_both_ways_without_echo_over_three_runs(e2e: EndToEnd, crm: 
     e2e.run(crm.sync)
     issues = synced_issues(e2e, crm)
     crm_side, jira_side = sorted(issues)[:2]
-    edit_record(e2e, crm, crm_side, **{crm.owned: crm.owned_value})
+    value = new_value(e2e, crm, crm_side)
+    edit_record(e2e, crm, crm_side, **{crm.owned: value})
     e2e.sandbox.mutate(
         "jira", "edit_issue", issue=issues[jira_side]["key"], fields={"summary": "Renamed in Jira"}
     )
 
     second = e2e.run(crm.sync)
-    assert synced_issues(e2e, crm)[crm_side]["fields"][crm.owned_target] == crm.owned_value
+    assert synced_issues(e2e, crm)[crm_side]["fields"][crm.owned_target] == value
     assert records(e2e, crm)[jira_side][crm.name] == "Renamed in Jira"
     assert second["updated"] == 2 and second["created"] == 0
     assert_ideal(second)
@@ -361,3 +368,31 @@ def test_display_mode_shows_the_crm_fields_on_the_issue_and_writes_no_field(e2e:
     assert refreshed["updated"] == 1 and e2e.calls("jira", "/properties/") == 1
     assert_ideal(refreshed)
     assert e2e.run("deals_display")["updated"] == 0 and writes(e2e) == 0
+
+
+def test_the_trigger_form_links_an_issue_to_a_record_and_refreshes_one_pair(e2e: EndToEnd, crm: Crm) -> None:
+    record_id, record = next(
+        (i, r) for i, r in sorted(records(e2e, crm).items()) if r[crm.stage] == crm.closed
+    )
+    issue = next(
+        i
+        for i in e2e.sandbox.records("jira", "issues")
+        if i["key"].startswith("SUP-") and "properties" not in i
+    )
+    linked = e2e.run(crm.sync, only=f"{issue['key']}:{record_id}")
+    now = e2e.sandbox.record("jira", "issues", issue["id"])
+    assert (linked["linked"], linked["created"], linked["read_source"]) == (1, 0, 1)
+    assert now["fields"][LINK_FIELD] == record_id  # the link shows on the issue, and can be cleared there
+    assert now["fields"]["summary"] == record[crm.name]
+    assert len(remote_links(e2e, now)) == 1 and records(e2e, crm)[record_id][crm.key_field] == issue["key"]
+    assert_ideal(linked)
+
+    everything = e2e.run(crm.sync)  # the first full run keeps the link and creates the others' issues
+    assert everything["unlinked"] == 0 and everything["created"] == len(eligible(e2e, crm))
+
+    value = new_value(e2e, crm, record_id)
+    edit_record(e2e, crm, record_id, **{crm.owned: value})
+    refreshed = e2e.run(crm.sync, only=issue["key"])
+    assert (refreshed["read_source"], refreshed["updated"]) == (1, 1)
+    assert e2e.sandbox.record("jira", "issues", issue["id"])["fields"][crm.owned_target] == value
+    assert_ideal(refreshed)

@@ -59,7 +59,7 @@ class IssueWriter:
         self, run: SyncRun, jira: JiraConnector, crm: CrmRecords, source: pd.DataFrame | None
     ) -> None:
         self.definition = run.definition
-        self.snapshots = _snapshots(run.definition, source) if run.definition.mode == "display" else {}
+        self.snapshots = _snapshots(run.definition, source) if run.definition.mode == "display" else None
         self.options = records_options(run.definition)
         self.jira = jira
         self.crm = crm
@@ -151,10 +151,12 @@ class IssueWriter:
     def _update_issue(self, record: WriteRecord) -> WriteOutcome:
         key = record.target_id or ""
         fields = _issue_fields(record.values)
+        shown = {name for name in fields if name in self.crm_fields} if self.snapshots is not None else set()
+        fields = {name: value for name, value in fields.items() if name not in shown}
         try:
-            if self.definition.mode == "display" and fields:
+            if shown:  # display mode: mapped fields are shown in the snapshot, never written
                 self._snapshot(key, record.source_id or "")
-            elif fields:
+            if fields:
                 self.jira.edit_issue(key, fields=fields)
                 self.ideal += 1
             if REMOTE_LINK_FIELD in record.values:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -55,7 +56,8 @@ from jirasync.syncs.records_definition import (
 
 SUMMARY_LIMIT = 255  # Jira refuses a longer summary
 KEYS_PER_SEARCH = 100  # issue keys one "key in (…)" lists, and the issues one search page returns
-JIRA_CLOCK_MARGIN = timedelta(minutes=2)  # JQL compares minutes: read a little before the last run
+JIRA_CLOCK_MARGIN = timedelta(minutes=2)
+ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]+-\d+")  # JQL compares minutes: read a little before the last run
 
 NOT_ELIGIBLE = "not created: auto-create is off, or the conditional rule is not met"
 UNLINKED = "unlinked: the CRM record is gone or the issue no longer names it"
@@ -69,6 +71,8 @@ class RecordsToIssues:
         definition = run.definition
         options = records_options(definition)
         records_side = crm_records(definition, crm)
+        if run.options.only:
+            return _read_one(run, records_side)
         cursor = (
             {} if run.options.full_sync else json.loads(run.store.cursor(definition.id, "source") or "{}")
         )
@@ -82,7 +86,6 @@ class RecordsToIssues:
             ideal += deleted_calls
         if options.status_rule is not None and since is None:
             ideal += _check_rule_value(run, records_side)
-        complete = since is None
 
         jira = run.connect(definition.target)
         try:
@@ -112,28 +115,20 @@ class RecordsToIssues:
             records = _without_foreign_issues(
                 records, records_side.id_field, options.issue_key_field, links, referenced
             )
-        if options.status_rule is not None:
-            rule = options.status_rule
-            records = [{**r, RULE_SOURCE: rule.status(_value(r, rule.field))} for r in records]
-        unmapped: list[str] = []
-        if options.status_map is not None:
-            records, unmapped = _mapped_statuses(records, options.status_map, records_side.id_field)
-        frame = source_frame(definition, records, id_field=records_side.id_field)
-        frame["_issue"] = frame["_id"].map(referenced).astype("string")
-        frame, cut = within_limits(frame, {"summary": SUMMARY_LIMIT} if "summary" in frame else {})
         newest = max((str(r.get(records_side.modified_field) or "") for r in records), default="")
         next_cursor = {
             "crm": _later(cursor.get("crm"), newest),
             "jira": (started - JIRA_CLOCK_MARGIN).strftime("%Y-%m-%d %H:%M"),
         }
+        frame, notes = _source_frame(run, records, records_side.id_field, referenced)
         return Extract(
             frame,
-            complete,
+            since is None,
             removed=tuple(removed),
             cursor=json.dumps(next_cursor),
             ideal_calls=records_side.setup_calls + ideal + searches,
             calls=calls,
-            adjusted=(*(f"{note} (summary longer than Jira takes)" for note in cut), *unmapped),
+            adjusted=notes,
         )
 
     def read_target(self, run: SyncRun, jira: JiraConnector, source: Extract) -> Extract:
@@ -167,6 +162,10 @@ class RecordsToIssues:
             )
             ideal += 1
         records = [_issue_record(definition, issue) for issue in issues]
+        named = dict(zip(source.frame["_issue"], source.frame["_id"], strict=True))
+        for record in records:  # an issue linked from the trigger form names its record from now on
+            if not record.get(definition.key.target_field) and record["key"] in named:
+                record[definition.key.target_field] = named[record["key"]]
         if display:  # the issue's fields are its own: the plan compares the snapshot
             records = [
                 {**record, **(issue.properties.get(SNAPSHOT_PROPERTY) or {}).get("fields", {})}
@@ -208,6 +207,62 @@ class RecordsToIssues:
 
     def writer(self, run: SyncRun, jira: JiraConnector, source: pd.DataFrame) -> IssueWriter:
         return IssueWriter(run, jira, crm_records(run.definition, run.connect(run.definition.source)), source)
+
+
+def _read_one(run: SyncRun, records_side: Any) -> Extract:
+    """The trigger form's ``only``: a record id or an issue key syncs that pair (the "Refresh");
+    ``KEY:id`` links the issue to the record by hand first, writing the id in its link field."""
+    definition = run.definition
+    key, _, record = run.options.only.rpartition(":")
+    if not key and ISSUE_KEY.fullmatch(record):
+        key, record = record, ""
+    jira = run.connect(definition.target)
+    try:
+        searches = 0
+        if key and not record:  # the issue's record: its link, or the record it names
+            links = run.store.links(definition.id)
+            record = dict(zip(links["target_id"], links["source_id"], strict=True)).get(key) or ""
+            if not record:
+                field = definition.key.target_field
+                issue = next(
+                    iter(jira.search_issues(f"key = {jql_string(key)}", [field], properties=[LINK_PROPERTY])),
+                    None,
+                )
+                searches = 1
+                record = (
+                    _issue_reference(definition, issue.fields.get(field), issue.properties) if issue else None
+                ) or ""
+        calls = jira.http.calls.by_endpoint()
+    finally:
+        jira.close()
+    if not record:
+        raise ValueError(
+            f"sync '{definition.id}': 'Only this record' names issue {key}, which is linked to no record "
+            "and names none; give KEY:record-id to link it"
+        )
+    records, ideal = records_side.read_ids([record], _crm_fields(run))
+    frame, notes = _source_frame(run, records, records_side.id_field, {record: key} if key else {})
+    return Extract(
+        frame, False, ideal_calls=records_side.setup_calls + ideal + searches, calls=calls, adjusted=notes
+    )
+
+
+def _source_frame(
+    run: SyncRun, records: list[dict[str, Any]], id_field: str, referenced: dict[str, str]
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The records as the plan compares them, with their rule or mapped status and the summary cut
+    to Jira's limit; ``_issue`` names the issue that names a record by hand. And what was adjusted."""
+    options = records_options(run.definition)
+    if options.status_rule is not None:
+        rule = options.status_rule
+        records = [{**r, RULE_SOURCE: rule.status(_value(r, rule.field))} for r in records]
+    unmapped: list[str] = []
+    if options.status_map is not None:
+        records, unmapped = _mapped_statuses(records, options.status_map, id_field)
+    frame = source_frame(run.definition, records, id_field=id_field)
+    frame["_issue"] = frame["_id"].map(referenced).astype("string")
+    frame, cut = within_limits(frame, {"summary": SUMMARY_LIMIT} if "summary" in frame else {})
+    return frame, (*(f"{note} (summary longer than Jira takes)" for note in cut), *unmapped)
 
 
 def _crm_fields(run: SyncRun) -> list[str]:
@@ -359,6 +414,17 @@ def _link_writes(run: SyncRun, links: pd.DataFrame) -> pd.DataFrame:
             reason="linked by hand: remote link to the CRM record",
         )
     ]
+    if ":" in run.options.only:  # linked from the trigger form: the issue names the record by hand
+        parts.append(
+            links.assign(
+                kind="update",
+                field=definition.key.target_field,
+                before="null",
+                after=links["source_id"].map(json.dumps),
+                direction="to_target",
+                reason="linked from the trigger form: the record id in the issue's link field",
+            )
+        )
     if options.issue_key_field:
         parts.append(
             links.assign(
