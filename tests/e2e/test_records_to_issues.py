@@ -115,6 +115,22 @@ def edit_record(e2e: EndToEnd, crm: Crm, record_id: str, **changes: Any) -> None
         e2e.sandbox.mutate("salesforce", "edit_record", sobject=crm.collection, id=record_id, fields=changes)
 
 
+def associated(e2e: EndToEnd, crm: Crm, record: dict[str, Any]) -> dict[str, Any]:
+    """What the issue of ``record`` shows of its related records."""
+    if crm.vendor == "zoho":
+        owner = record["Owner"]
+        return {
+            "Contact": {"name": record["Contact_Name"]["name"]},
+            "Owner": {"name": owner["name"], "email": owner["email"]},
+        }
+    contact = e2e.sandbox.record("salesforce", "Contact", record["ContactId"])
+    account = e2e.sandbox.record("salesforce", "Account", record["AccountId"])
+    return {
+        "Account": {"name": account["Name"]},
+        "Contact": {"name": contact["Name"], "phone": contact.get("Phone")},
+    }
+
+
 def new_value(e2e: EndToEnd, crm: Crm, record_id: str) -> Any:
     """A value of the CRM-owned field that the record does not have."""
     current = records(e2e, crm)[record_id][crm.owned]
@@ -144,6 +160,7 @@ def test_eligible_records_get_an_issue_linked_with_a_remote_link_and_the_key_in_
         assert link["globalId"] == f"jirasync:{crm.sync}:{record_id}"
         assert crm.url_part + record_id in link["object"]["url"]
         assert now[record_id][crm.key_field] == issue["key"]
+        assert issue["properties"]["jirasync.associated"] == associated(e2e, crm, wanted[record_id])
     assert_ideal(first)
 
     second = e2e.run(crm.sync)
@@ -396,3 +413,29 @@ def test_the_trigger_form_links_an_issue_to_a_record_and_refreshes_one_pair(e2e:
     assert (refreshed["read_source"], refreshed["updated"]) == (1, 1)
     assert e2e.sandbox.record("jira", "issues", issue["id"])["fields"][crm.owned_target] == value
     assert_ideal(refreshed)
+
+
+def test_a_new_contact_on_the_record_refreshes_the_associated_records_on_its_issue(
+    e2e: EndToEnd, crm: Crm
+) -> None:
+    e2e.run(crm.sync)
+    record_id = sorted(synced_issues(e2e, crm))[0]
+    record = records(e2e, crm)[record_id]
+    if crm.vendor == "zoho":
+        other = next(
+            c for c in e2e.sandbox.records("zoho", "Contacts") if c["id"] != record["Contact_Name"]["id"]
+        )
+        edit_record(e2e, crm, record_id, Contact_Name={"name": other["Full_Name"], "id": other["id"]})
+    else:
+        other = next(
+            c for c in e2e.sandbox.records("salesforce", "Contact") if c["Id"] != record["ContactId"]
+        )
+        edit_record(e2e, crm, record_id, ContactId=other["Id"])
+    run = e2e.run(crm.sync)
+    issue = synced_issues(e2e, crm)[record_id]
+    assert issue["properties"]["jirasync.associated"] == associated(e2e, crm, records(e2e, crm)[record_id])
+    assert run["updated"] == 1 and e2e.calls("jira", "PUT /rest/api/3/issue/{issueIdOrKey}/properties") == 1
+    changed = {row["field"] for row in e2e.ledger(crm.sync) if row["outcome"] == "ok"}
+    # Salesforce also maps the contact's email to an issue field, which follows as any CRM-owned field.
+    assert {f for f in changed if not f.startswith("associated.")} <= {"customfield_10106"}
+    assert_ideal(run)

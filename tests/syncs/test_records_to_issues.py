@@ -12,6 +12,7 @@ from jirasync.engine.apply import WriteRecord
 from jirasync.engine.definitions import DefinitionError, load_definition
 from jirasync.engine.store import StateStore
 from jirasync.syncs.family import RunOptions, SyncRun
+from jirasync.syncs.issues_writer import grouped
 from jirasync.syncs.records_definition import Condition, StatusMap, check_records_definition, record_id_in
 from jirasync.syncs.records_to_issues import RecordsToIssues
 from sandbox.testing import RunningSandbox
@@ -145,3 +146,12 @@ def test_a_status_map_without_its_mapping_is_refused(tmp_path: Path) -> None:
 def test_display_mode_refuses_what_writes(tmp_path: Path) -> None:
     error = refusal(variant(tmp_path, {"mode: two_way": "mode: display"}))
     assert error.field == "mode" and "auto_create" in error.fix
+
+
+def test_associated_records_are_read_only_and_grouped_by_relationship(tmp_path: Path) -> None:
+    path = variant(
+        tmp_path, {"target: associated.Owner.email, owner: source}": "target: associated.Owner.email}"}
+    )
+    assert refusal(path).fix == "write the target as e.g. associated.Account.name, with owner: source"
+    flat = {"associated.Owner.name": "Ada", "associated.Owner.email": "ada@x.example", "summary": "S"}
+    assert grouped(flat) == {"Owner": {"name": "Ada", "email": "ada@x.example"}}

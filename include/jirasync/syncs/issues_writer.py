@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 
 LINK_PROPERTY = "jirasync.record"
 SNAPSHOT_PROPERTY = "jirasync.snapshot"  # display mode: the record's mapped fields, on the issue
+# Mappings with a target "associated.<relationship>.<field>" fill this property, grouped by
+# relationship: the related records' values (account, contact, owner), read-only context.
+ASSOCIATED_PROPERTY = "jirasync.associated"
+ASSOCIATED = "associated."
 REMOTE_LINK_FIELD = "jirasync.remote_link"  # a change row's field: the issue's remote link to the record
 NOT_FIELDS = ("status", REMOTE_LINK_FIELD)  # written otherwise than as an issue field
 RECONCILE_WINDOW = "-7d"  # interrupted creates are looked for among the issues created since
@@ -59,7 +63,9 @@ class IssueWriter:
         self, run: SyncRun, jira: JiraConnector, crm: CrmRecords, source: pd.DataFrame | None
     ) -> None:
         self.definition = run.definition
-        self.snapshots = _snapshots(run.definition, source) if run.definition.mode == "display" else None
+        targets = [m.target for m in run.definition.fields]
+        self.snapshots = _values(source, targets) if run.definition.mode == "display" else None
+        self.associated = _values(source, [target for target in targets if target.startswith(ASSOCIATED)])
         self.options = records_options(run.definition)
         self.jira = jira
         self.crm = crm
@@ -104,17 +110,15 @@ class IssueWriter:
 
     def _create(self, records: Sequence[WriteRecord]) -> list[WriteOutcome]:
         target = self.definition.target.options
-        bodies = [
-            issue_update(
-                {
-                    "project": {"key": target["project"]},
-                    "issuetype": {"name": target["issue_type"]},
-                    **_issue_fields(record.values),
-                },
-                {LINK_PROPERTY: {"sync": self.definition.id, "record": record.source_id}},
-            )
-            for record in records
-        ]
+        bodies = []
+        for record in records:
+            properties: dict[str, Any] = {
+                LINK_PROPERTY: {"sync": self.definition.id, "record": record.source_id}
+            }
+            if grouped(record.values):
+                properties[ASSOCIATED_PROPERTY] = grouped(record.values)
+            fields = {"project": {"key": target["project"]}, "issuetype": {"name": target["issue_type"]}}
+            bodies.append(issue_update({**fields, **_issue_fields(record.values)}, properties))
         outcomes = self.jira.create_issues(bodies)
         self.ideal += 1
         created = [(r, str(o.id)) for r, o in zip(records, outcomes, strict=True) if o.ok]
@@ -156,6 +160,10 @@ class IssueWriter:
         try:
             if shown:  # display mode: mapped fields are shown in the snapshot, never written
                 self._snapshot(key, record.source_id or "")
+            if any(name.startswith(ASSOCIATED) for name in record.values):
+                associated = grouped((self.associated or {}).get(record.source_id or "", {}))
+                self.jira.put_issue_property(key, ASSOCIATED_PROPERTY, associated)
+                self.ideal += 1
             if fields:
                 self.jira.edit_issue(key, fields=fields)
                 self.ideal += 1
@@ -282,11 +290,20 @@ class IssueWriter:
         return outcomes
 
 
-def _snapshots(definition: SyncDefinition, source: pd.DataFrame | None) -> dict[str, dict[str, Any]]:
-    """Each source record's mapped values, as JSON values, by record id."""
-    if source is None or source.empty:
+def grouped(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The associated values among ``values``, grouped by relationship: {"Account": {"name": …}}."""
+    groups: dict[str, dict[str, Any]] = {}
+    for name, value in values.items():
+        if name.startswith(ASSOCIATED):
+            relationship, _, field = name.removeprefix(ASSOCIATED).partition(".")
+            groups.setdefault(relationship, {})[field] = value
+    return groups
+
+
+def _values(source: pd.DataFrame | None, targets: list[str]) -> dict[str, dict[str, Any]]:
+    """Each source record's values of ``targets``, as JSON values, by record id."""
+    if source is None or source.empty or not targets:
         return {}
-    targets = [m.target for m in definition.fields]
     values = {target: from_json(to_json(source[target])) for target in targets}
     return {
         record_id: {target: values[target][row] for target in targets}
@@ -295,7 +312,11 @@ def _snapshots(definition: SyncDefinition, source: pd.DataFrame | None) -> dict[
 
 
 def _issue_fields(values: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in values.items() if name not in NOT_FIELDS}
+    return {
+        name: value
+        for name, value in values.items()
+        if name not in NOT_FIELDS and not name.startswith(ASSOCIATED)
+    }
 
 
 def _crm_name(definition: SyncDefinition) -> str:

@@ -163,6 +163,15 @@ def check_records_definition(definition: SyncDefinition, where: str) -> None:
                 f"'{mapping.source}' is a field of a related record, which jirasync reads but never writes",
                 "set owner: source",
             )
+        if mapping.target.startswith("associated.") and (
+            mapping.owner != "source" or mapping.target.count(".") != 2
+        ):
+            raise DefinitionError(
+                where,
+                f"fields[{index}]",
+                "associated records are read-only context on the issue, named associated.<relationship>.<field>",
+                "write the target as e.g. associated.Account.name, with owner: source",
+            )
         if mapping.source == RULE_SOURCE and (mapping.target != "status" or mapping.owner != "source"):
             raise DefinitionError(
                 where,

@@ -38,6 +38,8 @@ from jirasync.connectors.query_literals import jql_string
 from jirasync.engine.frames import source_frame, target_frame
 from jirasync.syncs.family import Extract, SyncRun
 from jirasync.syncs.issues_writer import (
+    ASSOCIATED,
+    ASSOCIATED_PROPERTY,
     LINK_PROPERTY,
     REMOTE_LINK_FIELD,
     SNAPSHOT_PROPERTY,
@@ -148,8 +150,13 @@ class RecordsToIssues:
         display = definition.mode == "display"
         fields = [definition.key.target_field]
         if not display:
-            fields += [m.target for m in definition.fields if m.target != "status"] + ["status"]
-        properties = [LINK_PROPERTY, SNAPSHOT_PROPERTY] if display else [LINK_PROPERTY]
+            fields += [
+                m.target
+                for m in definition.fields
+                if m.target != "status" and not m.target.startswith(ASSOCIATED)
+            ]
+            fields += ["status"]
+        properties = [LINK_PROPERTY, SNAPSHOT_PROPERTY if display else ASSOCIATED_PROPERTY]
         issues = []
         for start in range(0, len(keys), KEYS_PER_SEARCH):
             listed = ", ".join(jql_string(k) for k in sorted(keys)[start : start + KEYS_PER_SEARCH])
@@ -324,6 +331,8 @@ def _issue_reference(definition: Any, field_value: Any, properties: dict[str, An
 
 def _issue_record(definition: Any, issue: Any) -> dict[str, Any]:
     record = {"key": issue.key, **issue.fields}
+    for relationship, values in (issue.properties.get(ASSOCIATED_PROPERTY) or {}).items():
+        record.update({f"{ASSOCIATED}{relationship}.{field}": value for field, value in values.items()})
     status = issue.fields.get("status")
     record["status"] = status.get("name") if isinstance(status, dict) else status
     record[definition.key.target_field] = _issue_reference(
