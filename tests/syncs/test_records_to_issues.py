@@ -150,7 +150,8 @@ def test_display_mode_refuses_what_writes(tmp_path: Path) -> None:
 
 def test_associated_records_are_read_only_and_grouped_by_relationship(tmp_path: Path) -> None:
     path = variant(
-        tmp_path, {"target: associated.Owner.email, owner: source}": "target: associated.Owner.email}"}
+        tmp_path,
+        {"target: associated.Owner.email, owner: source}": "target: associated.email, owner: source}"},
     )
     assert refusal(path).fix == "write the target as e.g. associated.Account.name, with owner: source"
     flat = {"associated.Owner.name": "Ada", "associated.Owner.email": "ada@x.example", "summary": "S"}
