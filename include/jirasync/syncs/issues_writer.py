@@ -49,10 +49,6 @@ def crm_records(definition: SyncDefinition, crm: Any) -> CrmRecords:
     return SalesforceRecords(crm, crm_object(definition))
 
 
-def issue_url(jira: JiraConnector, key: str) -> str:
-    return f"{jira.http.base_url}/browse/{key}"
-
-
 class IssueWriter:
     """Creates issues 50 a call; edits, transitions and remote links one issue a call; CRM fields
     in the CRM's batches. Counts the fewest calls its writes could take, for the run summary."""

@@ -61,7 +61,6 @@ KEYS_PER_SEARCH = 100  # issue keys one "key in (…)" lists, and the issues one
 JIRA_CLOCK_MARGIN = timedelta(minutes=2)
 ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]+-\d+")  # JQL compares minutes: read a little before the last run
 
-NOT_ELIGIBLE = "not created: auto-create is off, or the conditional rule is not met"
 UNLINKED = "unlinked: the CRM record is gone or the issue no longer names it"
 ISSUE_DELETED = "unlinked: the linked Jira issue was deleted; the CRM record stays"
 
