@@ -56,14 +56,15 @@ def main() -> None:
             f"{calls['total']:,} calls in {seconds:.0f} s"
         )
 
-        deals = sorted(d["id"] for d in sandbox.records("zoho", "Deals"))
+        linked = set(store.links(definition.id)["source_id"])
+        deals = sorted(d["id"] for d in sandbox.records("zoho", "Deals") if d["id"] in linked)
         stamp = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
         for deal_id in deals[:CHANGED]:
             sandbox.edit("zoho", "Deals", deal_id, Amount=4242.0, Modified_Time=stamp)
         issues = [
             i for i in sandbox.records("jira", "issues") if (i.get("properties") or {}).get("jirasync.record")
         ]
-        for issue in sorted(issues, key=lambda i: int(i["id"]))[-CHANGED:]:
+        for issue in sorted(issues, key=lambda i: int(i["id"]))[-CHANGED:]:  # other deals' issues
             sandbox.mutate(
                 "jira", "edit_issue", issue=issue["key"], fields={"summary": f"Renamed {issue['key']}"}
             )

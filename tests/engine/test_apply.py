@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import ClassVar
 
 import pandas as pd
 import pytest
@@ -402,3 +403,31 @@ def test_a_pair_matched_by_key_is_a_manual_link_and_a_create_an_auto_one(state_s
     )
     origins = dict(state_store.links(SYNC)[["key", "origin"]].values.tolist())
     assert origins == {"a@x.io": "manual", "b@x.io": "auto"}
+
+
+class _TwoApiWriter(InMemoryWriter):
+    """Writes the target in batches of 2 and the source in batches of 3."""
+
+    batch_sizes: ClassVar[dict[tuple[str, str], int]] = {("update", "to_source"): 3}
+
+
+def test_a_writer_over_two_apis_batches_each_direction_its_own_way(state_store: StateStore) -> None:
+    keys = [f"{name}@x.io" for name in "abcde"]
+    state_store.save_links(
+        SYNC, pd.DataFrame({"source_id": keys, "target_id": keys, "key": keys, "origin": "auto"})
+    )
+    remote = InMemoryRemote()
+    remote.records.update({key: {"_key": key} for key in keys})
+    rows = [
+        {"kind": "update", "key": key, "source_id": key, "target_id": key, "field": "title",
+         "after": '"x"', "direction": direction}
+        for key in keys
+        for direction in ("to_target", "to_source")
+    ]  # fmt: skip
+    apply_changes(
+        change_set(rows), store=state_store, sync_id=SYNC, writer=_TwoApiWriter(remote, batch_size=2)
+    )
+    assert remote.batches == [
+        ("update", "to_target", 2), ("update", "to_target", 2), ("update", "to_target", 1),
+        ("update", "to_source", 3), ("update", "to_source", 2),
+    ]  # fmt: skip

@@ -230,7 +230,9 @@ class _Run:
 
         for kind in WRITE_ORDER:
             for direction in DIRECTIONS:
-                for batch in _batches(to_write.get((kind, direction), []), self.writer.batch_size):
+                # A writer over two APIs may batch each its own way: batch_sizes[(kind, direction)].
+                size = getattr(self.writer, "batch_sizes", {}).get((kind, direction), self.writer.batch_size)
+                for batch in _batches(to_write.get((kind, direction), []), size):
                     self.write_batch(kind, direction, batch)
                     self.store.heartbeat(self.sync_id, self.run_id)
 

@@ -68,6 +68,8 @@ class IssueWriter:
         self.crm_fields = {m.target: m.source for m in run.definition.fields}
         self.ideal = 0
         self.crm_used = False
+        # Jira's values go to the CRM in the CRM's batches (100 Zoho, 200 Salesforce), not Jira's 50.
+        self.batch_sizes = {("update", "to_source"): crm.batch_size}
 
     def write(self, kind: str, direction: str, records: Sequence[WriteRecord]) -> list[WriteOutcome]:
         if kind == "create":
