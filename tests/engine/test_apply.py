@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import ClassVar
 
 import pandas as pd
 import pytest
@@ -348,3 +349,85 @@ def test_a_record_another_run_wrote_after_the_plan_is_skipped_as_stale(state_sto
     assert (summary.updated, summary.skipped) == (1, 1)
     ledger = state_store.ledger(summary.run_id).set_index("key")
     assert ledger.loc["a@x.io", "outcome"] == "skipped" and ledger.loc["a@x.io", "reason"].startswith("stale")
+
+
+class _NoTransitionWriter(InMemoryWriter):
+    """A remote that cannot take one record's write now (a workflow with no way to the status)."""
+
+    def write(self, kind: str, direction: str, records: Sequence[WriteRecord]) -> list[WriteOutcome]:
+        return [
+            WriteOutcome(skipped="no transition from Done to In Progress")
+            if record.key == "b@x.io"
+            else WriteOutcome(record_id=record.target_id)
+            for record in records
+        ]
+
+
+def test_a_write_the_remote_cannot_take_now_is_skipped_and_reported_not_failed(
+    state_store: StateStore,
+) -> None:
+    state_store.save_links(
+        SYNC,
+        pd.DataFrame(
+            {
+                "source_id": ["S1", "S2"],
+                "target_id": ["T1", "T2"],
+                "key": ["a@x.io", "b@x.io"],
+                "origin": "auto",
+            }
+        ),
+    )
+    rows = [
+        {"kind": "update", "key": key, "source_id": source, "target_id": target, "field": "status",
+         "before": '"Done"', "after": '"In Progress"', "direction": "to_target"}
+        for key, source, target in (("a@x.io", "S1", "T1"), ("b@x.io", "S2", "T2"))
+    ]  # fmt: skip
+    summary = apply_changes(
+        change_set(rows), store=state_store, sync_id=SYNC, writer=_NoTransitionWriter(InMemoryRemote(), 10)
+    )
+    assert (summary.updated, summary.skipped, summary.failed, summary.status) == (1, 1, 0, "success")
+    ledger = state_store.ledger(summary.run_id).set_index("key")
+    assert ledger.loc["b@x.io", "outcome"] == "skipped"
+    assert ledger.loc["b@x.io", "reason"] == "no transition from Done to In Progress"
+    # Nothing is recorded as written: the base keeps no "In Progress" for it.
+    assert state_store.base(SYNC).query("source_id == 'S2'").empty
+
+
+def test_a_pair_matched_by_key_is_a_manual_link_and_a_create_an_auto_one(state_store: StateStore) -> None:
+    rows = [
+        {"kind": "link", "key": "a@x.io", "source_id": "S1", "target_id": "T1", "reason": "matched by key"},
+        *with_direction(creates("b@x.io")),
+    ]
+    apply_changes(
+        change_set(rows), store=state_store, sync_id=SYNC, writer=InMemoryWriter(InMemoryRemote(), 10)
+    )
+    origins = dict(state_store.links(SYNC)[["key", "origin"]].values.tolist())
+    assert origins == {"a@x.io": "manual", "b@x.io": "auto"}
+
+
+class _TwoApiWriter(InMemoryWriter):
+    """Writes the target in batches of 2 and the source in batches of 3."""
+
+    batch_sizes: ClassVar[dict[tuple[str, str], int]] = {("update", "to_source"): 3}
+
+
+def test_a_writer_over_two_apis_batches_each_direction_its_own_way(state_store: StateStore) -> None:
+    keys = [f"{name}@x.io" for name in "abcde"]
+    state_store.save_links(
+        SYNC, pd.DataFrame({"source_id": keys, "target_id": keys, "key": keys, "origin": "auto"})
+    )
+    remote = InMemoryRemote()
+    remote.records.update({key: {"_key": key} for key in keys})
+    rows = [
+        {"kind": "update", "key": key, "source_id": key, "target_id": key, "field": "title",
+         "after": '"x"', "direction": direction}
+        for key in keys
+        for direction in ("to_target", "to_source")
+    ]  # fmt: skip
+    apply_changes(
+        change_set(rows), store=state_store, sync_id=SYNC, writer=_TwoApiWriter(remote, batch_size=2)
+    )
+    assert remote.batches == [
+        ("update", "to_target", 2), ("update", "to_target", 2), ("update", "to_target", 1),
+        ("update", "to_source", 3), ("update", "to_source", 2),
+    ]  # fmt: skip

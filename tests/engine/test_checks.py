@@ -128,6 +128,15 @@ def test_the_breaker_trips_on_mass_updates_and_names_the_share(sync: SyncDefinit
     assert "40" in str(raised.value) and "override" in str(raised.value)
 
 
+def test_the_breaker_measures_an_incremental_read_against_every_linked_target(sync: SyncDefinition) -> None:
+    source = source_frame(sync, users(40, department="Sales"))
+    target, links = linked(sync, 40)
+    changes = plan_changes(sync, source, target, links, empty_base())
+    # The 40 records read are what changed since the last run, of 1,000 the sync keeps linked.
+    assert check_run(sync, source, target, changes, linked=1000).passed
+    assert not check_run(sync, source, target, changes, linked=100).passed
+
+
 def test_the_breaker_ignores_updates_that_fill_empty_target_fields(sync: SyncDefinition) -> None:
     source = source_frame(sync, users(40, department="Sales"))
     target, links = linked(sync, 40)

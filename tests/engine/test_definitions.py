@@ -125,3 +125,14 @@ def test_a_broken_file_is_an_error_of_its_own_listing_every_problem(tmp_path: Pa
     assert error.path == str(broken)
     assert {error.field, *(more.field for more in error.more)} == {"delete_policy", "schedul"}
     assert "did you mean 'schedule'?" in str(error) and "use one of" in str(error)
+
+
+def test_a_mode_gives_its_owner_to_mappings_that_name_none(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "{mode: two_way, fields: [{source: mail, target: email}, {source: title, target: title, owner: source}]}",
+    )
+    sync = load_definition(path)
+    assert (sync.mapping("email").owner, sync.mapping("title").owner) == ("both", "source")
+    custom = load_definition(write(tmp_path, "{mode: custom, fields: [{source: mail, target: email}]}"))
+    assert custom.mapping("email").owner == "source"

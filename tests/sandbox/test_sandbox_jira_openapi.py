@@ -146,3 +146,48 @@ def test_project_endpoints_match_the_spec(jira: requests.Session, sandbox: Runni
     _call(jira, sandbox, "GET", "/project/search")
     _call(jira, sandbox, "GET", "/project/{projectIdOrKey}", "/project/SUP")
     _call(jira, sandbox, "GET", "/issuetype")
+
+
+def test_remote_link_endpoints_match_the_spec_and_upsert_by_global_id(
+    jira: requests.Session, sandbox: RunningSandbox
+) -> None:
+    template = "/issue/{issueIdOrKey}/remotelink"
+    path = "/issue/SUP-1/remotelink"
+    link = {"globalId": "crm:Deals:1", "object": {"url": "https://crm.example/1", "title": "Deal 1"}}
+    created = _call(jira, sandbox, "POST", template, path, json=link)
+    assert created.status_code == 201
+    renamed = {**link, "object": {**link["object"], "title": "Deal 1, renamed"}}
+    updated = _call(jira, sandbox, "POST", template, path, json=renamed)
+    assert updated.status_code == 200 and updated.json()["id"] == created.json()["id"]
+    one = _call(jira, sandbox, "GET", template, path, params={"globalId": "crm:Deals:1"}).json()
+    assert one["object"]["title"] == "Deal 1, renamed"
+    # Without a globalId Jira answers every link of the issue: an array of RemoteIssueLink.
+    every = jira.get(_url(sandbox, path))
+    spec = _spec()
+    item = {"$ref": "#/components/schemas/RemoteIssueLink", "components": spec["components"]}
+    assert len(every.json()) == 1
+    jsonschema.Draft7Validator(item).validate(every.json()[0])
+    assert jira.delete(_url(sandbox, path), params={"globalId": "crm:Deals:1"}).status_code == 204
+    assert jira.get(_url(sandbox, path)).json() == []
+    refused = jira.post(_url(sandbox, path), json={"object": {"url": "https://crm.example/1"}})
+    assert refused.status_code == 400 and "object.title" in refused.json()["errors"]
+
+
+def test_create_metadata_endpoints_match_the_spec(jira: requests.Session, sandbox: RunningSandbox) -> None:
+    types = _call(
+        jira,
+        sandbox,
+        "GET",
+        "/issue/createmeta/{projectIdOrKey}/issuetypes",
+        "/issue/createmeta/SUP/issuetypes",
+    ).json()
+    task = next(t for t in types["issueTypes"] if t["name"] == "Task")
+    fields = _call(
+        jira,
+        sandbox,
+        "GET",
+        "/issue/createmeta/{projectIdOrKey}/issuetypes/{issueTypeId}",
+        f"/issue/createmeta/SUP/issuetypes/{task['id']}",
+    ).json()["fields"]
+    required = {f["fieldId"] for f in fields if f["required"] and not f["hasDefaultValue"]}
+    assert required == {"summary", "issuetype", "project"}

@@ -467,6 +467,75 @@ class JiraConnector(AtlassianSiteConnector):
         )
         return [entry["key"] for entry in body.get("keys", [])]
 
+    # Remote links: a link to a record elsewhere, found and updated by its ``globalId``
+
+    def remote_links(self, issue: str) -> list[dict[str, Any]]:
+        return self.http.request_json(
+            "GET", f"{API}/issue/{{issueIdOrKey}}/remotelink", path_params={"issueIdOrKey": issue}
+        )
+
+    def put_remote_link(
+        self,
+        issue: str,
+        global_id: str,
+        url: str,
+        title: str,
+        *,
+        application: Mapping[str, str] | None = None,
+    ) -> PropertyWrite:
+        """Create the issue's link with ``global_id``, or update it: Jira keeps one link per globalId."""
+        body: dict[str, Any] = {"globalId": global_id, "object": {"url": url, "title": title}}
+        if application:
+            body["application"] = dict(application)
+        response = self.http.request(
+            "POST",
+            f"{API}/issue/{{issueIdOrKey}}/remotelink",
+            path_params={"issueIdOrKey": issue},
+            json=body,
+            idempotent=True,  # an upsert by globalId: sending it twice leaves one link
+        )
+        return "created" if response.status_code == 201 else "updated"
+
+    def delete_remote_link(self, issue: str, global_id: str) -> None:
+        self.http.request(
+            "DELETE",
+            f"{API}/issue/{{issueIdOrKey}}/remotelink",
+            path_params={"issueIdOrKey": issue},
+            params={"globalId": global_id},
+            handled_statuses=(404,),
+        )
+
+    # Create metadata
+
+    def create_fields(self, project: str, issue_type: str) -> list[dict[str, Any]]:
+        """The fields of the create screen of ``issue_type`` (a name) in ``project``, each with
+        ``fieldId``, ``name``, ``required`` and ``hasDefaultValue``."""
+        types = self._create_meta_pages(
+            f"{API}/issue/createmeta/{{project}}/issuetypes", {"project": project}, "issueTypes"
+        )
+        found = next((t for t in types if str(t.get("name", "")).casefold() == issue_type.casefold()), None)
+        if found is None:
+            names = ", ".join(sorted(str(t.get("name")) for t in types)) or "none"
+            raise JiraRequestError(
+                f"project {project} has no issue type {issue_type!r} to create issues of; it has: {names}"
+            )
+        return self._create_meta_pages(
+            f"{API}/issue/createmeta/{{project}}/issuetypes/{{issueTypeId}}",
+            {"project": project, "issueTypeId": str(found["id"])},
+            "fields",
+        )
+
+    def _create_meta_pages(self, path: str, path_params: dict[str, str], name: str) -> list[dict[str, Any]]:
+        values: list[dict[str, Any]] = []
+        while True:
+            page = self.http.request_json(
+                "GET", path, path_params=path_params, params={"startAt": len(values), "maxResults": 200}
+            )
+            found = page.get(name) or page.get("results") or []
+            values += found
+            if not found or len(values) >= int(page.get("total", len(values))):
+                return values
+
 
 def issue_update(fields: Mapping[str, Any], properties: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The body of a new issue (one item of ``create_issues``): its fields and entity properties."""

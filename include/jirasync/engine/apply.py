@@ -62,10 +62,14 @@ class WriteOutcome:
     record_id: str | None = None
     error: str | None = None
     retryable: bool = False
+    # Why the remote side could not take this write now, though nothing is wrong with it (e.g. no
+    # workflow transition leads to the status): the record is skipped and reported, not failed;
+    # nothing is recorded as written, so the next plan asks for the write again.
+    skipped: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.error is None
+        return self.error is None and self.skipped is None
 
 
 class Writer(Protocol):
@@ -226,7 +230,9 @@ class _Run:
 
         for kind in WRITE_ORDER:
             for direction in DIRECTIONS:
-                for batch in _batches(to_write.get((kind, direction), []), self.writer.batch_size):
+                # A writer over two APIs may batch each its own way: batch_sizes[(kind, direction)].
+                size = getattr(self.writer, "batch_sizes", {}).get((kind, direction), self.writer.batch_size)
+                for batch in _batches(to_write.get((kind, direction), []), size):
                     self.write_batch(kind, direction, batch)
                     self.store.heartbeat(self.sync_id, self.run_id)
 
@@ -246,7 +252,9 @@ class _Run:
             )
         result = self.outcome([batch_id])
         for planned, outcome in zip(batch, outcomes, strict=True):
-            if outcome.ok:
+            if outcome.skipped is not None:
+                self.skip(result, planned, outcome.skipped)
+            elif outcome.ok:
                 self.succeeded(result, planned, direction, outcome.record_id)
             else:
                 self.failed(result, planned, outcome.error or "failed", outcome.retryable)
@@ -305,8 +313,10 @@ class _Run:
             else:
                 target_id = record_id
         if record.kind in ("create", "link"):
+            # auto: jirasync made the target; manual: the key someone gave a record matched it.
+            origin = "auto" if record.kind == "create" else "manual"
             result.links.append(
-                {"source_id": source_id, "target_id": target_id, "key": record.key, "origin": "auto"}
+                {"source_id": source_id, "target_id": target_id, "key": record.key, "origin": origin}
             )
         if record.kind in ("unlink", "delete"):
             result.unlinked.append(source_id)

@@ -78,8 +78,13 @@ def check_run(
     changes: pd.DataFrame,
     *,
     override: bool = False,
+    linked: int = 0,
 ) -> GateResult:
-    """Run every expectation of the gate and collect the failures."""
+    """Run every expectation of the gate and collect the failures.
+
+    ``linked`` is how many target records the sync keeps linked: an incremental read holds only
+    those that changed, so the breaker measures a run's changes against the larger of the two.
+    """
     gate = _Gate()
     emails = definition.key.normalise == "email"
     tolerated = definition.circuit_breaker.max_bad_key_share
@@ -89,7 +94,7 @@ def check_run(
     ]
     failures = [failure for failure, passed in keys if not passed]
     skipped = [failure for failure, passed in keys if passed]
-    failures += gate.circuit_breaker(definition, target, changes)
+    failures += gate.circuit_breaker(definition, max(len(target), linked), changes)
     return GateResult(definition.id, failures, override, skipped)
 
 
@@ -121,14 +126,12 @@ class _Gate:
         found = self._validate(frame[["_id", "_key"]], name, expectations, "_id", with_tolerated=True)
         return [(_key_failure(name, result, unexpected), result.success) for result, unexpected in found]
 
-    def circuit_breaker(
-        self, definition: SyncDefinition, target: pd.DataFrame, changes: pd.DataFrame
-    ) -> list[Failure]:
+    def circuit_breaker(self, definition: SyncDefinition, size: int, changes: pd.DataFrame) -> list[Failure]:
         """One failure per kind of change that touches more of the target than its limit allows."""
         import great_expectations.expectations as gxe
 
         limits = definition.circuit_breaker
-        if len(target) < limits.min_target_size:
+        if size < limits.min_target_size:
             return []
         writes_target = changes["direction"] == "to_target"
         # Filling a field the target left empty (a first sync, a new link) destroys nothing.
@@ -144,7 +147,7 @@ class _Gate:
         shares = pd.DataFrame(
             {
                 "kind": list(touched),
-                "share": [len(ids) / len(target) for ids in touched.values()],
+                "share": [len(ids) / size for ids in touched.values()],
                 "max_share": [limits.max_update_share, limits.max_delete_share, limits.max_unlink_share],
             }
         )
@@ -159,7 +162,7 @@ class _Gate:
                     Failure(
                         expectation=result.expectation_config.type,
                         frame="change set",
-                        column=f"{row['kind']} share ({len(ids) / len(target):.0%} of {len(target)} targets, "
+                        column=f"{row['kind']} share ({len(ids) / size:.0%} of {size} targets, "
                         f"limit {shares.set_index('kind').loc[row['kind'], 'max_share']:.0%})",
                         count=len(ids),
                         examples=list(ids.head(_EXAMPLES)),

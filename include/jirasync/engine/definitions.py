@@ -23,6 +23,11 @@ Owner = Literal["source", "target", "both"]
 KeyNormalisation = Literal["email", "strip", "none"]
 DeletePolicy = Literal["ignore", "unlink", "delete", "clear"]
 ConflictPolicy = Literal["source_wins", "target_wins", "newest_wins", "hold"]
+SyncMode = Literal["display", "one_way", "two_way", "custom"]
+# A mode is a preset of the mappings' owners: it gives each mapping that names no owner its owner.
+# ``display`` syncs no field (its values are shown, not written back), ``custom`` leaves each
+# mapping its own owner (``source`` unless it says otherwise).
+MODE_OWNERS: dict[str, str] = {"display": "source", "one_way": "source", "two_way": "both"}
 
 # Transforms a mapping may apply to a source value before it is compared with the target.
 # Each entry says which arguments the transform takes.
@@ -236,6 +241,20 @@ class SyncDefinition(_Strict):
         if not (days or hours or minutes or seconds):
             raise _invalid("deadline is zero", "give a run some time, e.g. deadline: 30m")
         return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+    mode: SyncMode | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _owners_from_mode(cls, value: Any) -> Any:
+        """Each mapping without an owner takes the mode's; one that names its owner keeps it."""
+        if not isinstance(value, dict) or value.get("mode") not in MODE_OWNERS:
+            return value
+        fields = value.get("fields")
+        if not isinstance(fields, list):
+            return value
+        owner = MODE_OWNERS[value["mode"]]
+        return {**value, "fields": [{"owner": owner, **f} if isinstance(f, dict) else f for f in fields]}
 
     @field_validator("id")
     @classmethod

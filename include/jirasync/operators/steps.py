@@ -104,6 +104,7 @@ def check(
         target_read.frame,
         changes,
         override=run.options.override_circuit_breaker,
+        linked=len(run.store.links(sync_id)),  # an incremental read is a small part of the target
     )
     for failure in result.failures:
         log.warning("gate: %s%s", failure, " (overridden for this run)" if result.override else "")
@@ -151,7 +152,9 @@ def apply(
             if extract.cursor is not None:
                 run.store.save_cursor(sync_id, side, extract.cursor)
     ideal = _ideal_writes(changes, writer, summary.looked_up)
-    return {**summary.to_dict(), "calls": api_calls(connector), "ideal_calls": ideal}
+    # A writer that also writes the source (records ↔ issues) reports those calls itself.
+    calls = _added(api_calls(connector), writer.other_calls() if hasattr(writer, "other_calls") else {})
+    return {**summary.to_dict(), "calls": calls, "ideal_calls": ideal}
 
 
 def report(
@@ -397,6 +400,8 @@ def _result(value: Staged, step: str) -> dict[str, Any]:
 def _ideal_writes(changes: pd.DataFrame, writer: Any, looked_up: int) -> int:
     """Write calls if every record is written once, in batches as full as the API allows, and the
     lookups of ``looked_up`` creates an interrupted run left, in batches as full as the writer can."""
+    if hasattr(writer, "ideal_calls"):  # records that cost several calls each (records ↔ issues)
+        return writer.ideal_calls(looked_up)
     records = changes[changes["direction"].notna()].drop_duplicates(["kind", "key", "direction"])
     groups = records.groupby(["kind", "direction"]).size()
     per_call = getattr(writer, "records_per_call", writer.batch_size)

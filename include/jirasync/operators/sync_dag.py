@@ -35,12 +35,14 @@ from jirasync.operators.pipeline import add_sync_tasks, syncs_dir
 from jirasync.syncs.assets_definition import check_assets_definition
 from jirasync.syncs.contacts_definition import check_contacts_definition
 from jirasync.syncs.identity_attributes import check_identity_definition
+from jirasync.syncs.records_definition import check_records_definition
 
 # Checks of what only the family knows (which attributes exist), light enough for parse time.
 FAMILY_CHECKS = {
     "identity_to_jira_properties": check_identity_definition,
     "users_to_assets": check_assets_definition,
     "users_to_contacts": check_contacts_definition,
+    "records_to_issues": check_records_definition,
 }
 
 DEFAULT_ARGS = {

@@ -140,21 +140,3 @@ def family_for(definition: SyncDefinition) -> SyncFamily:
     """The family implementation of a definition."""
     module = importlib.import_module(FAMILY_MODULES[definition.family])
     return module.FAMILY
-
-
-def within_limits(frame: pd.DataFrame, limits: dict[str, int]) -> tuple[pd.DataFrame, list[str]]:
-    """Values cut to the target's documented lengths, ending in '…', and a note per record cut.
-
-    Cut here, before the plan, so the plan compares what the target can hold: a value the
-    target refuses as too long would otherwise fail on every run, and one it cuts would be rewritten.
-    """
-    notes: list[str] = []
-    for column, limit in limits.items():
-        if column not in frame:
-            continue
-        values = frame[column].astype("string")
-        long = values.str.len().fillna(0) > limit
-        for record_id, value in zip(frame.loc[long, "_id"], values[long], strict=True):
-            notes.append(f"{record_id}: {column} cut from {len(value)} to {limit} characters")
-        frame.loc[long, column] = values[long].str.slice(0, limit - 1) + "…"
-    return frame, notes

@@ -38,8 +38,8 @@ from jirasync.syncs.family import (
     Extract,
     SyncRun,
     say_window_cannot_narrow,
-    within_limits,
 )
+from jirasync.syncs.limits import within_limits
 
 # Assets keeps at most 255 characters in a Text, Email or URL attribute, the types users' fields go to.
 TEXT_LIMIT = 255

@@ -39,13 +39,8 @@ from jirasync.engine.plan import empty_change_set
 from jirasync.syncs.contacts_definition import synced_user_field
 from jirasync.syncs.contacts_salesforce import SalesforceContacts
 from jirasync.syncs.contacts_zoho import ZohoContacts
-from jirasync.syncs.family import (
-    JIRA_USERS_UNDATED,
-    Extract,
-    SyncRun,
-    say_window_cannot_narrow,
-    within_limits,
-)
+from jirasync.syncs.family import JIRA_USERS_UNDATED, Extract, SyncRun, say_window_cannot_narrow
+from jirasync.syncs.limits import within_limits
 
 ACCOUNT_TYPES = ("atlassian", "customer")
 # Users whose email is hidden and who have no link are keyed <accountId>@HIDDEN_DOMAIN: a key no

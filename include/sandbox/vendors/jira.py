@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 
 from sandbox.vendor import Vendor, VendorState
-from sandbox.vendors import jira_actions, jira_issues, jira_users
+from sandbox.vendors import jira_actions, jira_issues, jira_remote_links, jira_users
 from sandbox.vendors.jira_api import ADMIN_EMAIL, API_TOKEN, NAME, basic_credentials, error
 from sandbox.vendors.jira_seed import seed_jira
 
@@ -50,6 +50,7 @@ def server_error(status: int) -> JSONResponse:
 router = APIRouter()
 router.include_router(jira_users.router)
 router.include_router(jira_issues.router)
+router.include_router(jira_remote_links.router)
 router.include_router(jira_issues.removed_router)
 
 VENDOR = Vendor(

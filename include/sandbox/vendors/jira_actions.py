@@ -18,6 +18,7 @@ from sandbox.vendors.jira_records import (
     require_issue,
     transition_issue,
 )
+from sandbox.vendors.jira_remote_links import require_field
 from sandbox.vendors.jira_workflow import TRANSITIONS, available_transitions, status_by_name
 
 
@@ -114,4 +115,5 @@ ACTIONS: dict[str, Callable[[VendorState, dict[str, Any]], Any]] = {
     "delete_issue": delete,
     "add_user": add_user,
     "deactivate_user": deactivate_user,
+    "require_field": require_field,
 }

@@ -1,7 +1,8 @@
 """The sObjects the Salesforce emulator knows: their fields, key prefixes and relationships.
 
 Field names follow Salesforce's object reference (api-contracts §4); ``Synced_Jira_User__c`` is
-the custom field a CRM-to-Jira contact sync fills in. The schema drives describe, field checks
+the custom field a CRM-to-Jira contact sync fills in, ``Jira_Issue_Key__c`` the one a Case linked
+to a Jira issue gets. The schema drives describe, field checks
 on writes and queries, and parent-relationship lookups such as ``Account.Name``.
 """
 
@@ -157,6 +158,7 @@ CASE = SObject(
         _read_only("ContactEmail", "email", "Contact Email", length=80),
         _read_only("IsClosed", "boolean", "Closed"),
         _read_only("ClosedDate", "datetime", "Closed Date"),
+        Field("Jira_Issue_Key__c", "string", "Jira Issue Key", length=64),
     ),
 )
 
