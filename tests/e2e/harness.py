@@ -53,6 +53,15 @@ class EndToEnd:
             (self.stack.airflow_home / "jirasync" / name).unlink(missing_ok=True)
         self.since = datetime.now(UTC)
 
+    @contextmanager
+    def fresh(self) -> Iterator[EndToEnd]:
+        """The world reset for one test; the definitions it edits are put back after it."""
+        self.reset()
+        texts = {path: path.read_text() for path in self.stack.syncs_dir.glob("*.yaml")}
+        yield self
+        for path, text in texts.items():
+            path.write_text(text)
+
     def run(self, sync_id: str, **conf: Any) -> dict[str, Any]:
         """Run a sync's DAG once; its summary, or a failure that quotes what the run said."""
         self.sandbox.clear_counters()

@@ -62,11 +62,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EndToEnd]:
 @pytest.fixture
 def e2e(world: EndToEnd) -> Iterator[EndToEnd]:
     """The module's world as seeded, with no sync state and the shipped definitions."""
-    world.reset()
-    texts = {name: (world.stack.syncs_dir / name).read_text() for name in DEFINITIONS}
-    yield world
-    for name, text in texts.items():
-        (world.stack.syncs_dir / name).write_text(text)
+    with world.fresh() as fresh:
+        yield fresh
 
 
 @pytest.fixture(params=[ZOHO, SALESFORCE], ids=["zoho", "salesforce"])
