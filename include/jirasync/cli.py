@@ -8,7 +8,10 @@ import contextlib
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jirasync.local_stack import LocalStack
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.prepare_airflow()
         with stack.sandbox() as sandbox:
             stack.import_connections()
-            print(f"Sandbox on {sandbox.url}; Airflow UI on http://localhost:{args.port} (Ctrl-C stops both)")
+            print(welcome(stack, sandbox.url))
             with contextlib.suppress(KeyboardInterrupt):
                 stack.airflow("standalone")
         return 0
@@ -85,6 +88,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"state store at {store!r} is at the newest schema")
     store.close()
     return 0
+
+
+def welcome(stack: LocalStack, sandbox_url: str) -> str:
+    """What ``make airflow`` prints before the UI starts: where it is and how to log in."""
+    user, password = stack.login()
+    return (
+        f"Airflow UI: http://localhost:{stack.api_port}  (log in as {user!r} with password {password!r}, "
+        f"kept in {stack.password_file})\n"
+        f"Sandbox: {sandbox_url}\n"
+        "The syncs start paused: switch a DAG's toggle on to let its schedule run. Ctrl-C stops both."
+    )
 
 
 def check_definitions(folder: str | None) -> int:

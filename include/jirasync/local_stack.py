@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -24,6 +25,7 @@ import sqlalchemy as sa
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_START_TIMEOUT_S = 120
+UI_USER = "admin"
 
 
 @dataclass
@@ -51,6 +53,22 @@ class LocalStack:
     def sandbox_data_dir(self) -> Path:
         return self.airflow_home / "sandbox"
 
+    @property
+    def password_file(self) -> Path:
+        return self.airflow_home / "simple_auth_manager_passwords.json.generated"
+
+    def login(self) -> tuple[str, str]:
+        """The UI's user and password. Airflow's simple auth manager generates a password when the
+        api-server first starts and keeps it in ``password_file``; giving it one there beforehand
+        (it keeps the passwords it finds) lets ``jirasync airflow`` print the login before the UI starts."""
+        passwords = json.loads(self.password_file.read_text() or "{}") if self.password_file.exists() else {}
+        if UI_USER not in passwords:
+            passwords[UI_USER] = secrets.token_urlsafe(12)
+            self.airflow_home.mkdir(parents=True, exist_ok=True)
+            self.password_file.write_text(json.dumps(passwords) + "\n")
+            self.password_file.chmod(0o600)
+        return UI_USER, passwords[UI_USER]
+
     def airflow_env(self) -> dict[str, str]:
         env = {
             **os.environ,
@@ -62,6 +80,9 @@ class LocalStack:
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             "JIRASYNC_SYNCS_DIR": str(self.syncs_dir),
             "AIRFLOW__API__PORT": str(self.api_port),
+            # The UI's one user, and where Airflow keeps its password (see `login`).
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{UI_USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.password_file),
             # Tasks report to the execution API of this api-server, wherever its port is.
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{self.api_port}/execution/",
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",

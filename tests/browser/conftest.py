@@ -77,9 +77,12 @@ class AirflowUi:
 
 
 @pytest.fixture(scope="module")
-def airflow_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowUi]:
+def airflow_ui(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AirflowUi]:
     """Airflow on the sandbox with the shipped definitions, manual-only: unpausing a DAG from the
-    trigger form then starts just the run the test asked for, no scheduled run beside it."""
+    trigger form then starts just the run the test asked for, no scheduled run beside it.
+    A test module may add to Airflow's environment with a module-level ``AIRFLOW_ENV`` dict."""
     workdir = tmp_path_factory.mktemp("airflow-ui")
     syncs = workdir / "syncs"
     syncs.mkdir()
@@ -104,6 +107,7 @@ def airflow_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowUi]:
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             # A definition a test adds or breaks shows within seconds, not the default 30.
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3",
+            **getattr(request.module, "AIRFLOW_ENV", {}),
         }
         with (workdir / "standalone.log").open("w") as log:
             process = subprocess.Popen(

@@ -61,6 +61,27 @@ def test_incremental_reads_filter_on_last_modified_on_the_server(fresh_sandbox: 
     assert filters and all("meta.lastModified+gt" in q for q in filters)
 
 
+@pytest.mark.parametrize("server_filters", [True, False])
+def test_a_window_reads_the_users_modified_in_it(fresh_sandbox: RunningSandbox, server_filters: bool) -> None:
+    """A backfill's window [start, end): its first instant in, its end out, on the server or here."""
+    scim = connector(fresh_sandbox)
+    start = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    end = start + dt.timedelta(days=1)
+    stamps = {"in-at-start": start, "in": start + dt.timedelta(hours=5), "at-end": end}
+    users = scim.read_users().users[:3]
+    for user, stamp in zip(users, stamps.values(), strict=True):
+        modified = stamp.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        fresh_sandbox.edit("scim", "users", user["id"], meta={**user["meta"], "lastModified": modified})
+    if not server_filters:
+        scim.__dict__["service_provider_config"] = {"filter": {"supported": False}}
+
+    found = scim.read_users_modified_between(start, end)
+
+    assert sorted(u["id"] for u in found) == sorted(u["id"] for u in users[:2])
+    filters = [r["query"] for r in fresh_sandbox.request_log() if "filter" in r["query"]]
+    assert bool(filters) == server_filters
+
+
 def test_without_filter_support_incremental_reads_read_everything(fresh_sandbox: RunningSandbox) -> None:
     scim = connector(fresh_sandbox)
     scim.service_provider_config  # noqa: B018 - read it, then make the server say it cannot filter

@@ -18,12 +18,16 @@ import logging
 import os
 import shutil
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+import structlog
 
 from jirasync.local_stack import PROJECT_ROOT, DagRunResult, LocalStack, sandbox_connections
 from sandbox.testing import RunningSandbox, running_sandbox
@@ -122,26 +126,188 @@ class EndToEnd:
             text = text.replace(old, new)
         (self.stack.syncs_dir / f"{sync_id}.yaml").write_text(text)
 
-    def _run_dag(
-        self, dag_id: str, conf: dict[str, Any], dag_folder: Path = PROJECT_ROOT / "dags"
-    ) -> DagRunResult:
-        """One ``dag.test()`` of the DAG as Airflow parses it now, its log kept in a file."""
+    def backfill(
+        self, sync_id: str, start: datetime, end: datetime, *, reprocess: str = "none"
+    ) -> list[BackfilledRun]:
+        """Backfill the sync over [start, end] as ``airflow backfill create --max-active-runs 1`` does
+        (``reprocess``: which runs already made are run again: none, failed or completed), then run
+        the backfill's runs one after the other, as the scheduler starts them."""
+        from airflow.models.backfill import Backfill, ReprocessBehavior, _create_backfill
+        from airflow.models.dagrun import DagRun
+        from airflow.utils.session import create_session
+        from sqlalchemy import select
+
+        dag = self._parsed(f"jirasync__{sync_id}")
+        _store_dags()
+        backfill = _create_backfill(
+            dag_id=dag.dag_id,
+            from_date=start,
+            to_date=end,
+            max_active_runs=1,
+            reverse=False,
+            dag_run_conf=None,
+            triggering_user_name="e2e",
+            reprocess_behavior=ReprocessBehavior(reprocess),
+        )
+        with create_session() as session:
+            runs = session.execute(
+                select(DagRun.run_id, DagRun.data_interval_start, DagRun.data_interval_end)
+                .where(DagRun.backfill_id == backfill.id)
+                .order_by(DagRun.logical_date)
+            ).all()
+        done = []
+        for run_id, interval_start, interval_end in runs:
+            result = self._run_queued(dag, run_id)
+            summary = self.stack.latest_summary(sync_id)
+            assert result.succeeded and summary, f"backfilled run {run_id} failed; log: {result.log_path}"
+            done.append(
+                BackfilledRun(
+                    run_id, interval_start, interval_end, summary, self.ledger(sync_id), result.log_path
+                )
+            )
+        with create_session() as session:  # what the scheduler does once every run of it finished
+            session.get(Backfill, backfill.id).completed_at = datetime.now(UTC)
+        return done
+
+    def miss_deadline(self, sync_id: str, late_by: timedelta) -> list[tuple[bool, str | None]]:
+        """Queue a run of the sync (as the Trigger button does), let it be ``late_by`` past its
+        definition's deadline without starting it, then do what the scheduler and executor do with a
+        missed deadline: mark it missed and run its callback. What each callback run returned."""
+        from airflow.api.common.trigger_dag import trigger_dag
+        from airflow.models import Deadline
+        from airflow.models.dagrun import DagRun
+        from airflow.sdk.execution_time.callback_supervisor import execute_callback
+        from airflow.utils.session import create_session
+        from airflow.utils.types import DagRunTriggeredByType
+        from sqlalchemy import select
+
+        dag = self._parsed(f"jirasync__{sync_id}")
+        _store_dags()
+        trigger_dag(dag.dag_id, triggered_by=DagRunTriggeredByType.TEST)
+        results = []
+        with create_session() as session:
+            late = datetime.now(UTC) + late_by  # the scheduler's "now", that much later
+            for deadline in session.scalars(
+                select(Deadline)
+                .join(DagRun, Deadline.dagrun_id == DagRun.id)
+                .where(DagRun.dag_id == dag.dag_id, Deadline.deadline_time < late, ~Deadline.missed)
+            ):
+                deadline.handle_miss(session)
+                data = deadline.callback.data
+                log = structlog.get_logger("deadline-callback")  # the callback runner logs key=value
+                results.append(
+                    execute_callback(
+                        data["path"], data["kwargs"], Path(dag.fileloc).name, PROJECT_ROOT / "dags", log
+                    )
+                )
+        return results
+
+    def _parsed(self, dag_id: str, dag_folder: Path = PROJECT_ROOT / "dags") -> Any:
+        """The DAG as Airflow parses it now, retried as configured but without waiting minutes."""
         from airflow.dag_processing.dagbag import DagBag
 
-        self.sandbox.clear_counters()
-        logs = self.stack.airflow_home / "dag-runs"
-        logs.mkdir(parents=True, exist_ok=True)
-        log_path = logs / f"{dag_id}-{len(list(logs.glob(f'{dag_id}-*.log'))) + 1}.log"
         bag = DagBag(dag_folder=str(dag_folder))
         assert dag_id in bag.dags, (
             f"{dag_id} is not among the parsed DAGs; import errors: {bag.import_errors}"
         )
         dag = bag.dags[dag_id]
-        for task in dag.tasks:  # retried as configured, but without waiting minutes in between
+        for task in dag.tasks:
             task.retry_delay = timedelta(0)
+        return dag
+
+    def _log_path(self, dag_id: str) -> Path:
+        logs = self.stack.airflow_home / "dag-runs"
+        logs.mkdir(parents=True, exist_ok=True)
+        return logs / f"{dag_id}-{len(list(logs.glob(f'{dag_id}-*.log'))) + 1}.log"
+
+    def _run_dag(
+        self, dag_id: str, conf: dict[str, Any], dag_folder: Path = PROJECT_ROOT / "dags"
+    ) -> DagRunResult:
+        """One ``dag.test()`` of the DAG as Airflow parses it now, its log kept in a file."""
+        self.sandbox.clear_counters()
+        dag = self._parsed(dag_id, dag_folder)
+        log_path = self._log_path(dag.dag_id)
         with _logged_to(log_path):
             dag_run = dag.test(run_conf=conf or None)
-        return DagRunResult(dag_id, dag_run.state == "success", log_path)
+        return DagRunResult(dag.dag_id, dag_run.state == "success", log_path)
+
+    def _run_queued(self, dag: Any, run_id: str) -> DagRunResult:
+        """Run a DAG run the scheduler would start (a backfill's), with ``dag.test()``'s own loop:
+        each ready task run in this process by Airflow's task runner, until the run finishes."""
+        from airflow.models.dagrun import DagRun
+        from airflow.sdk.definitions.dag import _run_task
+        from airflow.serialization.serialized_objects import DagSerialization
+        from airflow.utils.state import DagRunState, TaskInstanceState
+        from sqlalchemy import select
+
+        from airflow import settings
+
+        self.sandbox.clear_counters()
+        log_path = self._log_path(dag.dag_id)
+        session = settings.Session()
+        dag_run = session.scalar(select(DagRun).where(DagRun.dag_id == dag.dag_id, DagRun.run_id == run_id))
+        dag_run.dag = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))
+        dag_run.state, dag_run.start_date = DagRunState.RUNNING, datetime.now(UTC)
+        session.commit()
+        with _logged_to(log_path):
+            while dag_run.state == DagRunState.RUNNING:
+                session.expire_all()
+                ready, _ = dag_run.update_state(session=session)
+                for ti in ready:
+                    ti.try_number += 1
+                    ti.state = TaskInstanceState.SCHEDULED
+                session.commit()
+                for ti in dag_run.get_task_instances(state=[TaskInstanceState.SCHEDULED], session=session):
+                    try:
+                        _run_task(ti=ti, task=dag.task_dict[ti.task_id])
+                    except Exception:  # the run's state says it; the log has the trace
+                        logging.getLogger(__name__).exception("task %s failed", ti.task_id)
+        session.close()
+        return DagRunResult(dag.dag_id, dag_run.state == DagRunState.SUCCESS, log_path)
+
+
+@dataclass
+class Webhook:
+    """A webhook endpoint on this machine (`webhook_receiver`): its Airflow HTTP connection, as JSON
+    for an ``AIRFLOW_CONN_*`` variable, and what it was sent: (path, JSON body) by request."""
+
+    connection: str
+    received: list[tuple[str, dict[str, Any]]]
+
+
+@contextmanager
+def webhook_receiver() -> Iterator[Webhook]:
+    received: list[tuple[str, dict[str, Any]]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, json.loads(body)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    connection = {"conn_type": "http", "host": "127.0.0.1", "port": server.server_port, "schema": "http"}
+    try:
+        yield Webhook(json.dumps(connection), received)
+    finally:
+        server.shutdown()
+
+
+@dataclass(frozen=True)
+class BackfilledRun:
+    """One run of a backfill: its data interval, its summary and the ledger of what it changed."""
+
+    run_id: str
+    interval_start: datetime
+    interval_end: datetime
+    summary: dict[str, Any]
+    ledger: list[dict[str, Any]]
+    log_path: Path
 
 
 @contextmanager
@@ -179,6 +345,19 @@ def end_to_end(workdir: Path, *, users: int, seed: int, definitions: list[str]) 
             os.environ.clear()
             os.environ.update(saved)
             shutil.rmtree(stack.airflow_home / "jirasync" / "staging", ignore_errors=True)
+
+
+def _store_dags() -> None:
+    """Parse the DAG folder into Airflow's database, as the DAG processor does, so runs can be made."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
+
+    manager = DagBundlesManager()
+    manager.sync_bundles_to_db()
+    for bundle in manager.get_all_dag_bundles():
+        bundle.initialize()
+        bag = BundleDagBag(dag_folder=bundle.path, bundle_path=bundle.path, bundle_name=bundle.name)
+        sync_bag_to_db(bag, bundle.name, bundle.version)
 
 
 @functools.cache

@@ -9,13 +9,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
-from tests.e2e.harness import EndToEnd, end_to_end
+from tests.e2e.harness import EndToEnd, end_to_end, webhook_receiver
 
 PEOPLE = 2_000
 WITHOUT_MANAGER = "entra_to_jira_without_manager"
@@ -177,34 +175,13 @@ def test_a_refused_secret_or_a_missing_connection_fails_at_once_naming_the_conne
     assert e2e.calls("jira", "PUT ") == 0
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    """A webhook endpoint on this machine, keeping what it was sent."""
-
-    received: ClassVar[list[tuple[str, dict[str, Any]]]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append((self.path, json.loads(body)))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_a_failure_reaches_the_webhook_the_definition_names(
     e2e: EndToEnd, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    _Receiver.received.clear()
-    connection = {"conn_type": "http", "host": "127.0.0.1", "port": server.server_port, "schema": "http"}
-    monkeypatch.setenv("AIRFLOW_CONN_FAILURE_WEBHOOK", json.dumps(connection))
-    try:
+    with webhook_receiver() as webhook:
+        monkeypatch.setenv("AIRFLOW_CONN_FAILURE_WEBHOOK", webhook.connection)
         e2e.run_failing(NOTIFIED, only="not an email")
-    finally:
-        server.shutdown()
-    [(path, sent)] = _Receiver.received
+    [(path, sent)] = webhook.received
     assert path == "/hooks/jirasync"
     assert sent["dag_id"] == f"jirasync__{NOTIFIED}" and sent["step"] == "extract_source" and sent["try"] == 1
     assert "neither an email address nor a record id" in sent["error"]

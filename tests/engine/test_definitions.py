@@ -73,6 +73,8 @@ def test_a_valid_definition_loads_with_its_id_from_the_file_name() -> None:
         ),
         ("batch_size: 0", "batch_size", "make it greater than 0"),
         ("id: 'a b'", "id", "use only letters, digits"),
+        ("deadline: half an hour", "deadline", "e.g. deadline: 30m, 2h or 1h30m"),
+        ("deadline: 0m", "deadline", "give a run some time"),
     ],
 )
 def test_errors_name_the_file_the_field_and_the_fix(
@@ -85,6 +87,15 @@ def test_errors_name_the_file_the_field_and_the_fix(
     assert raised.value.field == field
     assert fix in raised.value.fix
     assert str(raised.value).startswith(f"{path}: field '{field}': ")
+
+
+@pytest.mark.parametrize(
+    ("written", "seconds"), [("30m", 1800), ("1h30m", 5400), ("45s", 45), ("1d 2h", 93600)]
+)
+def test_a_deadline_is_a_duration_in_days_hours_minutes_and_seconds(
+    tmp_path: Path, written: str, seconds: int
+) -> None:
+    assert load_definition(write(tmp_path, f"deadline: {written}")).deadline.total_seconds() == seconds
 
 
 def test_broken_yaml_names_the_line(tmp_path: Path) -> None:

@@ -69,3 +69,10 @@ def test_what_the_family_cannot_do_is_refused(
     error = refusal(edited(tmp_path, old, new))
     assert error.field == field
     assert fix in error.fix
+
+
+def test_every_problem_of_a_file_is_listed_at_once(tmp_path: Path) -> None:
+    definition = edited(tmp_path, NAME_MAPPING + "  - {source: emailAddress", "  - {source: mail")
+    error = refusal(definition)
+    assert [error.field, *(more.field for more in error.more)] == ["fields", "fields[0].source"]
+    assert "field 'fields[0].source'" in str(error)

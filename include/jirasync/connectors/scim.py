@@ -77,6 +77,29 @@ class ScimConnector:
         if not full:
             assert modified_since is not None
             params["filter"] = f'meta.lastModified gt "{_scim_time(modified_since)}"'
+        users = self._pages(params)
+        return ScimUsers(users, full, _latest_modified(users))
+
+    def read_users_modified_between(self, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+        """The users whose ``meta.lastModified`` is in [start, end): a backfill's window.
+
+        Filtered by the server when it can; else every user is read and the window applied here.
+        """
+        if not self.can_filter:
+            logger.info("the SCIM server does not support filtering; reading every user to keep the window's")
+            return [u for u in self.read_users().users if start <= _modified(u) < end]
+        where = f'meta.lastModified ge "{_scim_time(start)}" and meta.lastModified lt "{_scim_time(end)}"'
+        return self._pages({"count": str(self._page_size()), "filter": where})
+
+    def find_users(self, where: str) -> list[dict[str, Any]]:
+        """The users matching the SCIM filter ``where``, e.g. ``userName eq "x@example.com"``."""
+        page = self.http.request_json(
+            "GET", "/Users", params={"filter": where, "count": str(self._page_size())}
+        )
+        return list(page.get("Resources") or [])
+
+    def _pages(self, params: dict[str, str]) -> list[dict[str, Any]]:
+        """Every user of every page of the list asked by ``params``, each once."""
         users: dict[str, dict[str, Any]] = {}
         start_index = 1
         while True:
@@ -86,15 +109,7 @@ class ScimConnector:
                 users[user["id"]] = user
             start_index += len(resources)
             if not resources or start_index > int(page.get("totalResults", 0)):
-                break
-        return ScimUsers(list(users.values()), full, _latest_modified(users.values()))
-
-    def find_users(self, where: str) -> list[dict[str, Any]]:
-        """The users matching the SCIM filter ``where``, e.g. ``userName eq "x@example.com"``."""
-        page = self.http.request_json(
-            "GET", "/Users", params={"filter": where, "count": str(self._page_size())}
-        )
-        return list(page.get("Resources") or [])
+                return list(users.values())
 
     def _page_size(self) -> int:
         """As many as the server says it returns at most (``filter.maxResults``); it may cap it further."""
@@ -113,12 +128,21 @@ def scim_equals(attribute_path: str, value: str) -> str:
 
 def _scim_time(moment: dt.datetime) -> str:
     if moment.tzinfo is None:
-        raise ValueError(f"modified_since must carry a time zone, got {moment!r}; use datetime.now(UTC)")
+        raise ValueError(f"a modified time must carry a time zone, got {moment!r}; use datetime.now(UTC)")
     # Full precision: servers stamp microseconds, and a rounded instant would match the last user again.
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def _latest_modified(users: Any) -> dt.datetime | None:
-    stamps = [(u.get("meta") or {}).get("lastModified") for u in users]
-    parsed = [dt.datetime.fromisoformat(s.replace("Z", "+00:00")) for s in stamps if s]
-    return max(parsed, default=None)
+def _modified(user: dict[str, Any]) -> dt.datetime:
+    """When the user last changed; the earliest instant for a user whose server gave no stamp."""
+    stamp = (user.get("meta") or {}).get("lastModified")
+    return (
+        dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        if stamp
+        else dt.datetime.min.replace(tzinfo=dt.UTC)
+    )
+
+
+def _latest_modified(users: list[dict[str, Any]]) -> dt.datetime | None:
+    stamps = [_modified(u) for u in users if (u.get("meta") or {}).get("lastModified")]
+    return max(stamps, default=None)

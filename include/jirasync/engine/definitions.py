@@ -10,6 +10,7 @@ import difflib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -60,6 +61,24 @@ class DefinitionError(ValueError):
         first = f"{self.path}: field '{field}': {problem}. Fix: {fix}"
         others = "".join(f"\n  field '{e.field}': {e.problem}. Fix: {e.fix}" for e in self.more)
         super().__init__(f"{first}{others}")
+
+
+class DefinitionProblems:
+    """The problems a family's checks find in one definition, raised as one `DefinitionError` so
+    the file's author sees every problem at once instead of one per attempt."""
+
+    def __init__(self, where: Path | str) -> None:
+        self.where = where
+        self.found: list[DefinitionError] = []
+
+    def add(self, field: str, problem: str, fix: str) -> None:
+        self.found.append(DefinitionError(self.where, field, problem, fix))
+
+    def raise_if_any(self) -> None:
+        """Stop here when the checks after this point would only repeat what is wrong already."""
+        if self.found:
+            first, *others = self.found
+            raise DefinitionError(self.where, first.field, first.problem, first.fix, more=others)
 
 
 @dataclass(frozen=True)
@@ -199,6 +218,24 @@ class SyncDefinition(_Strict):
     batch_size: int | None = Field(default=None, gt=0)
     options: dict[str, Any] = Field(default_factory=dict)
     notify: list[Notifier] = Field(default_factory=list)
+    # How long a run may take from being queued; past it, an alert goes to the log and the notifiers.
+    deadline: timedelta | None = None
+
+    @field_validator("deadline", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if value is None or isinstance(value, timedelta):
+            return value
+        match = _DURATION_PATTERN.fullmatch(str(value).strip())
+        if not match or not any(match.groups()):
+            raise _invalid(
+                f"deadline {value!r} is not a duration",
+                "write it in days, hours, minutes and seconds, e.g. deadline: 30m, 2h or 1h30m",
+            )
+        days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
+        if not (days or hours or minutes or seconds):
+            raise _invalid("deadline is zero", "give a run some time, e.g. deadline: 30m")
+        return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
 
     @field_validator("id")
     @classmethod
@@ -227,6 +264,9 @@ class SyncDefinition(_Strict):
     def mapping(self, target: str) -> FieldMapping:
         """The mapping that writes `target`."""
         return next(m for m in self.fields if m.target == target)
+
+
+_DURATION_PATTERN = re.compile(r"(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?")
 
 
 def _invalid(problem: str, fix: str) -> PydanticCustomError:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from jirasync.engine.definitions import Notifier
+
 log = logging.getLogger(__name__)
 
 MAX_RECORDS_SHOWN = 10
@@ -38,3 +40,40 @@ def failure_message(context: dict[str, Any]) -> str:
 
 def report_failure(context: dict[str, Any]) -> None:
     log.error(failure_message(context))
+
+
+def notifier(spec: Notifier, fields: dict[str, str], subject: str) -> Any:
+    """Airflow's own notifier for ``spec``, sending ``fields`` (a webhook's JSON body, an email's lines);
+    the provider is imported only for a sync that asks for one."""
+    if spec.kind == "webhook":
+        from airflow.providers.http.notifications.http import HttpNotifier
+
+        return HttpNotifier(http_conn_id=spec.conn_id, endpoint=spec.endpoint, json=dict(fields))
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    return SmtpNotifier(
+        smtp_conn_id=spec.conn_id,
+        to=spec.to,
+        subject=subject,
+        html_content="<br>".join(f"{name}: {value}" for name, value in fields.items()),
+    )
+
+
+def report_deadline_missed(
+    sync_id: str, deadline: str, notify: list[dict[str, Any]], context: dict[str, Any]
+) -> None:
+    """Airflow's DeadlineAlert callback: a run of the sync is still going past its definition's
+    ``deadline``. It says so in the log and to the sync's notifiers; the run itself goes on."""
+    run = context.get("dag_run") or {}  # the scheduler sends the run as the REST API shows it
+    fields = {
+        "dag_id": f"jirasync__{sync_id}",
+        "run_id": str(run.get("dag_run_id")),
+        "state": str(run.get("state")),
+        "alert": f"the run has not finished {deadline} after it was queued ({run.get('queued_at')})",
+        "what_to_do": "open the run in the Airflow UI: a task waiting for a pool slot or for another run "
+        "of this sync, or a slow vendor API; the run goes on unless you stop it",
+    }
+    log.warning("jirasync sync '%s': %s", sync_id, "; ".join(f"{k}: {v}" for k, v in fields.items()))
+    subject = f"jirasync: {sync_id} is past its deadline of {deadline}"
+    for spec in notify:
+        notifier(Notifier.model_validate(spec), fields, subject).notify(context)

@@ -33,7 +33,7 @@ from jirasync.engine.staging import read_frame, write_frame
 from jirasync.engine.store import StateStore, utc_now
 from jirasync.hooks.state import state_store_location
 from jirasync.operators.connectors import api_calls, connector_for
-from jirasync.syncs.family import DefinitionMismatch, Extract, RunOptions, SyncRun, family_for
+from jirasync.syncs.family import DefinitionMismatch, Extract, RunOptions, SyncRun, Window, family_for
 from jirasync.syncs.planning import plan_run
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ class SyncFailed(AirflowFailException):
 def extract_source(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, Any]:
     run = _sync_run(sync_id, syncs_dir, context)
     _check_trigger_options(run)
+    _log_what_this_run_reads(run)
     with _fail_at_once_when_unfixable_by_retry(run, run.definition.source, reading=True):
         connector = connector_for(run.definition.source)
         extract = family_for(run.definition).read_source(run, connector)
@@ -224,8 +225,39 @@ def _sync_run(sync_id: str, syncs_dir: str, context: dict[str, Any]) -> SyncRun:
         options=options,
         store=StateStore(state_store_location()),
         run_id=f"{sync_id}:{context['run_id']}:{ti.try_number}",
-        since=None if options.full_sync else context.get("data_interval_start"),
+        window=_backfill_window(context, options),
         connect=connector_for,
+    )
+
+
+def _backfill_window(context: dict[str, Any], options: RunOptions) -> Window | None:
+    """A backfilled run's data interval, the window it re-syncs; None for every other run, which
+    reads from the cursor (or everything, for a full sync, which a backfill may also ask for)."""
+    dag_run = context["dag_run"]
+    if dag_run.run_type != "backfill" or options.full_sync or options.only:
+        return None
+    return Window(context["data_interval_start"], context["data_interval_end"])
+
+
+def _log_what_this_run_reads(run: SyncRun) -> None:
+    """Say at the start of the run which records it reads, so a backfill's log names its window."""
+    if run.window is None:
+        reads = (
+            "every record (full sync)"
+            if run.options.full_sync
+            else f"the record {run.options.only!r}"
+            if run.options.only
+            else "what changed since the last run (its cursor)"
+        )
+        log.info("sync '%s': reads %s", run.definition.id, reads)
+        return
+    log.info(
+        "sync '%s': backfilled run of the data interval %s: re-syncs the records of %s changed in "
+        "it (by their modified time, where %s keeps one); the scheduled runs' cursor is left as it is",
+        run.definition.id,
+        run.window,
+        run.definition.source.system,
+        run.definition.source.system,
     )
 
 

@@ -7,12 +7,20 @@ nothing else: no network, no connection, no pandas. The tasks are the operators 
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Param
+from airflow.sdk import (
+    DAG,
+    CronDataIntervalTimetable,
+    DeadlineAlert,
+    DeadlineReference,
+    Param,
+    SyncCallback,
+)
+from airflow.sdk.configuration import conf
 
 from jirasync.engine.definitions import (
     DefinitionError,
@@ -22,7 +30,7 @@ from jirasync.engine.definitions import (
     SyncDefinition,
     read_definitions,
 )
-from jirasync.operators.callbacks import report_failure
+from jirasync.operators.callbacks import notifier, report_deadline_missed, report_failure
 from jirasync.operators.pipeline import add_sync_tasks, syncs_dir
 from jirasync.syncs.assets_definition import check_assets_definition
 from jirasync.syncs.contacts_definition import check_contacts_definition
@@ -51,6 +59,7 @@ FAILURE_FIELDS = {
     "try": "{{ ti.try_number }}",
     "error": "{{ exception | string }}",
 }
+FAILURE_SUBJECT = "jirasync: {{ dag.dag_id }} failed at step {{ ti.task_id }}"
 
 
 class UnusableDefinitions(Exception):
@@ -96,11 +105,12 @@ def raise_definition_errors() -> None:
 
 def build_sync_dag(definition: SyncDefinition) -> DAG:
     source, target = definition.source, definition.target
+    notifiers = _notifiers(definition)
     with DAG(
         dag_id=f"jirasync__{definition.id}",
         description=definition.description or f"{source.system} → {target.system}",
         doc_md=_doc(definition),
-        schedule=definition.schedule,
+        schedule=_timetable(definition.schedule),
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
         catchup=False,
         max_active_runs=1,
@@ -108,29 +118,55 @@ def build_sync_dag(definition: SyncDefinition) -> DAG:
         tags=["jirasync", definition.family, source.system, target.system],
         default_args={
             **DEFAULT_ARGS,
-            "on_failure_callback": [report_failure, *map(_notifier, definition.notify)],
+            "on_failure_callback": [
+                report_failure,
+                *(notifier(spec, FAILURE_FIELDS, FAILURE_SUBJECT) for spec in notifiers),
+            ],
         },
         params=_trigger_form(definition),
+        deadline=_deadline_alert(definition, notifiers),
         render_template_as_native_obj=True,
     ) as dag:
         add_sync_tasks(definition)
     return dag
 
 
-def _notifier(spec: Notifier) -> Any:
-    """Airflow's own notifier for ``spec``; imported only for a definition that asks for one."""
-    if spec.kind == "webhook":
-        from airflow.providers.http.notifications.http import HttpNotifier
+def _notifiers(definition: SyncDefinition) -> list[Notifier]:
+    """The definition's notifiers, then those every sync sends to: ``[jirasync] notify`` in Airflow's
+    configuration (``AIRFLOW__JIRASYNC__NOTIFY``), a JSON list of entries shaped as ``notify`` ones."""
+    configured = conf.get("jirasync", "notify", fallback="") or "[]"
+    try:
+        entries = json.loads(configured)
+        shared = [Notifier.model_validate(entry) for entry in entries]
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"Airflow's configuration [jirasync] notify is not a list of notifiers: {error}. Write it as "
+            'JSON, e.g. [{"kind": "webhook", "conn_id": "oncall_webhook", "endpoint": "/hooks/jirasync"}]'
+        ) from None
+    return [*definition.notify, *shared]
 
-        return HttpNotifier(http_conn_id=spec.conn_id, endpoint=spec.endpoint, json=dict(FAILURE_FIELDS))
-    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
-    return SmtpNotifier(
-        smtp_conn_id=spec.conn_id,
-        to=spec.to,
-        subject="jirasync: {{ dag.dag_id }} failed at step {{ ti.task_id }}",
-        html_content="<br>".join(f"{name}: {value}" for name, value in FAILURE_FIELDS.items()),
+def _deadline_alert(definition: SyncDefinition, notifiers: list[Notifier]) -> DeadlineAlert | None:
+    """Airflow's deadline alert for a definition with a ``deadline``: once a run has been queued that
+    long without finishing, the scheduler has the alert sent to the log and the notifiers."""
+    if definition.deadline is None:
+        return None
+    kwargs = {
+        "sync_id": definition.id,
+        "deadline": str(definition.deadline),
+        "notify": [spec.model_dump() for spec in notifiers],
+    }
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=definition.deadline,
+        callback=SyncCallback(report_deadline_missed, kwargs=kwargs),
     )
+
+
+def _timetable(schedule: str | None) -> CronDataIntervalTimetable | None:
+    """The definition's cron schedule as data intervals: a run's interval runs from the previous tick
+    to its own, which is the window a backfilled run re-syncs (a trigger timetable's runs have none)."""
+    return CronDataIntervalTimetable(schedule, timezone="UTC") if schedule else None
 
 
 def _trigger_form(definition: SyncDefinition) -> dict[str, Param]:
@@ -234,6 +270,17 @@ FAMILY_PARAMS: dict[str, dict[str, Param]] = {
 }
 
 
+def _backfill_doc(schedule: str | None) -> str:
+    if not schedule:
+        return "**Backfill**: this sync has no schedule, so no data intervals to backfill."
+    return (
+        f"**Backfill** (Trigger → Backfill): each run's data interval is one step of `{schedule}`, and a "
+        "backfilled run re-syncs the records whose source changed in it (by their modified time where "
+        "the source keeps one; else it reconciles the whole scope as it is now), in order, "
+        "idempotently; the scheduled runs go on from their cursor. Keep *Max active runs* at 1."
+    )
+
+
 def _doc(definition: SyncDefinition) -> str:
     mapped = "\n".join(f"| `{m.source}` | `{m.target}` | {m.owner} |" for m in definition.fields)
     return (
@@ -245,5 +292,9 @@ def _doc(definition: SyncDefinition) -> str:
         f"| source | target | owner |\n|---|---|---|\n{mapped}\n\n"
         f"Delete policy: **{definition.delete_policy}**; conflicts: **{definition.conflict_policy}**; "
         f"circuit breaker: {definition.circuit_breaker.model_dump()}.\n\n"
-        "Trigger with *Dry run* to see the plan without writing anything."
+        "Trigger with *Dry run* to see the plan without writing anything.\n\n"
+        f"{_backfill_doc(definition.schedule)}\n\n"
+        "**A run waits** while the DAG is paused (new syncs start paused: switch the toggle on), while "
+        "another run of this sync is running (one at a time), or for a slot in its vendor's pool "
+        "(Admin → Pools)."
     )

@@ -5,7 +5,7 @@ Kept apart from the family (and free of pandas) so that parsing stays light.
 
 from __future__ import annotations
 
-from jirasync.engine.definitions import DefinitionError, SyncDefinition
+from jirasync.engine.definitions import DefinitionProblems, SyncDefinition
 
 # What a Jira user offers to map: its fields on /users/search, and its display name split at the
 # last space (firstName: all before it, lastName: the last word), for CRMs that want the two parts.
@@ -24,34 +24,29 @@ def synced_user_field(definition: SyncDefinition) -> str:
 
 
 def check_contacts_definition(definition: SyncDefinition, where: str) -> None:
-    """Refuse what this family cannot do, naming the field and the fix."""
+    """Refuse what this family cannot do, naming every problem's field and fix."""
+    problems = DefinitionProblems(where)
     if definition.source.system != "jira":
-        raise DefinitionError(
-            where, "source.system", "contacts are synced from Jira users", "set source.system: jira"
-        )
+        problems.add("source.system", "contacts are synced from Jira users", "set source.system: jira")
     system = definition.target.system
     if system not in CONTACT_OBJECTS:
-        raise DefinitionError(
-            where, "target.system", f"'{system}' is not a CRM", "use zoho_crm or salesforce"
-        )
+        problems.add("target.system", f"'{system}' is not a CRM", "use zoho_crm or salesforce")
+        problems.raise_if_any()
     if definition.key.source_field != "emailAddress" or definition.key.normalise != "email":
-        raise DefinitionError(
-            where,
+        problems.add(
             "key",
             "contacts are matched with users by email, case-insensitively",
             "set key.source_field: emailAddress and key.normalise: email",
         )
     for index, mapping in enumerate(definition.fields):
         if mapping.source not in JIRA_USER_ATTRIBUTES:
-            raise DefinitionError(
-                where,
+            problems.add(
                 f"fields[{index}].source",
                 f"a Jira user has no attribute '{mapping.source}'",
                 f"map one of: {', '.join(sorted(JIRA_USER_ATTRIBUTES))}",
             )
         if mapping.owner != "source":
-            raise DefinitionError(
-                where,
+            problems.add(
                 f"fields[{index}].owner",
                 "a linked contact follows its Jira user: edits in the CRM are set back",
                 "remove owner, or set it to source",
@@ -59,24 +54,22 @@ def check_contacts_definition(definition: SyncDefinition, where: str) -> None:
     targets = {m.target for m in definition.fields}
     required = CONTACT_OBJECTS[system][1]
     if required not in targets:
-        raise DefinitionError(
-            where,
+        problems.add(
             "fields",
             f"{system} needs {required} to create a contact",
             f"map lastName (or displayName) to {required}",
         )
     if sum(m.source == "accountId" for m in definition.fields) != 1:
-        raise DefinitionError(
-            where,
+        problems.add(
             "fields",
             "no field (or more than one) holds the linked user's accountId",
             "map accountId to the CRM's 'Synced Jira User' field once",
         )
     if definition.delete_policy != "unlink":
-        raise DefinitionError(
-            where,
+        problems.add(
             "delete_policy",
             f"'{definition.delete_policy}' does not apply: a deleted Jira user unlinks its contact, "
             "which stays in the CRM",
             "set delete_policy: unlink",
         )
+    problems.raise_if_any()

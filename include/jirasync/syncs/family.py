@@ -8,6 +8,7 @@ the engine cannot know (e.g. that jirasync never creates Jira users), and how to
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,8 @@ import pandas as pd
 from jirasync.engine.apply import Writer
 from jirasync.engine.definitions import Endpoint, Family, SyncDefinition
 from jirasync.engine.store import StateStore
+
+log = logging.getLogger(__name__)
 
 
 class DefinitionMismatch(ValueError):
@@ -47,6 +50,18 @@ def _no_connections(endpoint: Endpoint) -> Any:
 
 
 @dataclass(frozen=True)
+class Window:
+    """The data interval of a backfilled run: it re-syncs the records whose source changed in
+    [start, end), read by the source's own modified time, instead of what changed since the cursor."""
+
+    start: datetime
+    end: datetime
+
+    def __str__(self) -> str:
+        return f"{self.start:%Y-%m-%d %H:%M} → {self.end:%Y-%m-%d %H:%M} UTC"
+
+
+@dataclass(frozen=True)
 class SyncRun:
     """One run of one sync, as every step of the pipeline sees it.
 
@@ -58,8 +73,25 @@ class SyncRun:
     options: RunOptions
     store: StateStore
     run_id: str
-    since: datetime | None  # start of the run's data interval: incremental reads begin here
+    window: Window | None  # a backfilled run's data interval; None: incremental reads start at the cursor
     connect: Callable[[Endpoint], Any] = _no_connections
+
+
+# Why a backfilled run of a family whose source is Jira's user list reads it whole.
+JIRA_USERS_UNDATED = "Jira keeps no modified time on users (nor JSM on customers)"
+
+
+def say_window_cannot_narrow(run: SyncRun, why: str) -> None:
+    """For a backfilled run of a source that keeps no modified time (``why``): say in the log that it
+    reconciles the whole scope as it is now, so a data engineer knows what its window meant."""
+    if run.window is not None:
+        log.info(
+            "sync '%s': %s, so this backfilled run (%s) reconciles every record in scope as it is now; "
+            "the later runs of the backfill find nothing left to write",
+            run.definition.id,
+            why,
+            run.window,
+        )
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ while Airflow parses the DAG folder.
 
 from __future__ import annotations
 
-from jirasync.engine.definitions import DefinitionError, SyncDefinition, unknown_name
+from jirasync.engine.definitions import DefinitionProblems, SyncDefinition, unknown_name
 
 GRAPH_USER_ATTRIBUTES = frozenset(
     {
@@ -60,27 +60,23 @@ def known_attributes(system: str) -> list[str]:
 
 
 def check_identity_definition(definition: SyncDefinition, where: str) -> None:
-    """Refuse what this family cannot do, naming the field and the fix."""
+    """Refuse what this family cannot do, naming every problem's field and fix."""
+    problems = DefinitionProblems(where)
     system = definition.source.system
     if system not in ("entra_id", "scim"):
-        raise DefinitionError(
-            where, "source.system", f"'{system}' is not an identity provider", "use entra_id or scim"
-        )
+        problems.add("source.system", f"'{system}' is not an identity provider", "use entra_id or scim")
+        problems.raise_if_any()
     if definition.target.system != "jira":
-        raise DefinitionError(
-            where, "target.system", "identity attributes go to Jira", "set target.system: jira"
-        )
+        problems.add("target.system", "identity attributes go to Jira", "set target.system: jira")
     property_key = definition.target.options.get("property_key")
     if not isinstance(property_key, str) or not 0 < len(property_key) <= 255:
-        raise DefinitionError(
-            where,
+        problems.add(
             "target.options.property_key",
             "names no Jira user property (a text of 1 to 255 characters)",
             "set target.options.property_key, e.g. jirasync.identity",
         )
     if definition.delete_policy not in ("clear", "ignore"):
-        raise DefinitionError(
-            where,
+        problems.add(
             "delete_policy",
             f"'{definition.delete_policy}' does not apply to user properties",
             "use clear (delete the property of disabled and removed users) or ignore (keep it; "
@@ -91,8 +87,7 @@ def check_identity_definition(definition: SyncDefinition, where: str) -> None:
     ]
     for field, attribute in attributes:
         if not is_known_attribute(system, attribute):
-            raise DefinitionError(
-                where,
+            problems.add(
                 field,
                 unknown_name(
                     attribute, f"an attribute of the {system} identity provider", known_attributes(system)
@@ -101,9 +96,9 @@ def check_identity_definition(definition: SyncDefinition, where: str) -> None:
             )
     for index, mapping in enumerate(definition.fields):
         if mapping.owner != "source":
-            raise DefinitionError(
-                where,
+            problems.add(
                 f"fields[{index}].owner",
                 "Jira user properties are written from the identity provider only",
                 "remove owner, or set it to source",
             )
+    problems.raise_if_any()

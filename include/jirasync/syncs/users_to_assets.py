@@ -32,7 +32,13 @@ from jirasync.engine.keys import email_key
 from jirasync.syncs.assets_definition import Scope, assets_target, definition_scope, scope_from
 from jirasync.syncs.assets_layout import LAYOUT_CURSOR, AssetsLayout, read_layout
 from jirasync.syncs.assets_writer import AssetObjectWriter
-from jirasync.syncs.family import DefinitionMismatch, Extract, SyncRun
+from jirasync.syncs.family import (
+    JIRA_USERS_UNDATED,
+    DefinitionMismatch,
+    Extract,
+    SyncRun,
+    say_window_cannot_narrow,
+)
 
 
 class ScopeError(DefinitionMismatch):
@@ -51,6 +57,7 @@ class UsersToAssets:
 
     def read_source(self, run: SyncRun, jira: JiraConnector) -> Extract:
         scope = run_scope(run)
+        say_window_cannot_narrow(run, JIRA_USERS_UNDATED)
         accounts = list(jira.users())
         # A bare array with no total: only an empty page proves the end.
         ideal = math.ceil(len(accounts) / USERS_PAGE_SIZE) + 1

@@ -39,7 +39,7 @@ from jirasync.engine.plan import empty_change_set
 from jirasync.syncs.contacts_definition import synced_user_field
 from jirasync.syncs.contacts_salesforce import SalesforceContacts
 from jirasync.syncs.contacts_zoho import ZohoContacts
-from jirasync.syncs.family import Extract, SyncRun
+from jirasync.syncs.family import JIRA_USERS_UNDATED, Extract, SyncRun, say_window_cannot_narrow
 
 ACCOUNT_TYPES = ("atlassian", "customer")
 # Users whose email is hidden and who have no link are keyed <accountId>@HIDDEN_DOMAIN: a key no
@@ -100,6 +100,7 @@ class UsersToContacts:
         definition = run.definition
         if turned_off(run):
             return Extract(source_frame(definition, []), complete=False)
+        say_window_cannot_narrow(run, JIRA_USERS_UNDATED)
         every_account = list(jira.users())
         # A bare array with no total: only an empty page proves the end.
         ideal = math.ceil(len(every_account) / USERS_PAGE_SIZE) + 1
