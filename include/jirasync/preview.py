@@ -58,7 +58,7 @@ def preview_plan(definition: SyncDefinition, store: StateStore, *, full_sync: bo
         options=RunOptions(full_sync=full_sync, dry_run=True, only=only),
         store=store,
         run_id=f"{definition.id}:preview",
-        window=None,
+        window=None,  # as a scheduled run: incremental reads start at the cursor
         connect=connector_for,
     )
     family = family_for(definition)

@@ -1,1 +1,2 @@
-"""The Airflow side of a sync: the DAG built from a definition and the steps its tasks run."""
+"""The Airflow side of a sync: its steps as operators (which users place in DAGs of their own
+too), the DAGs built from the definitions, and the step functions the operators run."""
