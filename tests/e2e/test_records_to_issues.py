@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -436,3 +436,45 @@ def test_a_new_contact_on_the_record_refreshes_the_associated_records_on_its_iss
     # Salesforce also maps the contact's email to an issue field, which follows as any CRM-owned field.
     assert {f for f in changed if not f.startswith("associated.")} <= {"customfield_10106"}
     assert_ideal(run)
+
+
+def changed_on(e2e: EndToEnd, crm: Crm, record_id: str, day: dt.datetime, **changes: Any) -> None:
+    """A CRM user edits a record on ``day``, at noon (during an outage of the syncs, say)."""
+    noon = day + dt.timedelta(hours=12)
+    if crm.vendor == "zoho":
+        e2e.sandbox.edit("zoho", crm.collection, record_id, **changes, Modified_Time=noon.isoformat())
+    else:
+        stamp = noon.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+        e2e.sandbox.edit(crm.vendor, crm.collection, record_id, **changes, SystemModstamp=stamp)
+
+
+def test_a_backfill_over_three_days_resyncs_each_days_changes_in_its_own_run(e2e: EndToEnd, crm: Crm) -> None:
+    daily = replace(crm, sync=f"{crm.sync}_daily")  # one run a day: a backfill over days makes few runs
+    e2e.add_variant(f"{crm.sync}.yaml", daily.sync, {'schedule: "*/5 * * * *"': 'schedule: "@daily"'})
+    try:
+        e2e.run(daily.sync)
+        today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        days = [today - dt.timedelta(days=n) for n in (5, 4, 3)]
+        chosen = sorted(synced_issues(e2e, daily))[:6]
+        by_day = {day: set(chosen[2 * n : 2 * n + 2]) for n, day in enumerate(days)}
+        for day, record_ids in by_day.items():
+            for record_id in record_ids:
+                changed_on(e2e, crm, record_id, day, **{crm.name: f"Changed on {day:%d %b}"})
+
+        runs = e2e.backfill(daily.sync, days[0], days[-1])
+
+        assert [(run.interval_start, run.interval_end) for run in runs] == [
+            (day, day + dt.timedelta(days=1)) for day in days
+        ]
+        for run, day in zip(runs, days, strict=True):
+            # Each run reads the records modified in its window, and writes their issues only.
+            assert run.summary["read_source"] == 2
+            assert {row["source_id"] for row in run.ledger if row["kind"] == "update"} == by_day[day]
+            assert run.summary["created"] == run.summary["unlinked"] == 0
+        issues = synced_issues(e2e, daily)
+        for day, record_ids in by_day.items():
+            assert {issues[r]["fields"]["summary"] for r in record_ids} == {f"Changed on {day:%d %b}"}
+        again = e2e.backfill(daily.sync, days[0], days[-1], reprocess="completed")
+        assert [run.summary["updated"] + run.summary["created"] for run in again] == [0, 0, 0]
+    finally:
+        (e2e.stack.syncs_dir / f"{daily.sync}.yaml").unlink()

@@ -29,10 +29,14 @@ class SalesforceRecords:
         self.org = org
         self.sobject = sobject
 
-    def read(self, fields: Sequence[str], since: datetime | None) -> tuple[list[dict[str, Any]], int]:
-        """Every record, or those modified since ``since``, and the fewest calls that read them."""
-        moment = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if since else ""
-        where = f" WHERE {self.modified_field} >= {moment}" if since else ""
+    def read(
+        self, fields: Sequence[str], since: datetime | None, until: datetime | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Every record, or those modified since ``since`` (and before ``until``), and the fewest
+        calls that read them."""
+        bounds = [f"{self.modified_field} >= {_soql_datetime(since)}"] if since else []
+        bounds += [f"{self.modified_field} < {_soql_datetime(until)}"] if until else []
+        where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
         order = self.modified_field if since else "Id"
         records = list(self.org.query(f"{self._select(fields)}{where} ORDER BY {order}"))
         return records, max(1, math.ceil(len(records) / QUERY_BATCH))
@@ -72,3 +76,8 @@ class SalesforceRecords:
     def _select(self, fields: Sequence[str]) -> str:
         names = sorted({*fields, self.modified_field} - {self.id_field})
         return f"SELECT {', '.join([self.id_field, *names])} FROM {self.sobject}"
+
+
+def _soql_datetime(moment: datetime) -> str:
+    """A time as SOQL compares it: a dateTime literal in UTC, unquoted."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

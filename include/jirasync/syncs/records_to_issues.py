@@ -59,6 +59,7 @@ from jirasync.syncs.records_definition import (
 SUMMARY_LIMIT = 255  # Jira refuses a longer summary
 KEYS_PER_SEARCH = 100  # issue keys one "key in (…)" lists, and the issues one search page returns
 JIRA_CLOCK_MARGIN = timedelta(minutes=2)
+JQL_MINUTE = "%Y-%m-%d %H:%M"  # JQL compares dates to the minute, in the site's time zone (UTC here)
 ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]+-\d+")  # JQL compares minutes: read a little before the last run
 
 UNLINKED = "unlinked: the CRM record is gone or the issue no longer names it"
@@ -80,7 +81,11 @@ class RecordsToIssues:
         started = datetime.now(UTC)
         fields = _crm_fields(run)
         since = datetime.fromisoformat(cursor["crm"]) if cursor.get("crm") else None
-        records, ideal = records_side.read(fields, since)
+        issues_since, until = cursor.get("jira"), None
+        if run.window is not None:  # a backfilled run: what changed in its data interval, on each side
+            since, until = run.window.start, run.window.end
+            issues_since = since.strftime(JQL_MINUTE)
+        records, ideal = records_side.read(fields, since, until)
         deleted: list[str] = []
         if since is not None:  # a full read finds deleted records by their absence
             deleted, deleted_calls = records_side.deleted(since)
@@ -90,7 +95,7 @@ class RecordsToIssues:
 
         jira = run.connect(definition.target)
         try:
-            changed, searches = _changed_issues(run, jira, cursor.get("jira"))
+            changed, searches = _changed_issues(run, jira, issues_since, until)
             calls = jira.http.calls.by_endpoint()
         finally:
             jira.close()
@@ -119,14 +124,15 @@ class RecordsToIssues:
         newest = max((str(r.get(records_side.modified_field) or "") for r in records), default="")
         next_cursor = {
             "crm": _later(cursor.get("crm"), newest),
-            "jira": (started - JIRA_CLOCK_MARGIN).strftime("%Y-%m-%d %H:%M"),
+            "jira": (started - JIRA_CLOCK_MARGIN).strftime(JQL_MINUTE),
         }
         frame, notes = _source_frame(run, records, records_side.id_field, referenced)
         return Extract(
             frame,
             since is None,
             removed=tuple(removed),
-            cursor=json.dumps(next_cursor),
+            # A backfilled run leaves the scheduled runs' cursor where it was.
+            cursor=None if run.window is not None else json.dumps(next_cursor),
             ideal_calls=records_side.setup_calls + ideal + searches,
             calls=calls,
             adjusted=notes,
@@ -305,13 +311,16 @@ def _check_rule_value(run: SyncRun, records_side: Any) -> int:
 
 
 def _changed_issues(
-    run: SyncRun, jira: JiraConnector, since: str | None
+    run: SyncRun, jira: JiraConnector, since: str | None, until: datetime | None = None
 ) -> tuple[dict[str, str | None], int]:
-    """The project's issues changed since ``since`` (all of them without it), each with the record
-    id it is linked to by hand or by jirasync's property; and the searches that took."""
+    """The project's issues changed since ``since`` (all of them without it; before ``until`` too,
+    when given), each with the record id it is linked to by hand or by jirasync's property; and the
+    searches that took."""
     definition = run.definition
     project = jql_string(str(definition.target.options["project"]))
     jql = f"project = {project}" + (f" AND updated >= {jql_string(since)}" if since else "")
+    if until is not None:
+        jql += f" AND updated < {jql_string(until.strftime(JQL_MINUTE))}"
     field = definition.key.target_field
     changed: dict[str, str | None] = {}
     for issue in jira.search_issues(jql + " ORDER BY key", [field], properties=[LINK_PROPERTY]):

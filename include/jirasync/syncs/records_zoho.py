@@ -24,10 +24,16 @@ class ZohoRecords:
         self.crm = crm
         self.module = module
 
-    def read(self, fields: Sequence[str], since: datetime | None) -> tuple[list[dict[str, Any]], int]:
-        """Every record, or those modified since ``since``, and the fewest calls that read them."""
+    def read(
+        self, fields: Sequence[str], since: datetime | None, until: datetime | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Every record, or those modified since ``since`` (and before ``until``), and the fewest
+        calls that read them. Zoho filters by ``If-Modified-Since`` only: ``until`` is applied here."""
         records = list(self.crm.records(self.module, self._with_system_fields(fields), since))
-        return records, max(1, math.ceil(len(records) / PER_PAGE))
+        calls = max(1, math.ceil(len(records) / PER_PAGE))
+        if until is not None:
+            records = [r for r in records if datetime.fromisoformat(r[self.modified_field]) < until]
+        return records, calls
 
     def read_ids(self, ids: Sequence[str], fields: Sequence[str]) -> tuple[list[dict[str, Any]], int]:
         records = self.crm.records_with_ids(self.module, list(ids), self._with_system_fields(fields))
