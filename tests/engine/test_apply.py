@@ -393,16 +393,23 @@ def test_a_write_the_remote_cannot_take_now_is_skipped_and_reported_not_failed(
     assert state_store.base(SYNC).query("source_id == 'S2'").empty
 
 
-def test_a_pair_matched_by_key_is_a_manual_link_and_a_create_an_auto_one(state_store: StateStore) -> None:
+class _ByHandWriter(InMemoryWriter):
+    """Matches pairs by a key a person gave (as an issue names its CRM record)."""
+
+    matched_link_origin = "manual"
+
+
+@pytest.mark.parametrize(("writer", "matched"), [(InMemoryWriter, "auto"), (_ByHandWriter, "manual")])
+def test_a_matched_pair_is_linked_with_the_writers_origin_and_a_create_is_auto(
+    state_store: StateStore, writer: type[InMemoryWriter], matched: str
+) -> None:
     rows = [
         {"kind": "link", "key": "a@x.io", "source_id": "S1", "target_id": "T1", "reason": "matched by key"},
         *with_direction(creates("b@x.io")),
     ]
-    apply_changes(
-        change_set(rows), store=state_store, sync_id=SYNC, writer=InMemoryWriter(InMemoryRemote(), 10)
-    )
+    apply_changes(change_set(rows), store=state_store, sync_id=SYNC, writer=writer(InMemoryRemote(), 10))
     origins = dict(state_store.links(SYNC)[["key", "origin"]].values.tolist())
-    assert origins == {"a@x.io": "manual", "b@x.io": "auto"}
+    assert origins == {"a@x.io": matched, "b@x.io": "auto"}
 
 
 class _TwoApiWriter(InMemoryWriter):

@@ -313,8 +313,11 @@ class _Run:
             else:
                 target_id = record_id
         if record.kind in ("create", "link"):
-            # auto: jirasync made the target; manual: the key someone gave a record matched it.
-            origin = "auto" if record.kind == "create" else "manual"
+            # auto: jirasync made the target, or matched it by a key the systems hold (an email);
+            # manual: a writer that links by a key a person gave (an issue naming its CRM record).
+            origin = (
+                "auto" if record.kind == "create" else getattr(self.writer, "matched_link_origin", "auto")
+            )
             result.links.append(
                 {"source_id": source_id, "target_id": target_id, "key": record.key, "origin": origin}
             )

@@ -54,6 +54,7 @@ class IssueWriter:
     in the CRM's batches. Counts the fewest calls its writes could take, for the run summary."""
 
     batch_size = BULK_CREATE_LIMIT
+    matched_link_origin = "manual"  # an issue is matched to a record by the id a person put on it
 
     def __init__(
         self, run: SyncRun, jira: JiraConnector, crm: CrmRecords, source: pd.DataFrame | None
