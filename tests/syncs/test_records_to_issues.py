@@ -59,6 +59,11 @@ def test_a_connected_item_needs_a_mode_and_a_project(tmp_path: Path) -> None:
     assert refusal(variant(tmp_path, {"    project: SUP\n": ""})).field == "target.options.project"
 
 
+def test_every_problem_of_a_connected_item_is_listed_at_once(tmp_path: Path) -> None:
+    error = refusal(variant(tmp_path, {"mode: two_way\n": "", "    project: SUP\n": ""}))
+    assert [error.field, *(more.field for more in error.more)] == ["target.options.project", "mode"]
+
+
 @pytest.mark.parametrize(
     ("operator", "value", "actual", "met"),
     [

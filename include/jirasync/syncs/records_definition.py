@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from jirasync.engine.definitions import DefinitionError, SyncDefinition
+from jirasync.engine.definitions import DefinitionProblems, SyncDefinition
 
 CRM_SYSTEMS = {"zoho_crm": "module", "salesforce": "sobject"}
 RULE_SOURCE = "status_rule"  # the attribute a record gets: the Jira status its conditional rule names
@@ -115,41 +115,38 @@ def record_id_in(text: Any) -> str | None:
 
 
 def check_records_definition(definition: SyncDefinition, where: str) -> None:
-    """Refuse what this family cannot do, naming the field and the fix."""
+    """Refuse what this family cannot do, naming every problem's field and fix."""
+    problems = DefinitionProblems(where)
     system = definition.source.system
     if system not in CRM_SYSTEMS:
-        raise DefinitionError(
-            where, "source.system", f"'{system}' is not a CRM", "use zoho_crm or salesforce"
-        )
+        problems.add("source.system", f"'{system}' is not a CRM", "use zoho_crm or salesforce")
+        problems.raise_if_any()
     if CRM_SYSTEMS[system] not in definition.source.options:
         name = CRM_SYSTEMS[system]
-        raise DefinitionError(
-            where, f"source.options.{name}", "names no CRM object", f"set source.options.{name}, e.g. Deals"
+        problems.add(
+            f"source.options.{name}", "names no CRM object", f"set source.options.{name}, e.g. Deals"
         )
     if definition.target.system != "jira":
-        raise DefinitionError(
-            where, "target.system", "records are linked to Jira issues", "set target.system: jira"
-        )
+        problems.add("target.system", "records are linked to Jira issues", "set target.system: jira")
     for name in ("project", "issue_type"):
         if not definition.target.options.get(name):
-            raise DefinitionError(
-                where, f"target.options.{name}", "is required", f"set target.options.{name} (e.g. SUP, Task)"
+            problems.add(
+                f"target.options.{name}", "is required", f"set target.options.{name} (e.g. SUP, Task)"
             )
     if definition.mode is None:
-        raise DefinitionError(
-            where, "mode", "is required for records ↔ issues", "set mode: display, one_way, two_way or custom"
+        problems.add(
+            "mode", "is required for records ↔ issues", "set mode: display, one_way, two_way or custom"
         )
     try:
         options = records_options(definition)
     except ValidationError as error:
-        problem = error.errors()[0]
-        location = ".".join(str(part) for part in problem["loc"])
-        raise DefinitionError(
-            where, f"options.{location}", problem["msg"], "see the family's documentation"
-        ) from None
+        for problem in error.errors():
+            location = ".".join(str(part) for part in problem["loc"])
+            problems.add(f"options.{location}", problem["msg"], "see the family's documentation")
+        problems.raise_if_any()
+        raise  # not reached: a ValidationError names at least one problem
     if definition.key.source_field != definition.source.options.get("id_field", _id_field(system)):
-        raise DefinitionError(
-            where,
+        problems.add(
             "key.source_field",
             "issues are linked by hand with the CRM record's id",
             f"set key.source_field: {_id_field(system)}",
@@ -157,8 +154,7 @@ def check_records_definition(definition: SyncDefinition, where: str) -> None:
     for index, mapping in enumerate(definition.fields):
         writes_crm = mapping.owner in ("target", "both")
         if writes_crm and "." in mapping.source:
-            raise DefinitionError(
-                where,
+            problems.add(
                 f"fields[{index}].owner",
                 f"'{mapping.source}' is a field of a related record, which jirasync reads but never writes",
                 "set owner: source",
@@ -166,31 +162,27 @@ def check_records_definition(definition: SyncDefinition, where: str) -> None:
         if mapping.target.startswith("associated.") and (
             mapping.owner != "source" or mapping.target.count(".") != 2
         ):
-            raise DefinitionError(
-                where,
+            problems.add(
                 f"fields[{index}]",
                 "associated records are read-only context on the issue, named associated.<relationship>.<field>",
                 "write the target as e.g. associated.Account.name, with owner: source",
             )
         if mapping.source == RULE_SOURCE and (mapping.target != "status" or mapping.owner != "source"):
-            raise DefinitionError(
-                where,
+            problems.add(
                 f"fields[{index}]",
                 "the conditional rule sets the Jira status",
                 "map it as {source: status_rule, target: status, owner: source}",
             )
     map_mapped = any(m.source == MAP_SOURCE and m.target == "status" for m in definition.fields)
     if (options.status_map is not None) != map_mapped:
-        raise DefinitionError(
-            where,
+        problems.add(
             "fields",
             "a status map and its mapping go together",
             "add {source: status_map, target: status} with options.status_map, or neither",
         )
     rule_mapped = any(m.source == RULE_SOURCE for m in definition.fields)
     if (options.status_rule is not None) != rule_mapped:
-        raise DefinitionError(
-            where,
+        problems.add(
             "fields",
             "a conditional status rule and its mapping go together",
             "add {source: status_rule, target: status, owner: source} with options.status_rule, or neither",
@@ -201,19 +193,18 @@ def check_records_definition(definition: SyncDefinition, where: str) -> None:
         or options.status_map
         or any(m.owner != "source" for m in definition.fields)
     ):
-        raise DefinitionError(
-            where,
+        problems.add(
             "mode",
             "display links by hand and shows the CRM's fields on the issue: it creates, moves and writes nothing",
             "remove auto_create, status_rule, status_map and owners, or choose one_way, two_way or custom",
         )
     if definition.delete_policy not in ("unlink", "ignore"):
-        raise DefinitionError(
-            where,
+        problems.add(
             "delete_policy",
             f"'{definition.delete_policy}' is not built for records ↔ issues yet",
             "set delete_policy: unlink",
         )
+    problems.raise_if_any()
 
 
 def _id_field(system: str) -> str:
