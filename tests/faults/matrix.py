@@ -103,6 +103,7 @@ class FaultMatrix:
     sync: ClassVar[str]
     seed: ClassVar[int]
     writes: ClassVar[tuple[Write, ...]]
+    rate_limit_is_final: ClassVar[bool] = False  # the vendor's rate limit gives no wait to retry after
 
     @pytest.fixture(scope="class")
     @classmethod
@@ -172,6 +173,10 @@ class FaultMatrix:
         routes = self.write_routes(e2e)
         if point == "mid-batch":
             self.add_faults(e2e, routes, "latency", latency_ms=500, count=1)
+        elif point == "after the intents" and self.rate_limit_is_final:
+            # Salesforce's rate limit fails the call at once: hold the client in its backoff after
+            # three 503s instead (1 + 2 + 4 s), where it waits before writing again.
+            self.add_faults(e2e, routes, "error", count=3)
         elif point == "after the intents":
             self.add_faults(e2e, routes, "rate_limit", retry_after=5, count=1)
         else:

@@ -13,6 +13,7 @@ class TestJiraToSalesforceContacts(ContactsBadData):
     sync = "jira_to_salesforce_contacts"
     crm = Crm("salesforce", "Contact", "Synced_Jira_User__c")
     seed = 24
+    rate_limit_is_final = True
     writes = (
         Write("salesforce", "POST", "/services/data/"),
         Write("salesforce", "PATCH", "/services/data/"),
