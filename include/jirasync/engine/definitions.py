@@ -189,12 +189,14 @@ class CircuitBreaker(_Strict):
 
 
 class Notifier(_Strict):
-    """Where a failure of the sync is sent besides the task log: an HTTP endpoint (a chat's incoming
-    webhook, an incident tool) through an Airflow HTTP connection, or email through the SMTP one."""
+    """Where a failure of the sync is sent besides the task log: an HTTP endpoint (an incident tool)
+    through an Airflow HTTP connection, a Slack channel through its incoming webhook (an HTTP
+    connection whose host is the webhook's secret URL, kept out of the definition), or email through
+    the SMTP connection."""
 
-    kind: Literal["webhook", "email"]
+    kind: Literal["webhook", "slack", "email"]
     conn_id: str = Field(min_length=1)
-    endpoint: str = ""  # webhook: the path under the connection's base URL
+    endpoint: str = ""  # webhook, slack: the path under the connection's base URL
     to: list[str] = Field(default_factory=list)  # email: the recipients
 
     @model_validator(mode="after")

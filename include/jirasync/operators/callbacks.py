@@ -46,10 +46,13 @@ def report_failure(context: dict[str, Any]) -> None:
 def notifier(spec: Notifier, fields: dict[str, str], subject: str) -> Any:
     """Airflow's own notifier for ``spec``, sending ``fields`` (a webhook's JSON body, an email's lines);
     the provider is imported only for a sync that asks for one."""
-    if spec.kind == "webhook":
+    if spec.kind in ("webhook", "slack"):
         from airflow.providers.http.notifications.http import HttpNotifier
 
-        return HttpNotifier(http_conn_id=spec.conn_id, endpoint=spec.endpoint, json=dict(fields))
+        # Slack's incoming webhooks take one message in "text" (mrkdwn), not fields of our own.
+        lines = "\n".join(f"*{name}*: {value}" for name, value in fields.items())
+        body = {"text": f"{subject}\n{lines}"} if spec.kind == "slack" else dict(fields)
+        return HttpNotifier(http_conn_id=spec.conn_id, endpoint=spec.endpoint, json=body)
     from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
     return SmtpNotifier(
