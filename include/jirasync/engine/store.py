@@ -349,14 +349,13 @@ class StateStore:
             row = connection.execute(sa.select(runs_table).where(runs_table.c.run_id == run_id)).first()
         return None if row is None else _run_of(row)
 
-    def runs(self, sync_id: str, limit: int) -> list[dict[str, Any]]:
-        """The sync's latest ``limit`` runs, newest first, as ``run`` returns one."""
-        query = (
-            sa.select(runs_table)
-            .where(runs_table.c.sync_id == sync_id)
-            .order_by(runs_table.c.started_at.desc())
-            .limit(limit)
-        )
+    def runs(self, sync_id: str, limit: int, statuses: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """The sync's latest ``limit`` runs (of ``statuses`` only, when given), newest first, as
+        ``run`` returns one."""
+        query = sa.select(runs_table).where(runs_table.c.sync_id == sync_id)
+        if statuses:
+            query = query.where(runs_table.c.status.in_(statuses))
+        query = query.order_by(runs_table.c.started_at.desc()).limit(limit)
         with self.engine.connect() as connection:
             return [_run_of(row) for row in connection.execute(query)]
 

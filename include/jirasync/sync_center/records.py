@@ -40,9 +40,9 @@ def sync_health(definitions: list[SyncDefinition], store: StateStore) -> list[di
         pending = _count_by_sync(connection, pending_table)
         links = _count_by_sync(connection, links_table)
         for definition in definitions:
-            latest = _latest_run(connection, definition.id)
-            success = _latest_run(connection, definition.id, ("success",))
-            failure = _latest_run(connection, definition.id, FAILED_STATUSES)
+            latest = _latest_run(store, definition.id)
+            success = _latest_run(store, definition.id, ("success",))
+            failure = _latest_run(store, definition.id, FAILED_STATUSES)
             held = connection.execute(sa.select(sa.func.count()).select_from(_held(definition.id).subquery()))
             rows.append(
                 {
@@ -72,14 +72,7 @@ def dag_id(definition: SyncDefinition) -> str:
 
 def run_history(store: StateStore, sync_id: str) -> list[dict[str, Any]]:
     """The sync's latest runs, newest first, with their counts and error."""
-    query = (
-        sa.select(runs_table)
-        .where(runs_table.c.sync_id == sync_id)
-        .order_by(runs_table.c.started_at.desc())
-        .limit(RUNS_SHOWN)
-    )
-    with store.engine.connect() as connection:
-        return [_run_row(run) for run in connection.execute(query)]
+    return [_run_row(run) for run in store.runs(sync_id, RUNS_SHOWN)]
 
 
 def run_changes(
@@ -219,32 +212,32 @@ def linked_records(store: StateStore, sync_id: str, search: str = "") -> dict[st
     return {"total": total, "shown": LINKS_SHOWN, "rows": links}
 
 
-def _latest_run(connection: sa.Connection, sync_id: str, statuses: tuple[str, ...] = ()) -> Any:
-    query = sa.select(runs_table).where(runs_table.c.sync_id == sync_id)
-    if statuses:
-        query = query.where(runs_table.c.status.in_(statuses))
-    return connection.execute(query.order_by(runs_table.c.started_at.desc()).limit(1)).first()
+def _latest_run(store: StateStore, sync_id: str, statuses: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    return next(iter(store.runs(sync_id, 1, statuses)), None)
 
 
-def _health(run: Any) -> str:
+def _health(run: dict[str, Any] | None) -> str:
     if run is None:
         return "never run"
-    if run.status in ("failed", "abandoned"):
+    if run["status"] in ("failed", "abandoned"):
         return "failing"
-    return {"success": "healthy", "partial": "partial", "running": "running"}.get(run.status, run.status)
+    return {"success": "healthy", "partial": "partial", "running": "running"}.get(
+        run["status"], run["status"]
+    )
 
 
-def _run_row(run: Any) -> dict[str, Any]:
-    summary = json.loads(run.summary) if run.summary else {}
+def _run_row(run: dict[str, Any]) -> dict[str, Any]:
+    """A run as ``StateStore.runs`` returns it, as the page shows it."""
+    summary = run["summary"] or {}
     return {
-        "run_id": run.run_id,
-        "airflow_run_id": _airflow_run_id(run.sync_id, run.run_id),
-        "status": run.status,
-        "dry_run": bool(run.dry_run),
-        "started_at": _iso(run.started_at),
-        "ended_at": _iso(run.ended_at),
+        "run_id": run["run_id"],
+        "airflow_run_id": _airflow_run_id(run["sync_id"], run["run_id"]),
+        "status": run["status"],
+        "dry_run": bool(run["dry_run"]),
+        "started_at": _iso(run["started_at"]),
+        "ended_at": _iso(run["ended_at"]),
         **{name: summary.get(name) for name in (*CHANGE_COUNTS, *OTHER_COUNTS)},
-        "error": _error(run.status, summary),
+        "error": _error(run["status"], summary),
     }
 
 
