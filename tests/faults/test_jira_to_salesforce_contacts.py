@@ -11,7 +11,7 @@ pytestmark = pytest.mark.e2e
 
 class TestJiraToSalesforceContacts(ContactsBadData):
     sync = "jira_to_salesforce_contacts"
-    crm = Crm("salesforce", "Contact", "Synced_Jira_User__c")
+    crm = Crm("salesforce", "Contact", "Synced_Jira_User__c", "LastName", "003HM0000000000")
     seed = 24
     rate_limit_is_final = True
     writes = (

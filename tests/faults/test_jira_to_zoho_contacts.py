@@ -11,6 +11,6 @@ pytestmark = pytest.mark.e2e
 
 class TestJiraToZohoContacts(ContactsBadData):
     sync = "jira_to_zoho_contacts"
-    crm = Crm("zoho", "Contacts", "Synced_Jira_User")
+    crm = Crm("zoho", "Contacts", "Synced_Jira_User", "Last_Name", "4150868099900000")
     seed = 23
     writes = (Write("zoho", "POST", "/crm/v8/Contacts"), Write("zoho", "PUT", "/crm/v8/Contacts"))
