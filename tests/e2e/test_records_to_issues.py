@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -143,6 +144,15 @@ def test_eligible_records_get_an_issue_linked_with_a_remote_link_and_the_key_in_
 ) -> None:
     wanted = eligible(e2e, crm)
     assert 3 <= len(wanted) < len(records(e2e, crm))
+    # A dry run lists every issue it would create, with its summary and the status it would get.
+    dry = e2e.attempt(crm.sync, dry_run=True)
+    assert dry.succeeded and not synced_issues(e2e, crm)
+    log = dry.log_path.read_text()
+    assert f"create ({len(wanted)}):" in log
+    for record_id, record in wanted.items():
+        assert f"  + {record_id} [source {record_id}]" in log
+        assert f"      summary: {json.dumps(record[crm.name])[:57]}" in log
+    assert log.count('      status: "In Progress" -> target') == len(wanted)
     first = e2e.run(crm.sync)
     issues = synced_issues(e2e, crm)
     assert set(issues) == set(wanted)

@@ -21,33 +21,37 @@ _SYMBOLS = {
 _MAX_VALUE = 60
 
 
-def render_plan(changes: pd.DataFrame, *, sync_id: str, sample: int = 5) -> str:
-    """Counts of records per kind, then up to `sample` records of each kind with their fields."""
+def render_plan(changes: pd.DataFrame, *, sync_id: str, sample: int | None = 5) -> str:
+    """Counts of records per kind, then up to ``sample`` records of each kind (all with None) with
+    their fields."""
     if changes.empty:
         return f"Plan for {sync_id}: no changes. Both sides agree."
     lines = [f"Plan for {sync_id}:"]
-    records = changes.drop_duplicates(["kind", "key", "source_id", "target_id"])
+    identity = ["kind", "key", "source_id", "target_id"]
+    records = changes.drop_duplicates(identity)
     counts = records["kind"].value_counts()
     summary = ", ".join(f"{counts[kind]} to {kind}" for kind in KINDS if kind in counts)
     lines.append(f"  {summary} (records)")
+    # Field rows by record, grouped once: a dry run lists thousands of records.
+    with_field = changes[changes["field"].notna()]
+    fields = {
+        record: rows
+        for record, rows in with_field.groupby(with_field[identity].fillna("").apply(tuple, axis=1))
+    }
     for kind in KINDS:
         if kind not in counts:
             continue
         lines.append("")
         lines.append(f"{kind} ({counts[kind]}):")
-        of_kind = changes[changes["kind"] == kind]
-        shown = records[records["kind"] == kind].head(sample)
+        of_kind = records[records["kind"] == kind]
+        shown = of_kind if sample is None else of_kind.head(sample)
         for record in shown.itertuples(index=False):
             lines.append(f"  {_SYMBOLS[kind]} {_record_label(record)}")
             if pd.notna(record.reason):
                 lines.append(f"      reason: {record.reason}")
-            fields = of_kind[
-                (of_kind["key"].fillna("") == _text(record.key))
-                & (of_kind["source_id"].fillna("") == _text(record.source_id))
-                & (of_kind["target_id"].fillna("") == _text(record.target_id))
-                & of_kind["field"].notna()
-            ]
-            for row in fields.itertuples(index=False):
+            identified = (kind, _text(record.key), _text(record.source_id), _text(record.target_id))
+            rows = fields.get(identified)
+            for row in () if rows is None else rows.itertuples(index=False):
                 lines.append(f"      {row.field}: {_field_change(row)}")
         if counts[kind] > len(shown):
             lines.append(f"  ... and {counts[kind] - len(shown)} more")

@@ -81,7 +81,8 @@ def plan(sync_id: str, syncs_dir: str, source: Staged, target: Staged, **context
         changes = _revert(run, revert_run)
     else:
         changes = plan_run(run, _extract(source, "extract_source"), _extract(target, "extract_target"))
-    log.info("%s", render_plan(changes, sync_id=sync_id))
+    # A dry run is read for what it would do: every record, not a sample.
+    log.info("%s", render_plan(changes, sync_id=sync_id, sample=None if run.options.dry_run else 5))
     return {
         "path": write_frame(changes, _staging(context, sync_id, "changes")),
         "records": _record_counts(changes),
