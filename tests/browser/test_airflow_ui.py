@@ -1,7 +1,9 @@
 """The Airflow UI as its users work in it, in Debian's Chromium against a real Airflow.
 
-- The Trigger form of every family, as an admin uses it: submitted as a dry run, as it opens,
-  and as a full sync, each run started from the browser and finished by Airflow's scheduler.
+- The Trigger form, as an admin uses it: submitted as a dry run, as it opens, and as a full sync,
+  each run started from the browser and finished by Airflow's scheduler; and every other
+  family's form submitted as a dry run (the same form, with that family's fields: the runs they
+  start are what tests/e2e drives at length).
 - A broken definition file, as a data engineer meets it: one import error that lists every
   problem of that file, while every other sync stays listed and scheduled.
 
@@ -62,12 +64,9 @@ def trigger(page: Page, airflow_ui: AirflowUi, form: Locator, dag_id: str, shot:
     return {**run, "conf": json.loads(run["conf"] or "{}")}
 
 
-@pytest.mark.parametrize("sync_id", FAMILIES.values(), ids=FAMILIES)
-def test_the_trigger_form_runs_a_dry_run_a_sync_with_its_defaults_and_a_full_sync(
-    airflow_ui: AirflowUi, page: Page, sync_id: str
-) -> None:
+def dry_run_from_the_form(page: Page, airflow_ui: AirflowUi, sync_id: str) -> tuple[str, dict[str, Any]]:
+    """The run id and summary of a dry run started from the sync's Trigger form, once it succeeded."""
     dag_id = f"jirasync__{sync_id}"
-
     form = open_trigger_form(page, dag_id)
     switch_on(form, "Safety", "dry_run")
     dry = trigger(page, airflow_ui, form, dag_id, f"{sync_id}-1-dry-run")
@@ -75,6 +74,15 @@ def test_the_trigger_form_runs_a_dry_run_a_sync_with_its_defaults_and_a_full_syn
     planned = airflow_ui.stack.latest_summary(sync_id)
     assert planned is not None and planned["dry_run"] is True
     assert sum(planned[name] for name in CHANGES) > 0  # a first run has work to plan
+    return dry["run_id"], planned
+
+
+def test_the_trigger_form_runs_a_dry_run_a_sync_with_its_defaults_and_a_full_sync(
+    airflow_ui: AirflowUi, page: Page
+) -> None:
+    sync_id = FAMILIES["identity"]
+    dag_id = f"jirasync__{sync_id}"
+    _, planned = dry_run_from_the_form(page, airflow_ui, sync_id)
 
     form = open_trigger_form(page, dag_id)
     defaults = trigger(page, airflow_ui, form, dag_id, f"{sync_id}-2-defaults")
@@ -92,6 +100,22 @@ def test_the_trigger_form_runs_a_dry_run_a_sync_with_its_defaults_and_a_full_syn
     resynced = airflow_ui.stack.latest_summary(sync_id)
     assert resynced is not None and resynced["read_source"] > 0
     assert sum(resynced[name] for name in CHANGES) == 0  # everything is in sync already
+
+
+@pytest.mark.parametrize("sync_id", [FAMILIES["contacts"], FAMILIES["assets"]])
+def test_every_familys_trigger_form_starts_a_dry_run(airflow_ui: AirflowUi, page: Page, sync_id: str) -> None:
+    dry_run_from_the_form(page, airflow_ui, sync_id)
+
+
+def test_a_records_dry_run_from_the_form_logs_each_issue_it_would_create(
+    airflow_ui: AirflowUi, page: Page
+) -> None:
+    sync_id = FAMILIES["records"]
+    run_id, planned = dry_run_from_the_form(page, airflow_ui, sync_id)
+    page.goto(f"/dags/jirasync__{sync_id}/runs/{run_id}/tasks/plan")
+    expect(page.get_by_text(f"create ({planned['created']}):").first).to_be_visible()
+    expect(page.get_by_text('status: "In Progress" -> target').first).to_be_visible()
+    screenshot(page, f"{sync_id}-2-dry-run-plan-log")
 
 
 # ---- a broken definition ----------------------------------------------------------------------

@@ -38,7 +38,7 @@ from tests.e2e.harness import EndToEnd, end_to_end
 from jirasync.engine.store import StateStore, locks_table, utc_now
 from jirasync.local_stack import PROJECT_ROOT, DagRunResult
 
-PEOPLE = 60
+PEOPLE = 40
 # Stamped by the sandbox with the time of a write: they differ between any two runs.
 WRITE_TIMES = frozenset(
     {
