@@ -193,3 +193,20 @@ def test_the_gate_logs_no_noise_of_great_expectations_at_info() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip().endswith("True")
     assert "Skipping registering function" not in result.stdout + result.stderr
+
+
+def test_an_empty_plan_passes_without_loading_great_expectations() -> None:
+    """A run that changes nothing (most scheduled runs) spends no seconds importing the gate."""
+    code = (
+        "import sys\n"
+        "from jirasync.engine.checks import check_run\n"
+        "from jirasync.engine.definitions import load_definition\n"
+        "from jirasync.engine.frames import source_frame, target_frame\n"
+        "from jirasync.engine.plan import empty_change_set\n"
+        f"sync = load_definition({str(FIXTURES / 'entra_to_jira.yaml')!r})\n"
+        "frame = source_frame(sync, [])\n"
+        "print(check_run(sync, frame, target_frame(sync, []), empty_change_set()).passed)\n"
+        "print('great_expectations' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["True", "False"]

@@ -84,7 +84,11 @@ def check_run(
 
     ``linked`` is how many target records the sync keeps linked: an incremental read holds only
     those that changed, so the breaker measures a run's changes against the larger of the two.
+    An empty change set writes nothing, so there is nothing to gate: most scheduled runs end
+    here without loading Great Expectations (seconds in every task process).
     """
+    if changes.empty:
+        return GateResult(definition.id, [], override, [])
     gate = _Gate()
     emails = definition.key.normalise == "email"
     tolerated = definition.circuit_breaker.max_bad_key_share
