@@ -3,8 +3,10 @@
 Every method is one endpoint contract from ``notes/api-contracts.md`` §1, with the
 vendor's traps handled here so callers need not know them: ``/users/search`` is a
 bare array that can come back short before the end, ``/search/jql`` pages by token
-and may repeat issues, bulk create reports failures by element number, attachments
-need ``X-Atlassian-Token: no-check``, properties have size limits.
+and may repeat issues, bulk create reports failures by element number, a bulk
+transition offers only the transitions its issues share, takes one input per workflow
+and answers with a task to poll, attachments need ``X-Atlassian-Token: no-check``,
+properties have size limits.
 """
 
 from __future__ import annotations
