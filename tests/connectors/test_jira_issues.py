@@ -12,8 +12,12 @@ from jirasync.connectors import (
     VirtualClock,
 )
 from jirasync.connectors.adf import adf_to_text
+from jirasync.connectors.http import CallCounter
 from jirasync.connectors.jira import (
+    BULK_TASK_PATIENCE,
+    JiraConnector,
     JiraRequestError,
+    StatusMove,
     issue_update,
 )
 from sandbox.testing import RunningSandbox
@@ -84,21 +88,95 @@ def test_bulk_create_where_every_record_fails(fresh_sandbox: RunningSandbox) -> 
     assert [o.ok for o in outcomes] == [False, False]
 
 
-def test_transition_to_a_status_and_a_clear_error_for_an_illegal_one(fresh_sandbox: RunningSandbox) -> None:
-    jira = connect(fresh_sandbox)
-    issue = jira.create_issue(new_task("Needs a move")["fields"])
+def created(jira: JiraConnector, count: int) -> list[str]:
+    """The keys of ``count`` new tasks, in To Do."""
+    return [o.id or "" for o in jira.create_issues([new_task(f"To move {n}") for n in range(count)])]
 
-    assert jira.transition_to(issue.key, "in progress").to_status == "In Progress"
-    jira.transition_to(issue.key, "Done")
-    with pytest.raises(JiraRequestError) as raised:
-        jira.transition_to(issue.key, "In Progress")
 
-    assert str(raised.value) == (
-        f"Jira issue {issue.key} cannot move to status 'In Progress' from where it is: its workflow allows only "
-        "To Do. Map the status to one of these, or change the workflow."
+def statuses(sandbox: RunningSandbox) -> dict[str, str]:
+    names = {"10000": "To Do", "10001": "In Progress", "10002": "Done"}
+    return {i["key"]: names[i["fields"]["status"]] for i in sandbox.records("jira", "issues")}
+
+
+def test_issues_sharing_a_status_and_a_target_move_in_one_bulk_transition(
+    fresh_sandbox: RunningSandbox,
+) -> None:
+    clock = VirtualClock()
+    jira = connect(fresh_sandbox, clock)
+    together = created(jira, 3)
+    alone, *stuck = created(jira, 3)
+    for key in stuck:
+        fresh_sandbox.mutate("jira", "transition", issue=key, to="Done")
+    jira.http.calls = CallCounter()
+
+    moves = jira.move_issues(
+        [StatusMove(key, "To Do", "In Progress") for key in together]
+        + [StatusMove(alone, "to do", "done")]
+        + [StatusMove(key, "Done", "In Progress") for key in stuck]
     )
-    [found] = jira.search_issues(f"key = {issue.key}", ["status"])
-    assert found.fields["status"]["name"] == "Done"
+
+    assert moves.moved == {*together, alone} and moves.failed == {}
+    assert moves.no_transition == set(stuck)
+    now = statuses(fresh_sandbox)
+    assert [now[key] for key in together] == ["In Progress"] * 3 and now[alone] == "Done"
+    assert jira.http.calls.by_endpoint() == {
+        "GET /rest/api/3/bulk/issues/transition": 2,  # the three to move, the two stuck in Done
+        "POST /rest/api/3/bulk/issues/transition": 1,
+        "GET /rest/api/3/bulk/queue/{taskId}": 1,
+        "GET /rest/api/3/issue/{issueIdOrKey}/transitions": 1,  # the issue alone in its group
+        "POST /rest/api/3/issue/{issueIdOrKey}/transitions": 1,
+    }
+    assert moves.calls == jira.http.calls.total
+    assert clock.sleeps == [0.5]  # the task is looked at once, after half a second
+
+
+def test_a_running_bulk_task_is_polled_with_growing_waits_until_it_ends(
+    fresh_sandbox: RunningSandbox,
+) -> None:
+    clock = VirtualClock()
+    jira = connect(fresh_sandbox, clock)
+    keys = created(jira, 2)
+    fresh_sandbox.mutate("jira", "slow_bulk_tasks", polls=3)
+
+    moves = jira.move_issues([StatusMove(key, "To Do", "Done") for key in keys])
+
+    assert moves.moved == set(keys)
+    assert clock.sleeps == [0.5, 1.0, 2.0, 4.0]
+    assert jira.http.calls["GET /rest/api/3/bulk/queue/{taskId}"] == 4
+    assert moves.calls == 2 + 4
+
+
+def test_a_bulk_task_that_does_not_end_in_time_is_settled_by_the_issues_statuses(
+    fresh_sandbox: RunningSandbox,
+) -> None:
+    clock = VirtualClock()
+    jira = connect(fresh_sandbox, clock)
+    keys = created(jira, 2)
+    fresh_sandbox.mutate("jira", "slow_bulk_tasks", polls=1000)
+
+    moves = jira.move_issues([StatusMove(key, "To Do", "Done") for key in keys])
+
+    assert sum(clock.sleeps) >= BULK_TASK_PATIENCE and max(clock.sleeps) == 8.0
+    assert moves.moved == set(keys)  # Jira moved them; its task had not said so yet
+    polls = len(clock.sleeps)
+    assert jira.http.calls["POST /rest/api/3/search/jql"] == 1 and moves.calls == 2 + polls + 1
+
+
+def test_a_deleted_issue_does_not_hold_back_the_others_of_its_bulk_move(
+    fresh_sandbox: RunningSandbox,
+) -> None:
+    jira = connect(fresh_sandbox)
+    keys = created(jira, 3)
+    fresh_sandbox.mutate("jira", "delete_issue", issue=keys[1])
+
+    moves = jira.move_issues([StatusMove(key, "To Do", "In Progress") for key in keys])
+
+    assert moves.moved == {keys[0], keys[2]} and set(moves.failed) == {keys[1]}
+    assert "HTTP 404" in (moves.failed[keys[1]].error or "") and not moves.failed[keys[1]].retryable
+    # Jira refused the read of the three's transitions; each then moved on its own.
+    assert jira.http.calls["GET /rest/api/3/bulk/issues/transition"] == 1
+    assert jira.http.calls["POST /rest/api/3/bulk/issues/transition"] == 0
+    assert moves.calls == 1 + 3 + 2
 
 
 def test_comments_are_written_as_adf(fresh_sandbox: RunningSandbox) -> None:

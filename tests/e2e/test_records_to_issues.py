@@ -100,7 +100,10 @@ def status_name(issue: dict[str, Any]) -> str:
 
 def writes(e2e: EndToEnd) -> int:
     """Write calls either side answered in the last run."""
-    jira = sum(e2e.calls("jira", m) for m in ("POST /rest/api/3/issue", "PUT /rest/api/3/issue", "DELETE"))
+    jira = sum(
+        e2e.calls("jira", m)
+        for m in ("POST /rest/api/3/issue", "PUT /rest/api/3/issue", "POST /rest/api/3/bulk", "DELETE")
+    )
     return jira + e2e.calls("zoho", "PUT /crm") + e2e.calls("salesforce", "PATCH")
 
 
@@ -158,6 +161,7 @@ def test_eligible_records_get_an_issue_linked_with_a_remote_link_and_the_key_in_
     assert set(issues) == set(wanted)
     assert first["created"] == len(wanted) and first["failed"] == 0
     assert e2e.calls("jira", "POST /rest/api/3/issue/bulk") == 1  # all in one bulk create
+    assert e2e.calls("jira", "POST /rest/api/3/bulk/issues/transition") == 1  # all moved in one request
     now = records(e2e, crm)
     for record_id, issue in issues.items():
         assert issue["fields"]["summary"] == wanted[record_id][crm.name]
@@ -199,25 +203,39 @@ def test_fields_sync_both_ways_without_echo_over_three_runs(e2e: EndToEnd, crm: 
     assert_ideal(third)
 
 
-def test_the_conditional_rule_moves_issues_and_reports_a_missing_transition(e2e: EndToEnd, crm: Crm) -> None:
+def test_the_conditional_rule_moves_issues_together_and_reports_a_missing_transition(
+    e2e: EndToEnd, crm: Crm
+) -> None:
     e2e.run(crm.sync)
     issues = synced_issues(e2e, crm)
-    leaving, stuck = sorted(issues)[:2]
-    edit_record(e2e, crm, leaving, **{crm.stage: crm.closed})
-    e2e.sandbox.mutate("jira", "transition", issue=issues[stuck]["key"], to="Done")
+    leaving, stuck = sorted(issues)[:3], sorted(issues)[3:5]
+    for record_id in leaving:
+        edit_record(e2e, crm, record_id, **{crm.stage: crm.closed})
+    for record_id in stuck:
+        e2e.sandbox.mutate("jira", "transition", issue=issues[record_id]["key"], to="Done")
 
     run = e2e.run(crm.sync)
-    assert status_name(synced_issues(e2e, crm)[leaving]) == "To Do"
-    assert status_name(synced_issues(e2e, crm)[stuck]) == "Done"
-    assert run["updated"] == 1 and run["skipped"] == 1 and run["failed"] == 0
-    (reported,) = run["skipped_records"]
-    assert f"no transition from Done to In Progress for issue {issues[stuck]['key']}" in reported
+    now = synced_issues(e2e, crm)
+    assert [status_name(now[record_id]) for record_id in leaving] == ["To Do"] * 3
+    assert [status_name(now[record_id]) for record_id in stuck] == ["Done"] * 2
+    assert run["updated"] == 3 and run["skipped"] == 2 and run["failed"] == 0
+    assert e2e.calls("jira", "POST /rest/api/3/bulk/issues/transition") == 1  # the three, in one request
+    assert e2e.calls("jira", "/rest/api/3/issue/{issueIdOrKey}/transitions") == 0
+    for record_id in stuck:
+        key = issues[record_id]["key"]
+        assert any(
+            f"no transition from Done to In Progress for issue {key}" in r for r in run["skipped_records"]
+        )
     assert_ideal(run)
 
     # Tried again on the next run, and reported again.
-    e2e.sandbox.mutate("jira", "edit_issue", issue=issues[stuck]["key"], fields={"labels": ["touched"]})
+    for record_id in stuck:
+        e2e.sandbox.mutate(
+            "jira", "edit_issue", issue=issues[record_id]["key"], fields={"labels": ["touched"]}
+        )
     again = e2e.run(crm.sync)
-    assert again["skipped"] == 1 and "no transition from Done" in again["skipped_records"][0]
+    assert again["skipped"] == 2 and all("no transition from Done" in r for r in again["skipped_records"])
+    assert_ideal(again)
 
 
 def test_a_record_linked_by_hand_is_synced_and_unlinked_when_the_field_is_cleared(

@@ -191,3 +191,41 @@ def test_create_metadata_endpoints_match_the_spec(jira: requests.Session, sandbo
     ).json()["fields"]
     required = {f["fieldId"] for f in fields if f["required"] and not f["hasDefaultValue"]}
     assert required == {"summary", "issuetype", "project"}
+
+
+def test_bulk_transition_endpoints_match_the_spec(jira: requests.Session, sandbox: RunningSandbox) -> None:
+    fields = {"project": {"key": "SUP"}, "issuetype": {"name": "Task"}, "summary": "Bulk"}
+    keys = [_call(jira, sandbox, "POST", "/issue", json={"fields": fields}).json()["key"] for _ in range(2)]
+    offered = _call(
+        jira, sandbox, "GET", "/bulk/issues/transition", params={"issueIdsOrKeys": ",".join(keys)}
+    ).json()
+    (group,) = offered["availableTransitions"]
+    start = next(t for t in group["transitions"] if t["to"]["statusName"] == "In Progress")
+    body = {
+        "bulkTransitionInputs": [
+            {"selectedIssueIdsOrKeys": keys, "transitionId": str(start["transitionId"])}
+        ],
+        "sendBulkNotification": False,
+    }
+    sandbox.mutate("jira", "slow_bulk_tasks", polls=1)
+    try:
+        submitted = _call(jira, sandbox, "POST", "/bulk/issues/transition", json=body)
+    finally:
+        sandbox.mutate("jira", "slow_bulk_tasks", polls=0)
+    assert submitted.status_code == 201
+    task = submitted.json()["taskId"]
+    running = _call(jira, sandbox, "GET", "/bulk/queue/{taskId}", f"/bulk/queue/{task}").json()
+    assert running["status"] == "RUNNING"
+    done = _call(jira, sandbox, "GET", "/bulk/queue/{taskId}", f"/bulk/queue/{task}").json()
+    assert (done["status"], done["totalIssueCount"], len(done["processedAccessibleIssues"])) == (
+        "COMPLETE",
+        2,
+        2,
+    )
+    # The bulk routes' errors are BulkOperationErrorResponse, not the ErrorCollection of the others.
+    refused = jira.get(_url(sandbox, "/bulk/issues/transition"), params={"issueIdsOrKeys": "NOPE-1"})
+    assert refused.status_code == 400
+    assert_matches_spec(refused, "/bulk/issues/transition", "GET")
+    refused = jira.post(_url(sandbox, "/bulk/issues/transition"), json={"bulkTransitionInputs": []})
+    assert refused.status_code == 400
+    assert_matches_spec(refused, "/bulk/issues/transition", "POST")

@@ -235,3 +235,79 @@ def test_admin_transition_follows_the_workflow(jira: requests.Session, fresh_san
     assert jira.get(_api(fresh_sandbox, f"/issue/{key}")).json()["fields"]["status"]["name"] == "Done"
     with pytest.raises(RuntimeError, match="cannot move to 'In Progress'"):
         fresh_sandbox.mutate("jira", "transition", issue=key, to="In Progress")
+
+
+def _bulk_move(
+    jira: requests.Session, sandbox: RunningSandbox, keys: list[str], transition: str
+) -> requests.Response:
+    inputs = [{"selectedIssueIdsOrKeys": keys, "transitionId": transition}]
+    return jira.post(_api(sandbox, "/bulk/issues/transition"), json={"bulkTransitionInputs": inputs})
+
+
+def test_bulk_transitions_offered_are_those_every_issue_of_the_workflow_has(
+    jira: requests.Session, fresh_sandbox: RunningSandbox
+) -> None:
+    to_do, in_progress = (
+        jira.post(_api(fresh_sandbox, "/issue"), json={"fields": FIELDS}).json()["key"] for _ in "ab"
+    )
+    fresh_sandbox.mutate("jira", "transition", issue=in_progress, to="In Progress")
+
+    def offered(*keys: str) -> dict:
+        url = _api(fresh_sandbox, "/bulk/issues/transition")
+        (group,) = jira.get(url, params={"issueIdsOrKeys": ",".join(keys)}).json()["availableTransitions"]
+        return group
+
+    alone = offered(to_do)
+    assert alone["issues"] == [to_do] and alone["isTransitionsFiltered"] is True
+    assert {(t["transitionId"], t["to"]["statusName"]) for t in alone["transitions"]} == {
+        (11, "In Progress"),
+        (31, "Done"),
+    }
+    both = offered(to_do, in_progress)
+    assert both["issues"] == [to_do, in_progress]
+    assert [t["to"]["statusName"] for t in both["transitions"]] == ["Done"]  # the one they share
+
+
+def test_a_bulk_transition_takes_one_input_per_workflow_and_at_most_1000_issues(
+    jira: requests.Session, fresh_sandbox: RunningSandbox
+) -> None:
+    keys = [jira.post(_api(fresh_sandbox, "/issue"), json={"fields": FIELDS}).json()["key"] for _ in "ab"]
+    inputs = [
+        {"selectedIssueIdsOrKeys": [key], "transitionId": t}
+        for key, t in zip(keys, ("11", "31"), strict=True)
+    ]
+    response = jira.post(
+        _api(fresh_sandbox, "/bulk/issues/transition"), json={"bulkTransitionInputs": inputs}
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": [{"message": "Every transition input must correspond to a distinct workflow."}]
+    }
+    assert _bulk_move(jira, fresh_sandbox, keys * 501, "11").status_code == 400
+    assert _bulk_move(jira, fresh_sandbox, [*keys, "SUP-99999"], "11").json() == {
+        "errors": [{"message": "Some of the issues in the issueIdsOrKeys are not valid"}]
+    }
+    statuses = {i["key"]: i["fields"]["status"] for i in fresh_sandbox.records("jira", "issues")}
+    assert {statuses[key] for key in keys} == {"10000"}  # a refused request moves nothing
+
+
+def test_a_bulk_task_runs_then_lists_the_issues_it_moved_and_those_it_could_not(
+    jira: requests.Session, fresh_sandbox: RunningSandbox
+) -> None:
+    created = [jira.post(_api(fresh_sandbox, "/issue"), json={"fields": FIELDS}).json() for _ in "abc"]
+    fresh_sandbox.mutate("jira", "transition", issue=created[2]["key"], to="Done")
+    fresh_sandbox.mutate("jira", "slow_bulk_tasks", polls=2)
+
+    response = _bulk_move(jira, fresh_sandbox, [c["key"] for c in created], "11")
+
+    assert response.status_code == 201
+    url = _api(fresh_sandbox, f"/bulk/queue/{response.json()['taskId']}")
+    assert [jira.get(url).json()["status"] for _ in range(2)] == ["RUNNING", "RUNNING"]
+    done = jira.get(url).json()
+    assert (done["status"], done["progressPercent"], done["totalIssueCount"]) == ("COMPLETE", 100, 3)
+    assert done["processedAccessibleIssues"] == [int(created[0]["id"]), int(created[1]["id"])]
+    assert done["failedAccessibleIssues"] == {
+        created[2]["id"]: ["Transition 11 is not available from status Done."]
+    }
+    unknown = jira.get(_api(fresh_sandbox, "/bulk/queue/99999"))
+    assert unknown.status_code == 400 and unknown.json()["errorMessages"]

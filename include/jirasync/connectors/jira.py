@@ -3,13 +3,16 @@
 Every method is one endpoint contract from ``notes/api-contracts.md`` §1, with the
 vendor's traps handled here so callers need not know them: ``/users/search`` is a
 bare array that can come back short before the end, ``/search/jql`` pages by token
-and may repeat issues, bulk create reports failures by element number, attachments
-need ``X-Atlassian-Token: no-check``, properties have size limits.
+and may repeat issues, bulk create reports failures by element number, a bulk
+transition offers only the transitions its issues share, takes one input per workflow
+and answers with a task to poll, attachments need ``X-Atlassian-Token: no-check``,
+properties have size limits.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Self
@@ -20,10 +23,12 @@ from jirasync.connectors.clock import Clock
 from jirasync.connectors.errors import (
     ApiError,
     AuthenticationError,
+    BadRequestError,
     PermissionDeniedError,
 )
 from jirasync.connectors.http import DEFAULT_TIMEOUT, HttpClient
 from jirasync.connectors.outcome import RecordOutcome
+from jirasync.connectors.query_literals import jql_string
 from jirasync.connectors.rate_limit import TokenBucket
 from jirasync.connectors.retry import RetryPolicy
 
@@ -35,6 +40,14 @@ GROUPS_PAGE_SIZE = 50  # /group/bulk returns at most 50
 USER_SEARCH_PAGE_SIZE = 1000
 ISSUE_SEARCH_PAGE_SIZE = 100
 BULK_CREATE_LIMIT = 50
+BULK_TRANSITION_LIMIT = 1000  # issues per bulk transition, and per read of the transitions they share
+BULK_TASK_ENDED = frozenset({"COMPLETE", "FAILED", "CANCELLED", "DEAD"})
+BULK_TASK_FIRST_WAIT = 0.5  # seconds before the first look at a bulk task; each next wait doubles
+BULK_TASK_LONGEST_WAIT = 8.0
+BULK_TASK_PATIENCE = 300.0  # seconds of waiting for a task before its moves are reported unconfirmed
+BULK_PERMISSION = (
+    "bulk transitions need the global permission 'Make bulk changes' and 'Transition issues' in the project"
+)
 PROPERTY_KEY_LIMIT = 255
 PROPERTY_VALUE_LIMIT = 32_768  # characters of the JSON value, for issue and user properties
 
@@ -96,6 +109,25 @@ class Transition:
     id: str
     name: str
     to_status: str
+
+
+@dataclass(frozen=True)
+class StatusMove:
+    """An issue to move to the status ``target``, from the status ``current`` it was last read in."""
+
+    issue: str
+    current: str
+    target: str
+
+
+@dataclass
+class StatusMoves:
+    """What ``move_issues`` did, by issue key, and the calls it made for it (retries not counted)."""
+
+    moved: set[str] = field(default_factory=set)
+    no_transition: set[str] = field(default_factory=set)  # no transition leads to the target from there
+    failed: dict[str, RecordOutcome] = field(default_factory=dict)
+    calls: int = 0
 
 
 class AtlassianSiteConnector:
@@ -374,28 +406,151 @@ class JiraConnector(AtlassianSiteConnector):
             for t in body.get("transitions", [])
         ]
 
-    def transition_to(
-        self, issue: str, status: str, *, fields: Mapping[str, Any] | None = None
-    ) -> Transition:
-        """Move ``issue`` to the status named ``status`` (case-insensitive) by the transition leading there."""
-        available = self.transitions(issue)
-        match = next((t for t in available if t.to_status.casefold() == status.casefold()), None)
-        if match is None:
-            reachable = ", ".join(sorted({t.to_status for t in available})) or "none"
-            raise JiraRequestError(
-                f"Jira issue {issue} cannot move to status {status!r} from where it is: its workflow allows "
-                f"only {reachable}. Map the status to one of these, or change the workflow."
+    def move_issues(self, moves: Sequence[StatusMove]) -> StatusMoves:
+        """Move each issue to its target status (by name, case-insensitive) in the fewest calls.
+
+        Issues that share their status and target move together, up to 1,000 a time: one read of
+        the transitions they have in common (the only ones Jira's bulk transition offers, so issues
+        in other statuses go in other groups), one bulk transition, and the polls of its task until
+        it ends. An issue that moves alone takes its own transitions: two calls and no task to wait
+        for. Bad credentials or a missing permission stop the run; any other error fails the issues
+        it concerns, each reported in the result.
+        """
+        result = StatusMoves()
+        groups: dict[tuple[str, str], list[StatusMove]] = {}
+        for move in moves:
+            groups.setdefault((move.current.casefold(), move.target.casefold()), []).append(move)
+        for group in groups.values():
+            keys = [move.issue for move in group]
+            for start in range(0, len(keys), BULK_TRANSITION_LIMIT):
+                chunk = keys[start : start + BULK_TRANSITION_LIMIT]
+                if len(chunk) == 1:
+                    self._move_alone(chunk[0], group[0].target, result)
+                else:
+                    self._move_together(chunk, group[0].target, result)
+        return result
+
+    def _move_alone(self, key: str, target: str, result: StatusMoves) -> None:
+        """The issue's own transitions, then the one leading to ``target``."""
+        try:
+            result.calls += 1
+            available = self.transitions(key)
+            match = next((t for t in available if t.to_status.casefold() == target.casefold()), None)
+            if match is None:
+                result.no_transition.add(key)
+                return
+            result.calls += 1
+            self.http.request(
+                "POST",
+                f"{API}/issue/{{issueIdOrKey}}/transitions",
+                path_params={"issueIdOrKey": key},
+                json={"transition": {"id": match.id}},
             )
-        body: dict[str, Any] = {"transition": {"id": match.id}}
-        if fields:
-            body["fields"] = dict(fields)
-        self.http.request(
+            result.moved.add(key)
+        except (AuthenticationError, PermissionDeniedError):
+            raise
+        except ApiError as error:
+            result.failed[key] = RecordOutcome.failure(str(error), retryable=error.retryable)
+
+    def _move_together(self, keys: list[str], target: str, result: StatusMoves) -> None:
+        try:
+            self._bulk_move(keys, target, result)
+        except AuthenticationError:
+            raise
+        except PermissionDeniedError as error:
+            raise error.with_detail(BULK_PERMISSION) from None
+        except ApiError as error:
+            for key in keys:
+                if key not in result.moved and key not in result.no_transition:
+                    result.failed[key] = RecordOutcome.failure(str(error), retryable=error.retryable)
+
+    def _bulk_move(self, keys: list[str], target: str, result: StatusMoves) -> None:
+        """One bulk transition for ``keys``: one transition input per workflow, as Jira requires."""
+        try:
+            offered = self._shared_transitions(keys, result)
+        except BadRequestError:  # an issue is gone or hidden and Jira refuses the lot: each moves alone
+            for key in keys:
+                self._move_alone(key, target, result)
+            return
+        inputs = []
+        unlisted = set(keys)
+        for workflow in offered:
+            issues = [key for key in workflow.get("issues") or [] if key in unlisted]
+            unlisted -= set(issues)
+            transition_id = _bulk_transition_to(workflow, target)
+            if transition_id is None:
+                result.no_transition.update(issues)
+            elif issues:
+                inputs.append({"selectedIssueIdsOrKeys": issues, "transitionId": transition_id})
+        result.no_transition.update(unlisted)  # Jira offers them no transition at all
+        if not inputs:
+            return
+        result.calls += 1
+        task = self.http.request_json(
             "POST",
-            f"{API}/issue/{{issueIdOrKey}}/transitions",
-            path_params={"issueIdOrKey": issue},
-            json=body,
+            f"{API}/bulk/issues/transition",
+            json={"bulkTransitionInputs": inputs, "sendBulkNotification": False},
         )
-        return match
+        sent = [key for entry in inputs for key in entry["selectedIssueIdsOrKeys"]]
+        self._settle(str(task["taskId"]), sent, target, result)
+
+    def _shared_transitions(self, keys: list[str], result: StatusMoves) -> list[dict[str, Any]]:
+        """The transitions the issues have in common, one entry per workflow, page after page."""
+        params = {"issueIdsOrKeys": ",".join(keys)}
+        workflows: list[dict[str, Any]] = []
+        while True:
+            result.calls += 1
+            page = self.http.request_json("GET", f"{API}/bulk/issues/transition", params=params)
+            workflows += page.get("availableTransitions") or []
+            cursor = page.get("startingAfter")
+            if not cursor or cursor == params.get("startingAfter"):
+                return workflows
+            params["startingAfter"] = cursor
+
+    def _settle(self, task_id: str, sent: list[str], target: str, result: StatusMoves) -> None:
+        """Wait for the task; when it moved fewer issues than sent, their statuses say which moved."""
+        progress, waited = self._bulk_task_end(task_id, result)
+        processed = progress.get("processedAccessibleIssues") or []
+        if progress.get("status") == "COMPLETE" and len(processed) == len(sent):
+            result.moved.update(sent)
+            return
+        # Jira names the issues it failed by id: read the issues, by key, to know each one's fate.
+        reasons = progress.get("failedAccessibleIssues") or {}
+        listed = ", ".join(jql_string(key) for key in sent)
+        found = {issue.key: issue for issue in self.search_issues(f"key in ({listed})", ["status"])}
+        result.calls += max(1, math.ceil(len(found) / ISSUE_SEARCH_PAGE_SIZE))
+        state = (
+            progress.get("status")
+            if progress.get("status") in BULK_TASK_ENDED
+            else f"still {progress.get('status')} after {waited:.0f} s"
+        )
+        for key in sent:
+            issue = found.get(key)
+            status = (issue.fields.get("status") or {}).get("name") if issue else None
+            if str(status).casefold() == target.casefold():
+                result.moved.add(key)
+                continue
+            why = "; ".join(reasons.get(issue.id, [])) if issue else "the issue is gone"
+            result.failed[key] = RecordOutcome.failure(
+                f"Jira's bulk transition task {task_id} ({state}) did not move issue {key} to {target}: "
+                f"{why or 'no reason given'}",
+                retryable=True,
+            )
+
+    def _bulk_task_end(self, task_id: str, result: StatusMoves) -> tuple[dict[str, Any], float]:
+        """The task's last progress and the seconds waited: polled after 0.5 s, then after waits
+        that double up to 8 s, until it ends or 5 minutes of waiting have passed."""
+        wait, waited = BULK_TASK_FIRST_WAIT, 0.0
+        while True:
+            self.http.clock.sleep(wait)
+            waited += wait
+            result.calls += 1
+            progress = self.http.request_json(
+                "GET", f"{API}/bulk/queue/{{taskId}}", path_params={"taskId": task_id}
+            )
+            if progress.get("status") in BULK_TASK_ENDED or waited >= BULK_TASK_PATIENCE:
+                return progress, waited
+            wait = min(wait * 2, BULK_TASK_LONGEST_WAIT)
 
     def add_comment(
         self, issue: str, body: str | Mapping[str, Any], *, visibility: Mapping[str, str] | None = None
@@ -554,6 +709,14 @@ def _bulk_failure(entry: Mapping[str, Any]) -> RecordOutcome:
         f"Jira bulk create refused the issue (HTTP {status}): {'; '.join(messages) or 'no reason given'}",
         retryable=status == 429 or status >= 500,
     )
+
+
+def _bulk_transition_to(workflow: Mapping[str, Any], status: str) -> str | None:
+    """The id of the transition a workflow's issues share that leads to ``status``, if any."""
+    for transition in workflow.get("transitions") or []:
+        if str((transition.get("to") or {}).get("statusName", "")).casefold() == status.casefold():
+            return str(transition["transitionId"])
+    return None
 
 
 def property_text(value: Any) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from jirasync.connectors.errors import ApiError, AuthenticationError
-from jirasync.connectors.jira import BULK_CREATE_LIMIT, JiraConnector, JiraRequestError, issue_update
+from jirasync.connectors.jira import BULK_CREATE_LIMIT, JiraConnector, StatusMove, issue_update
 from jirasync.connectors.outcome import RecordOutcome
 from jirasync.connectors.query_literals import jql_string
 from jirasync.engine.apply import WriteOutcome, WriteRecord
@@ -50,8 +50,9 @@ def crm_records(definition: SyncDefinition, crm: Any) -> CrmRecords:
 
 
 class IssueWriter:
-    """Creates issues 50 a call; edits, transitions and remote links one issue a call; CRM fields
-    in the CRM's batches. Counts the fewest calls its writes could take, for the run summary."""
+    """Creates issues 50 a call; moves a batch's issues through the workflow together (a bulk
+    transition for those that move the same way); edits and remote links one issue a call; CRM
+    fields in the CRM's batches. Counts the fewest calls its writes could take, for the run summary."""
 
     batch_size = BULK_CREATE_LIMIT
     matched_link_origin = "manual"  # an issue is matched to a record by the id a person put on it
@@ -76,7 +77,7 @@ class IssueWriter:
         if kind == "create":
             return self._create(records)
         if kind == "update" and direction == "to_target":
-            return [self._update_issue(record) for record in records]
+            return self._update_issues(records)
         if kind == "update":
             return self._update_records(records)
         if kind == "unlink":
@@ -128,17 +129,22 @@ class IssueWriter:
     def _after_create(self, created: list[tuple[WriteRecord, str]]) -> None:
         """The new issues' status, remote link and the key in the CRM. The issue exists and is
         linked whatever happens here; what fails is logged and the next run's plan sets it right."""
-        wanted = {key: r.values["status"] for r, key in created if r.values.get("status")}
+        wanted = {key: str(r.values["status"]) for r, key in created if r.values.get("status")}
         if wanted:
             listed = ", ".join(jql_string(key) for key in wanted)
             current = {
-                issue.key: (issue.fields.get("status") or {}).get("name")
+                issue.key: str((issue.fields.get("status") or {}).get("name") or "")
                 for issue in self.jira.search_issues(f"key in ({listed})", ["status"])
             }
             self.ideal += 1
-            for key, status in wanted.items():
-                if str(current.get(key) or "").casefold() != str(status).casefold():
-                    self._transition(key, current.get(key), status)
+            moves = [
+                StatusMove(key, current.get(key, ""), status)
+                for key, status in wanted.items()
+                if current.get(key, "").casefold() != status.casefold()
+            ]
+            for key, outcome in self._move(moves).items():
+                if not outcome.ok:
+                    log.warning("new issue %s keeps its status: %s", key, outcome.error or outcome.skipped)
         for record, key in created:
             self._remote_link(key, record.source_id or "")
         if self.options.issue_key_field:
@@ -151,7 +157,24 @@ class IssueWriter:
 
     # ---- updates ----------------------------------------------------------------------------
 
+    def _update_issues(self, records: Sequence[WriteRecord]) -> list[WriteOutcome]:
+        """Each issue's fields, one issue a call; then the batch's status moves, together."""
+        outcomes = [self._update_issue(record) for record in records]
+        moves = [
+            StatusMove(
+                record.target_id or "", str(record.before.get("status") or ""), str(record.values["status"])
+            )
+            for record, outcome in zip(records, outcomes, strict=True)
+            if outcome.ok and record.values.get("status")
+        ]
+        moved = self._move(moves)
+        return [
+            moved.get(record.target_id or "", outcome) if outcome.ok else outcome
+            for record, outcome in zip(records, outcomes, strict=True)
+        ]
+
     def _update_issue(self, record: WriteRecord) -> WriteOutcome:
+        """The issue's fields, properties and remote link; its status is moved with the batch's."""
         key = record.target_id or ""
         fields = _issue_fields(record.values)
         shown = {name for name in fields if name in self.crm_fields} if self.snapshots is not None else set()
@@ -168,10 +191,6 @@ class IssueWriter:
                 self.ideal += 1
             if REMOTE_LINK_FIELD in record.values:
                 self._remote_link(key, record.source_id or "")
-            if record.values.get("status"):
-                missing = self._transition(key, record.before.get("status"), record.values["status"])
-                if missing:
-                    return WriteOutcome(skipped=missing)
         except AuthenticationError:
             raise
         except ApiError as error:
@@ -180,15 +199,28 @@ class IssueWriter:
             )
         return WriteOutcome(record_id=key)
 
-    def _transition(self, key: str, current: Any, status: str) -> str | None:
-        """Move the issue along its workflow; the reason when no transition leads there."""
-        try:
-            self.jira.transition_to(key, status)
-        except JiraRequestError:
-            self.ideal += 1  # the transitions were read, and none leads there
-            return f"no transition from {current or 'its status'} to {status} for issue {key}; tried again next run"
-        self.ideal += 2
-        return None
+    def _move(self, moves: list[StatusMove]) -> dict[str, WriteOutcome]:
+        """Move the issues along their workflow, in as few calls as Jira allows; by issue key, what
+        became of each: moved, skipped when no transition leads to its status, or failed."""
+        if not moves:
+            return {}
+        done = self.jira.move_issues(moves)
+        self.ideal += done.calls
+        outcomes: dict[str, WriteOutcome] = {}
+        for move in moves:
+            if move.issue in done.moved:
+                outcomes[move.issue] = WriteOutcome(record_id=move.issue)
+            elif move.issue in done.no_transition:
+                outcomes[move.issue] = WriteOutcome(
+                    skipped=f"no transition from {move.current or 'its status'} to {move.target} "
+                    f"for issue {move.issue}; tried again next run"
+                )
+            else:
+                failure = done.failed[move.issue]
+                outcomes[move.issue] = WriteOutcome(
+                    error=f"issue {move.issue}: {failure.error}", retryable=failure.retryable
+                )
+        return outcomes
 
     def _snapshot(self, key: str, record_id: str) -> None:
         """The record's mapped fields, all of them, as the issue's snapshot property."""

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 
 from sandbox.vendor import Vendor, VendorState
-from sandbox.vendors import jira_actions, jira_issues, jira_remote_links, jira_users
+from sandbox.vendors import jira_actions, jira_bulk, jira_issues, jira_remote_links, jira_users
 from sandbox.vendors.jira_api import ADMIN_EMAIL, API_TOKEN, NAME, basic_credentials, error
 from sandbox.vendors.jira_seed import seed_jira
 
@@ -51,6 +51,7 @@ router = APIRouter()
 router.include_router(jira_users.router)
 router.include_router(jira_issues.router)
 router.include_router(jira_remote_links.router)
+router.include_router(jira_bulk.router)
 router.include_router(jira_issues.removed_router)
 
 VENDOR = Vendor(

@@ -8,6 +8,7 @@ from typing import Any
 
 from sandbox.vendor import VendorState
 from sandbox.vendors.jira_api import ADMIN_ACCOUNT_ID
+from sandbox.vendors.jira_bulk import slow_bulk_tasks
 from sandbox.vendors.jira_records import (
     FieldErrors,
     add_comment,
@@ -116,4 +117,5 @@ ACTIONS: dict[str, Callable[[VendorState, dict[str, Any]], Any]] = {
     "add_user": add_user,
     "deactivate_user": deactivate_user,
     "require_field": require_field,
+    "slow_bulk_tasks": slow_bulk_tasks,
 }
