@@ -1,10 +1,10 @@
 """Zoho CRM Deals ↔ Jira issues at 10,000 records: the calls of a first run and of a run with 1% changed.
 
 The family's steps run in this process as the DAG chains them (extract, plan, refine, apply)
-against the sandbox. The first run creates one issue per deal in bulk calls of 50, moves each
-batch of 50 to the rule's status together (read the new issues' status, read the transitions they
-share, one bulk transition, and the polls of its task), adds each remote link and writes the keys
-back 100 a call. The second
+against the sandbox. The first run creates the deals' issues in batches of 100, Zoho's write
+batch: two bulk creates of 50 each, then the batch moves to the rule's status together (read the
+new issues' status, read the transitions they share, one bulk transition, and the polls of its
+task), each issue gets its remote link, and the batch's keys go back to Zoho in one write. The second
 run, after 1% of the deals changed in the CRM and 1% of the issues in Jira, must write exactly
 those: one edit per issue and the deals in batches of 100.
 """
@@ -49,13 +49,14 @@ def main() -> None:
         first, calls, seconds = run(sandbox, definition, store)
         creates = first.created
         ideal_creates = math.ceil(creates / 50)
+        batches = math.ceil(creates / 100)
         print(
             f"first run: {creates:,} issues created, {first.failed} failed, {calls['bulk']} bulk creates "
             f"(ideal {ideal_creates}), {creates:,} moves in {calls['bulk_transitions']} bulk transitions "
-            f"(ideal {ideal_creates}) with {calls['transition_reads']} reads of their transitions and "
+            f"(ideal {batches}) with {calls['transition_reads']} reads of their transitions and "
             f"{calls['task_polls']} task polls, {calls['transitions']} single-issue transition calls, "
             f"{calls['remotelink']} remote links, {calls['crm_writes']} CRM writes "
-            f"(ideal {math.ceil(creates / 100)}: the keys go back per bulk create of 50); "
+            f"(ideal {batches}); "
             f"{calls['total']:,} calls in {seconds:.0f} s"
         )
 

@@ -15,7 +15,13 @@ from typing import Any
 import pandas as pd
 
 from jirasync.connectors.errors import ApiError, AuthenticationError
-from jirasync.connectors.jira import BULK_CREATE_LIMIT, JiraConnector, StatusMove, issue_update
+from jirasync.connectors.jira import (
+    BULK_CREATE_LIMIT,
+    ISSUE_SEARCH_PAGE_SIZE,
+    JiraConnector,
+    StatusMove,
+    issue_update,
+)
 from jirasync.connectors.outcome import RecordOutcome
 from jirasync.connectors.query_literals import jql_string
 from jirasync.engine.apply import WriteOutcome, WriteRecord
@@ -70,8 +76,13 @@ class IssueWriter:
         self.crm_fields = {m.target: m.source for m in run.definition.fields}
         self.ideal = 0
         self.crm_used = False
-        # Jira's values go to the CRM in the CRM's batches (100 Zoho, 200 Salesforce), not Jira's 50.
-        self.batch_sizes = {("update", "to_source"): crm.batch_size}
+        # Jira's values go to the CRM in the CRM's batches (100 Zoho, 200 Salesforce), not Jira's 50;
+        # so do creates (two or four bulk creates of 50), whose keys then go back to the CRM in one
+        # full write, and whose moves to the rule's status go together.
+        self.batch_sizes = {
+            ("update", "to_source"): crm.batch_size,
+            ("create", "to_target"): crm.batch_size,
+        }
 
     def write(self, kind: str, direction: str, records: Sequence[WriteRecord]) -> list[WriteOutcome]:
         if kind == "create":
@@ -120,7 +131,7 @@ class IssueWriter:
             fields = {"project": {"key": target["project"]}, "issuetype": {"name": target["issue_type"]}}
             bodies.append(issue_update({**fields, **_issue_fields(record.values)}, properties))
         outcomes = self.jira.create_issues(bodies)
-        self.ideal += 1
+        self.ideal += -(-len(bodies) // BULK_CREATE_LIMIT)
         created = [(r, str(o.id)) for r, o in zip(records, outcomes, strict=True) if o.ok]
         if created:
             self._after_create(created)
@@ -136,7 +147,7 @@ class IssueWriter:
                 issue.key: str((issue.fields.get("status") or {}).get("name") or "")
                 for issue in self.jira.search_issues(f"key in ({listed})", ["status"])
             }
-            self.ideal += 1
+            self.ideal += -(-len(wanted) // ISSUE_SEARCH_PAGE_SIZE)
             moves = [
                 StatusMove(key, current.get(key, ""), status)
                 for key, status in wanted.items()
