@@ -23,6 +23,7 @@ from jirasync.engine.store import (
     JournalEntry,
     StateStore,
     SyncLockedError,
+    journal_table,
     locks_table,
     metadata,
     utc_now,
@@ -161,13 +162,17 @@ def test_failures_wait_in_pending_counting_attempts_until_a_success(state_store:
     assert state_store.pending("crm").empty
 
 
-def test_journal_intents_stay_open_until_their_batch_is_settled(state_store: StateStore) -> None:
+def test_journal_intents_stay_open_until_their_batch_is_settled_and_then_leave_the_journal(
+    state_store: StateStore,
+) -> None:
     entry = JournalEntry("b1", "run-1", {"kind": "create", "key": "k1"}, [{"kind": "create", "key": "k1"}])
     state_store.journal_intents("crm", "run-1", "b1", [entry])
     assert state_store.open_intents("crm") == [entry]
     assert state_store.open_intents("other") == []
     state_store.record_outcome(BatchOutcome("crm", "run-2", settled_batches=["b1"]))
     assert state_store.open_intents("crm") == []
+    with state_store.engine.connect() as connection:  # the ledger keeps the audit, not the journal
+        assert connection.execute(sa.select(sa.func.count()).select_from(journal_table)).scalar() == 0
 
 
 def test_ledger_rows_come_back_in_recorded_order(state_store: StateStore) -> None:

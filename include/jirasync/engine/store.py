@@ -148,8 +148,7 @@ decisions_table = sa.Table(
     sa.Column("decided_at", TIMESTAMP, nullable=False),
 )
 
-INTENT = "intent"
-DONE = "done"
+INTENT = "intent"  # the journal holds intents only: a settled batch's rows are deleted
 
 
 class SyncLockedError(RuntimeError):
@@ -499,11 +498,9 @@ class StateStore:
                     },
                 )
                 connection.execute(statement, rows)
-            if outcome.settled_batches:
+            if outcome.settled_batches:  # the ledger keeps what they wrote; kept, they only grew the store
                 connection.execute(
-                    sa.update(journal_table)
-                    .where(journal_table.c.batch_id.in_(outcome.settled_batches))
-                    .values(state=DONE)
+                    sa.delete(journal_table).where(journal_table.c.batch_id.in_(outcome.settled_batches))
                 )
 
     # lock
