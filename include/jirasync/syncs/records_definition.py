@@ -2,9 +2,10 @@
 
 Kept free of pandas so that parsing stays light. The family's own settings live in the
 definition's ``options`` (the record URL, the CRM field that gets the issue key, auto-create, the
-conditional status rule, the related lists kept on the issue); the CRM module in ``source.options``,
-the Jira project and issue type in ``target.options``. The key matches a record with an issue a person linked by hand: ``source_field``
-is the record id, ``target_field`` the Jira field where people put the record's id or URL.
+conditional status rule, the related lists kept on the issue); the CRM module in
+``source.options``, the Jira project and issue type in ``target.options``. The key matches a
+record with an issue a person linked by hand: ``source_field`` is the record id, ``target_field``
+the Jira field where people put the record's id or URL.
 """
 
 from __future__ import annotations
