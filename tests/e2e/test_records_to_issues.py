@@ -394,6 +394,7 @@ def test_display_mode_shows_the_crm_fields_on_the_issue_and_writes_no_field(e2e:
     assert snapshot["record"] == deal_id and snapshot["url"].endswith(deal_id)
     assert snapshot["fields"]["summary"] == deal["Deal_Name"]
     assert snapshot["fields"]["customfield_10105"] == deal["Account_Name"]["name"]
+    assert snapshot["fields"]["associated.Stage_History"] == stage_history(e2e, deal_id)  # rows, not text
     assert now["fields"]["summary"] == issue["fields"]["summary"]  # the issue's own fields stay
     assert now["fields"]["status"] == issue["fields"]["status"]
     assert_ideal(linked)
