@@ -99,8 +99,8 @@ def record_stage_change(
 def record_changes(state: VendorState, changes: list[Change]) -> None:
     """Zoho's ``on_change`` hook: deals a person edited through the admin API."""
     for change in changes:
-        if change.collection == "Deals":
-            record_stage_change(state, change.before, change.after)
+        if change.collection == "Deals" and change.after is not None:
+            record_stage_change(state, change.before, {**change.after, "id": change.record_id})
 
 
 def _history_of(state: VendorState, deal_id: str) -> list[dict[str, Any]]:
