@@ -107,6 +107,27 @@ def test_notes_attachments_and_deleted_records(fresh_sandbox: RunningSandbox) ->
     assert [d["id"] for d in connector.deleted("Cases")] == [case["id"]]
 
 
+def test_a_related_list_is_read_up_to_its_limit_in_one_call(fresh_sandbox: RunningSandbox) -> None:
+    connector = connect(fresh_sandbox)
+    deal = next(connector.records("Deals", ["Stage"]))
+    for stage in ("Qualification", "Proposal", "Negotiation", "Closed Won"):
+        connector.update("Deals", [{"id": deal["id"], "Stage": stage}])
+    fresh_sandbox.clear_counters()
+
+    latest = connector.related_records("Deals", deal["id"], "Stage_History", ["Stage"], limit=2)
+    every = connector.related_records("Deals", deal["id"], "Stage_History", ["Stage"])
+    roles = connector.related_records("Deals", deal["id"], "Contact_Roles", ["Email", "Contact_Role"])
+    made = connector.insert("Deals", [{"Deal_Name": "No roles yet", "Stage": "Qualification"}])
+    none = connector.related_records("Deals", str(made[0].id), "Contact_Roles", ["Email"])
+
+    assert [r["Stage"] for r in latest] == ["Closed Won", "Negotiation"]
+    assert [r["Stage"] for r in every][:4] == ["Closed Won", "Negotiation", "Proposal", "Qualification"]
+    assert roles and all(r["Email"] and r["Contact_Role"]["name"] for r in roles)
+    assert none == []  # 204
+    queries = [e["query"] for e in fresh_sandbox.request_log() if "Stage_History" in e["path"]]
+    assert len(queries) == 2 and "per_page=2" in queries[0] and "per_page=200" in queries[1]
+
+
 def test_metadata_lists_modules_and_custom_fields(fresh_sandbox: RunningSandbox) -> None:
     connector = connect(fresh_sandbox)
 

@@ -117,12 +117,14 @@ def edit_record(e2e: EndToEnd, crm: Crm, record_id: str, **changes: Any) -> None
 
 
 def associated(e2e: EndToEnd, crm: Crm, record: dict[str, Any]) -> dict[str, Any]:
-    """What the issue of ``record`` shows of its related records."""
+    """What the issue of ``record`` shows of its related records and related lists."""
     if crm.vendor == "zoho":
         owner = record["Owner"]
         return {
             "Contact": {"name": record["Contact_Name"]["name"]},
             "Owner": {"name": owner["name"], "email": owner["email"]},
+            "Stage_History": stage_history(e2e, record["id"]),
+            "Contact_Roles": contact_roles(e2e, record["id"]),
         }
     contact = e2e.sandbox.record("salesforce", "Contact", record["ContactId"])
     account = e2e.sandbox.record("salesforce", "Account", record["AccountId"])
@@ -130,6 +132,27 @@ def associated(e2e: EndToEnd, crm: Crm, record: dict[str, Any]) -> dict[str, Any
         "Account": {"name": account["Name"]},
         "Contact": {"name": contact["Name"], "phone": contact.get("Phone")},
     }
+
+
+def stage_history(e2e: EndToEnd, deal_id: str) -> list[dict[str, Any]]:
+    """The deal's five latest stage changes, newest first, with the fields the definition keeps."""
+    entries = [e for e in e2e.sandbox.records("zoho", "Stage_History") if e["_deal_id"] == deal_id]
+    entries.sort(key=lambda e: (e["Modified_Time"], int(e["id"])), reverse=True)
+    return [{k: e[k] for k in ("Stage", "Amount", "Closing_Date", "Modified_Time")} for e in entries[:5]]
+
+
+def contact_roles(e2e: EndToEnd, deal_id: str) -> list[dict[str, Any]]:
+    """The deal's contacts (by id, as Zoho lists them) with their role."""
+    contacts = {c["id"]: c for c in e2e.sandbox.records("zoho", "Contacts")}
+    roles = [r for r in e2e.sandbox.records("zoho", "Contact_Roles") if r["_deal_id"] == deal_id]
+    return [
+        {
+            "Full_Name": contacts[r["_contact_id"]]["Full_Name"],
+            "Email": contacts[r["_contact_id"]]["Email"],
+            "Contact_Role": r["Contact_Role"],
+        }
+        for r in sorted(roles, key=lambda r: int(r["_contact_id"]))
+    ]
 
 
 def new_value(e2e: EndToEnd, crm: Crm, record_id: str) -> Any:
@@ -364,13 +387,14 @@ def test_a_status_map_moves_issues_with_the_crm_and_the_crm_with_jira(e2e: EndTo
     assert records(e2e, ZOHO)[moving_in_jira]["Stage"] == "Closed Won"  # the first CRM value for Done
     assert second["updated"] == 2 and second["failed"] == 0
     assert_ideal(second)
-    # The stage written to the CRM is also the CRM-owned "CRM stage" field of the issue: it follows
-    # once; the status itself never comes back.
+    # The stage written to the CRM is also the CRM-owned "CRM stage" field of the issue, and a new
+    # row of the deal's stage history: they follow once; the status itself never comes back.
     third = e2e.run("deals_status_map")
     changed = {
         (row["target_id"], row["field"]) for row in e2e.ledger("deals_status_map") if row["outcome"] == "ok"
     }
-    assert changed == {(issues[moving_in_jira]["key"], "customfield_10102")}
+    key = issues[moving_in_jira]["key"]
+    assert changed == {(key, "customfield_10102"), (key, "associated.Stage_History")}
     assert e2e.run("deals_status_map")["updated"] == 0 and writes(e2e) == 0
     assert third["updated"] == 1
 
@@ -398,6 +422,7 @@ def test_display_mode_shows_the_crm_fields_on_the_issue_and_writes_no_field(e2e:
     assert snapshot["record"] == deal_id and snapshot["url"].endswith(deal_id)
     assert snapshot["fields"]["summary"] == deal["Deal_Name"]
     assert snapshot["fields"]["customfield_10105"] == deal["Account_Name"]["name"]
+    assert snapshot["fields"]["associated.Stage_History"] == stage_history(e2e, deal_id)  # rows, not text
     assert now["fields"]["summary"] == issue["fields"]["summary"]  # the issue's own fields stay
     assert now["fields"]["status"] == issue["fields"]["status"]
     assert_ideal(linked)
@@ -463,6 +488,33 @@ def test_a_new_contact_on_the_record_refreshes_the_associated_records_on_its_iss
     changed = {row["field"] for row in e2e.ledger(crm.sync) if row["outcome"] == "ok"}
     # Salesforce also maps the contact's email to an issue field, which follows as any CRM-owned field.
     assert {f for f in changed if not f.startswith("associated.")} <= {"customfield_10106"}
+    assert_ideal(run)
+
+
+def test_a_stage_change_adds_a_row_to_the_stage_history_on_the_deals_issue(e2e: EndToEnd) -> None:
+    e2e.run(ZOHO.sync)
+    deal_id = next(i for i, d in sorted(eligible(e2e, ZOHO).items()) if d["Stage"] == "Proposal")
+    before = synced_issues(e2e, ZOHO)[deal_id]["properties"]["jirasync.associated"]
+    edit_record(e2e, ZOHO, deal_id, Stage="Negotiation")  # still in the rule: the status stays
+    no_issue = next(i for i, d in sorted(records(e2e, ZOHO).items()) if d["Stage"] == ZOHO.closed)
+    edit_record(e2e, ZOHO, no_issue, Stage="Closed Lost")  # read, but it has no issue to show it on
+
+    run = e2e.run(ZOHO.sync)
+    shown = synced_issues(e2e, ZOHO)[deal_id]["properties"]["jirasync.associated"]
+    assert [row["Stage"] for row in shown["Stage_History"]] == ["Negotiation", "Proposal"]
+    assert shown["Stage_History"][1:] == before["Stage_History"]
+    assert shown == {**before, "Stage_History": stage_history(e2e, deal_id)}
+    assert run["updated"] == 1
+    # The run reads the deals changed since the last one (here also those whose new issue's key it
+    # wrote), and the two lists of those that have an issue: one call a list.
+    listed = [
+        r["path"].split("/")[-2] for r in e2e.sandbox.request_log() if "/Deals/{deal_id}/" in r["route"]
+    ]
+    assert deal_id in listed and set(listed) <= set(synced_issues(e2e, ZOHO))
+    assert len(listed) == 2 * len(set(listed)) and no_issue not in listed
+    changed = {row["field"] for row in e2e.ledger(ZOHO.sync) if row["outcome"] == "ok"}
+    assert changed == {"customfield_10102", "associated.Stage_History"}  # the link and the rest stay
+    assert e2e.calls("jira", "PUT /rest/api/3/issue/{issueIdOrKey}/properties") == 1
     assert_ideal(run)
 
 

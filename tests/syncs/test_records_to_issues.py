@@ -161,3 +161,75 @@ def test_associated_records_are_read_only_and_grouped_by_relationship(tmp_path: 
     assert refusal(path).fix == "write the target as e.g. associated.Account.name, with owner: source"
     flat = {"associated.Owner.name": "Ada", "associated.Owner.email": "ada@x.example", "summary": "S"}
     assert grouped(flat) == {"Owner": {"name": "Ada", "email": "ada@x.example"}}
+    rows = '[{"Amount": 10.0, "Stage": "Proposal"}]'  # a related list travels as its JSON text
+    assert grouped({**flat, "associated.Stage_History": rows})["Stage_History"] == [
+        {"Amount": 10.0, "Stage": "Proposal"}
+    ]
+
+
+def problems(error: DefinitionError) -> dict[str, str]:
+    """Each problem's field and sentence."""
+    return {e.field: e.problem for e in (error, *error.more)}
+
+
+def fixes(error: DefinitionError) -> dict[str, str]:
+    return {e.field: e.fix for e in (error, *error.more)}
+
+
+def test_a_related_list_the_module_lacks_is_refused_naming_the_nearest(tmp_path: Path) -> None:
+    error = refusal(
+        variant(
+            tmp_path,
+            {
+                "{name: Stage_History,": "{name: Stage_Histroy,",
+                "{source: Stage_History, target: associated.Stage_History,": (
+                    "{source: Stage_Histroy, target: associated.Stage_Histroy,"
+                ),
+            },
+        )
+    )
+    assert problems(error) == {
+        "options.related_lists[0].name": (
+            "'Stage_Histroy' is not a related list of Deals that jirasync reads (nearest: Stage_History)"
+        )
+    }
+    assert error.fix == "use one of: Contact_Roles, Stage_History"
+
+
+def test_a_related_list_and_its_mapping_go_together(tmp_path: Path) -> None:
+    without_mapping = refusal(
+        variant(
+            tmp_path, {"  - {source: Contact_Roles, target: associated.Contact_Roles, owner: source}\n": ""}
+        )
+    )
+    assert (without_mapping.field, without_mapping.fix) == (
+        "fields",
+        "add {source: Contact_Roles, target: associated.Contact_Roles, owner: source}, or remove "
+        "Contact_Roles from options.related_lists",
+    )
+    elsewhere = refusal(
+        variant(
+            tmp_path, {"target: associated.Contact_Roles, owner: source}": "target: labels, owner: source}"}
+        )
+    )
+    assert fixes(elsewhere)["fields[10].target"] == "set target: associated.Contact_Roles"
+    without_option = refusal(
+        variant(tmp_path, {"    - {name: Contact_Roles, fields: [Full_Name, Email, Contact_Role]}\n": ""})
+    )
+    assert "fields[10]" in problems(without_option)  # associated.Contact_Roles names no related list
+
+
+def test_a_related_list_reads_at_most_a_page_of_rows(tmp_path: Path) -> None:
+    error = refusal(variant(tmp_path, {"limit: 5}": "limit: 500}"}))
+    assert error.field == "options.related_lists.0.limit"
+
+
+def test_salesforce_related_lists_are_refused_with_what_to_do_instead(tmp_path: Path) -> None:
+    path = variant(
+        tmp_path,
+        {"\noptions:\n": "\noptions:\n  related_lists: [{name: CaseComments, fields: [CommentBody]}]\n"},
+        SHIPPED[1],
+    )
+    error = refusal(path)
+    assert error.field == "options.related_lists"
+    assert "Zoho CRM records only" in error.problem and "associated.<relationship>.<field>" in error.fix

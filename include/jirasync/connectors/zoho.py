@@ -1,4 +1,5 @@
-"""Zoho CRM v8: OAuth refresh per data centre, record reads past the 2,000 wall, batched writes, notes, attachments.
+"""Zoho CRM v8: OAuth refresh per data centre, record reads past the 2,000 wall, batched writes,
+related lists, notes, attachments.
 
 Reads page with ``page`` while ``page * per_page`` stays within 2,000 records and then
 follow ``info.next_page_token``: Zoho refuses ``page`` beyond that
@@ -272,6 +273,18 @@ class ZohoCrmConnector:
                 return
             page += 1
 
+    def related_records(
+        self, module: str, record_id: str, related_list: str, fields: Sequence[str], limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """A record's rows of one related list (a deal's ``Stage_History`` or ``Contact_Roles``),
+        ``fields`` plus ``id``: the first ``limit`` rows in the CRM's order, all of them without one."""
+        return self._pages(
+            f"{API}/{{module}}/{{record_id}}/{{related_list}}",
+            {"module": module, "record_id": record_id, "related_list": related_list},
+            {"fields": ",".join(fields)},
+            limit,
+        )
+
     def notes(self, module: str, record_id: str) -> list[dict[str, Any]]:
         return self._pages(
             f"{API}/{{module}}/{{record_id}}/Notes", {"module": module, "record_id": record_id}
@@ -297,16 +310,30 @@ class ZohoCrmConnector:
     def fields(self, module: str) -> list[dict[str, Any]]:
         return self.http.request_json("GET", f"{API}/settings/fields", params={"module": module})["fields"]
 
-    def _pages(self, path: str, path_params: dict[str, str]) -> list[dict[str, Any]]:
+    def _pages(
+        self,
+        path: str,
+        path_params: dict[str, str],
+        params: dict[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every row of a related list, or its first ``limit``: pages no larger than that, so a
+        limit up to a page costs one call."""
         rows: list[dict[str, Any]] = []
+        per_page = min(limit or PER_PAGE, PER_PAGE)
         page = 1
         while True:
             answer = self.http.request_json(
-                "GET", path, path_params=path_params, params={"page": page, "per_page": PER_PAGE}
+                "GET",
+                path,
+                path_params=path_params,
+                params={**(params or {}), "page": page, "per_page": per_page},
             )
             if not answer:
                 return rows
             rows += answer["data"]
+            if limit is not None and len(rows) >= limit:
+                return rows[:limit]
             if not answer["info"].get("more_records"):
                 return rows
             page += 1

@@ -8,6 +8,7 @@ recorded is found again (``reconcile``) instead of made twice.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -37,7 +38,8 @@ log = logging.getLogger(__name__)
 LINK_PROPERTY = "jirasync.record"
 SNAPSHOT_PROPERTY = "jirasync.snapshot"  # display mode: the record's mapped fields, on the issue
 # Mappings with a target "associated.<relationship>.<field>" fill this property, grouped by
-# relationship: the related records' values (account, contact, owner), read-only context.
+# relationship: the related records' values (account, contact, owner), read-only context; those
+# with a target "associated.<related list>" put the list's rows (a deal's stage history) beside them.
 ASSOCIATED_PROPERTY = "jirasync.associated"
 ASSOCIATED = "associated."
 REMOTE_LINK_FIELD = "jirasync.remote_link"  # a change row's field: the issue's remote link to the record
@@ -236,9 +238,11 @@ class IssueWriter:
     def _snapshot(self, key: str, record_id: str) -> None:
         """The record's mapped fields, all of them, as the issue's snapshot property."""
         snapshot = {"record": record_id, "url": self.options.record_url.format(id=record_id)}
-        self.jira.put_issue_property(
-            key, SNAPSHOT_PROPERTY, {**snapshot, "fields": self.snapshots[record_id]}
-        )
+        fields = {
+            name: related_rows(value) if name.startswith(ASSOCIATED) and name.count(".") == 1 else value
+            for name, value in self.snapshots[record_id].items()
+        }
+        self.jira.put_issue_property(key, SNAPSHOT_PROPERTY, {**snapshot, "fields": fields})
         self.ideal += 1
 
     def _remote_link(self, key: str, record_id: str) -> None:
@@ -332,14 +336,23 @@ class IssueWriter:
         return outcomes
 
 
-def grouped(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The associated values among ``values``, grouped by relationship: {"Account": {"name": …}}."""
-    groups: dict[str, dict[str, Any]] = {}
+def grouped(values: dict[str, Any]) -> dict[str, Any]:
+    """The associated values among ``values``, grouped by relationship: {"Account": {"name": …}};
+    a related list's rows under its name: {"Stage_History": [{…}, …]}."""
+    groups: dict[str, Any] = {}
     for name, value in values.items():
         if name.startswith(ASSOCIATED):
             relationship, _, field = name.removeprefix(ASSOCIATED).partition(".")
-            groups.setdefault(relationship, {})[field] = value
+            if field:
+                groups.setdefault(relationship, {})[field] = value
+            else:
+                groups[relationship] = related_rows(value)
     return groups
+
+
+def related_rows(value: Any) -> Any:
+    """A related list's rows: frames and change sets carry them as their JSON text."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _values(source: pd.DataFrame | None, targets: list[str]) -> dict[str, dict[str, Any]]:

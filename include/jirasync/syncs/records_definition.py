@@ -2,9 +2,10 @@
 
 Kept free of pandas so that parsing stays light. The family's own settings live in the
 definition's ``options`` (the record URL, the CRM field that gets the issue key, auto-create, the
-conditional status rule); the CRM module in ``source.options``, the Jira project and issue type in
-``target.options``. The key matches a record with an issue a person linked by hand: ``source_field``
-is the record id, ``target_field`` the Jira field where people put the record's id or URL.
+conditional status rule, the related lists kept on the issue); the CRM module in
+``source.options``, the Jira project and issue type in ``target.options``. The key matches a
+record with an issue a person linked by hand: ``source_field`` is the record id, ``target_field``
+the Jira field where people put the record's id or URL.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from jirasync.engine.definitions import DefinitionProblems, SyncDefinition
+from jirasync.engine.definitions import DefinitionProblems, SyncDefinition, unknown_name
 
 CRM_SYSTEMS = {"zoho_crm": "module", "salesforce": "sobject"}
+# The related lists jirasync reads, by Zoho module: each read is one call per record, of at most a page.
+ZOHO_RELATED_LISTS = {"Deals": ("Contact_Roles", "Stage_History")}
+RELATED_PAGE = 200  # the most rows one related-list call answers
 RULE_SOURCE = "status_rule"  # the attribute a record gets: the Jira status its conditional rule names
 MAP_SOURCE = "status_map"  # the attribute a record gets: the Jira status its CRM status maps to
 Operator = Literal[
@@ -82,12 +86,23 @@ class StatusMap(_Strict):
         return next((crm for crm, jira in self.values.items() if jira.casefold() == wanted), None)
 
 
+class RelatedList(_Strict):
+    """A related list of each record (a deal's stage history, its contact roles), kept on the issue
+    read-only: ``fields`` of each row, the first ``limit`` rows as the CRM lists them (newest first
+    for a history), all of them without one."""
+
+    name: str = Field(min_length=1)
+    fields: list[str] = Field(min_length=1)
+    limit: int | None = Field(default=None, ge=1, le=RELATED_PAGE)
+
+
 class RecordsOptions(_Strict):
     record_url: str = Field(min_length=1)
     issue_key_field: str | None = None
     auto_create: bool = False
     status_rule: StatusRule | None = None
     status_map: StatusMap | None = None
+    related_lists: list[RelatedList] = Field(default_factory=list)
 
     @field_validator("record_url")
     @classmethod
@@ -151,6 +166,7 @@ def check_records_definition(definition: SyncDefinition, where: str) -> None:
             "issues are linked by hand with the CRM record's id",
             f"set key.source_field: {_id_field(system)}",
         )
+    listed = {related.name for related in options.related_lists}
     for index, mapping in enumerate(definition.fields):
         writes_crm = mapping.owner in ("target", "both")
         if writes_crm and "." in mapping.source:
@@ -159,12 +175,13 @@ def check_records_definition(definition: SyncDefinition, where: str) -> None:
                 f"'{mapping.source}' is a field of a related record, which jirasync reads but never writes",
                 "set owner: source",
             )
-        if mapping.target.startswith("associated.") and (
-            mapping.owner != "source" or mapping.target.count(".") != 2
-        ):
+        named = mapping.target.removeprefix("associated.")
+        a_list = named in listed and mapping.source == named
+        if mapping.target != named and (mapping.owner != "source" or (named.count(".") != 1 and not a_list)):
             problems.add(
                 f"fields[{index}]",
-                "associated records are read-only context on the issue, named associated.<relationship>.<field>",
+                "associated records are read-only context on the issue, named associated.<relationship>.<field> "
+                "(or associated.<related list>, for a list of options.related_lists)",
                 "write the target as e.g. associated.Account.name, with owner: source",
             )
         if mapping.source == RULE_SOURCE and (mapping.target != "status" or mapping.owner != "source"):
@@ -173,6 +190,7 @@ def check_records_definition(definition: SyncDefinition, where: str) -> None:
                 "the conditional rule sets the Jira status",
                 "map it as {source: status_rule, target: status, owner: source}",
             )
+    _check_related_lists(definition, options, problems)
     map_mapped = any(m.source == MAP_SOURCE and m.target == "status" for m in definition.fields)
     if (options.status_map is not None) != map_mapped:
         problems.add(
@@ -205,6 +223,49 @@ def check_records_definition(definition: SyncDefinition, where: str) -> None:
             "set delete_policy: unlink",
         )
     problems.raise_if_any()
+
+
+def _check_related_lists(
+    definition: SyncDefinition, options: RecordsOptions, problems: DefinitionProblems
+) -> None:
+    """Each related list is one the CRM module has and jirasync reads, and goes with its mapping."""
+    if not options.related_lists:
+        return
+    if definition.source.system != "zoho_crm":
+        problems.add(
+            "options.related_lists",
+            "jirasync reads the related lists of Zoho CRM records only, not Salesforce's child relationships",
+            "remove it; map parent relationships (e.g. Contact.Name) to associated.<relationship>.<field> instead",
+        )
+        return
+    module = str(definition.source.options.get("module"))
+    known = ZOHO_RELATED_LISTS.get(module, ())
+    names = [related.name for related in options.related_lists]
+    for index, name in enumerate(names):
+        if name not in known:
+            problems.add(
+                f"options.related_lists[{index}].name",
+                unknown_name(name, f"a related list of {module} that jirasync reads", known),
+                f"use one of: {', '.join(known)}"
+                if known
+                else f"remove it: jirasync reads no related list of {module}",
+            )
+        elif names.index(name) != index:
+            problems.add(f"options.related_lists[{index}].name", f"'{name}' is listed twice", "list it once")
+        mapping = f"{{source: {name}, target: associated.{name}, owner: source}}"
+        if not any(m.source == name and m.target == f"associated.{name}" for m in definition.fields):
+            problems.add(
+                "fields",
+                f"the related list {name} and its mapping go together",
+                f"add {mapping}, or remove {name} from options.related_lists",
+            )
+    for index, mapping in enumerate(definition.fields):
+        if mapping.source in names and mapping.target != f"associated.{mapping.source}":
+            problems.add(
+                f"fields[{index}].target",
+                f"the related list {mapping.source} is kept on the issue as associated.{mapping.source}",
+                f"set target: associated.{mapping.source}",
+            )
 
 
 def _id_field(system: str) -> str:

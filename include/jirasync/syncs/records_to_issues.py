@@ -21,6 +21,12 @@ property ``jirasync.snapshot`` (readable in Jira while the CRM is down), named b
 The conditional status rule gives each record the attribute ``status_rule`` (the status its
 condition names), mapped to Jira's ``status``; the writer moves issues there through workflow
 transitions, and reports a record whose issue has no transition to it, to try again next run.
+
+Associated records are read-only context in the issue property ``jirasync.associated``: the
+values of related records (``associated.<relationship>.<field>``) and the rows of the related
+lists in ``options.related_lists`` (``associated.<list>``: a deal's stage history, its contact
+roles). A list is read, one call per record, for the records a run reads that have an issue or
+are about to get one, and its rows are compared with what the issue's property holds.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -50,6 +57,7 @@ from jirasync.syncs.limits import within_limits
 from jirasync.syncs.records_definition import (
     MAP_SOURCE,
     RULE_SOURCE,
+    RecordsOptions,
     StatusMap,
     crm_object,
     record_id_in,
@@ -121,6 +129,14 @@ class RecordsToIssues:
             records = _without_foreign_issues(
                 records, records_side.id_field, options.issue_key_field, links, referenced
             )
+        with_issue = set(links["source_id"]) | set(referenced)
+        records, related_calls = _with_related_lists(
+            run,
+            records_side,
+            records,
+            lambda r: str(r[records_side.id_field]) in with_issue or _may_be_created(options, r),
+        )
+        ideal += related_calls
         newest = max((str(r.get(records_side.modified_field) or "") for r in records), default="")
         next_cursor = {
             "crm": _later(cursor.get("crm"), newest),
@@ -253,6 +269,8 @@ def _read_one(run: SyncRun, records_side: Any) -> Extract:
             "and names none; give KEY:record-id to link it"
         )
     records, ideal = records_side.read_ids([record], _crm_fields(run))
+    records, related_calls = _with_related_lists(run, records_side, records, lambda _: True)
+    ideal += related_calls
     frame, notes = _source_frame(run, records, records_side.id_field, {record: key} if key else {})
     return Extract(
         frame, False, ideal_calls=records_side.setup_calls + ideal + searches, calls=calls, adjusted=notes
@@ -277,10 +295,33 @@ def _source_frame(
     return frame, (*(f"{note} (summary longer than Jira takes)" for note in cut), *unmapped)
 
 
+def _with_related_lists(
+    run: SyncRun, records_side: Any, records: list[dict[str, Any]], wanted: Callable[[dict[str, Any]], bool]
+) -> tuple[list[dict[str, Any]], int]:
+    """The records with the rows of each related list the definition keeps on issues, under the
+    list's name: read for the ``wanted`` records only (those with an issue, or about to get one),
+    since each costs a call per list. And the calls that took."""
+    lists = records_options(run.definition).related_lists
+    if not lists:
+        return records, 0
+    ids = [str(r[records_side.id_field]) for r in records if wanted(r)]
+    rows, calls = records_side.related(ids, lists)
+    return [{**r, **rows.get(str(r[records_side.id_field]), {})} for r in records], calls
+
+
+def _may_be_created(options: RecordsOptions, record: dict[str, Any]) -> bool:
+    """Whether auto-create makes an issue for this record if it has none (``refine`` decides)."""
+    rule = options.status_rule
+    if rule is None or rule.create_when_not_met:
+        return options.auto_create
+    return options.auto_create and rule.met(_value(record, rule.field))
+
+
 def _crm_fields(run: SyncRun) -> list[str]:
     definition = run.definition
     options = records_options(definition)
-    fields = {m.source for m in definition.fields if m.source not in (RULE_SOURCE, MAP_SOURCE)}
+    kept_apart = {RULE_SOURCE, MAP_SOURCE} | {related.name for related in options.related_lists}
+    fields = {m.source for m in definition.fields if m.source not in kept_apart}
     if options.status_rule is not None:
         fields.add(options.status_rule.field)
     if options.status_map is not None:
@@ -340,7 +381,10 @@ def _issue_reference(definition: Any, field_value: Any, properties: dict[str, An
 def _issue_record(definition: Any, issue: Any) -> dict[str, Any]:
     record = {"key": issue.key, **issue.fields}
     for relationship, values in (issue.properties.get(ASSOCIATED_PROPERTY) or {}).items():
-        record.update({f"{ASSOCIATED}{relationship}.{field}": value for field, value in values.items()})
+        if isinstance(values, list):  # a related list's rows
+            record[f"{ASSOCIATED}{relationship}"] = values
+        else:
+            record.update({f"{ASSOCIATED}{relationship}.{field}": value for field, value in values.items()})
     status = issue.fields.get("status")
     record["status"] = status.get("name") if isinstance(status, dict) else status
     record[definition.key.target_field] = _issue_reference(

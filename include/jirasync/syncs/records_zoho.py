@@ -9,6 +9,7 @@ from typing import Any
 
 from jirasync.connectors.outcome import RecordOutcome
 from jirasync.connectors.zoho import PER_PAGE, WRITE_BATCH, ZohoCrmConnector
+from jirasync.syncs.records_definition import RelatedList
 
 
 class ZohoRecords:
@@ -38,6 +39,24 @@ class ZohoRecords:
     def read_ids(self, ids: Sequence[str], fields: Sequence[str]) -> tuple[list[dict[str, Any]], int]:
         records = self.crm.records_with_ids(self.module, list(ids), self._with_system_fields(fields))
         return records, math.ceil(len(ids) / WRITE_BATCH)
+
+    def related(
+        self, record_ids: Sequence[str], lists: Sequence[RelatedList]
+    ) -> tuple[dict[str, dict[str, list[dict[str, Any]]]], int]:
+        """Each record's rows of each related list (the list's fields only), by record id and list
+        name, and the calls that read them: Zoho reads one record's list a call, a page at a time."""
+        rows: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        calls = 0
+        for record_id in record_ids:
+            for related in lists:
+                found = self.crm.related_records(
+                    self.module, record_id, related.name, related.fields, related.limit
+                )
+                rows.setdefault(record_id, {})[related.name] = [
+                    {name: row.get(name) for name in related.fields} for row in found
+                ]
+                calls += max(1, math.ceil(len(found) / min(related.limit or PER_PAGE, PER_PAGE)))
+        return rows, calls
 
     def deleted(self, since: datetime) -> tuple[list[str], int]:
         """Ids of the records deleted since ``since`` (in the recycle bin or gone), and the calls that took."""

@@ -1,8 +1,9 @@
 """Zoho CRM v8 at ``/zoho`` and ``www.zohoapis.<dc>``, with its accounts server at ``/zoho-accounts``.
 
 Requests carry ``Authorization: Zoho-oauthtoken <token>`` from the accounts server's
-``refresh_token`` grant. The routes live in ``zoho_routes`` (records, COQL, metadata) and
-``zoho_notes`` (notes, attachments); the token endpoint in ``zoho_accounts``.
+``refresh_token`` grant. The routes live in ``zoho_routes`` (records, COQL, metadata),
+``zoho_notes`` (notes, attachments) and ``zoho_deal_lists`` (a deal's stage history and contact
+roles); the token endpoint in ``zoho_accounts``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 
 from sandbox.vendor import Vendor, VendorState
-from sandbox.vendors import zoho_accounts, zoho_notes, zoho_routes
+from sandbox.vendors import zoho_accounts, zoho_deal_lists, zoho_notes, zoho_routes
 from sandbox.vendors.zoho_api import (
     ACCOUNTS_NAME,
     CLIENT_ID,
@@ -78,6 +79,7 @@ def _no_seed(world: object, state: VendorState) -> None:
 
 api_router = APIRouter()
 api_router.include_router(zoho_notes.router)
+api_router.include_router(zoho_deal_lists.router)
 api_router.include_router(zoho_routes.router)
 
 ZOHO = Vendor(
@@ -92,6 +94,7 @@ ZOHO = Vendor(
     server_error=server_error,
     credentials=CREDENTIALS,
     actions=ACTIONS,
+    on_change=zoho_deal_lists.record_changes,
 )
 ZOHO_ACCOUNTS = Vendor(
     name=ACCOUNTS_NAME,

@@ -72,6 +72,7 @@ class Module:
 
 
 LEAD_SOURCES = ("Advertisement", "Cold Call", "Employee Referral", "Partner", "Web Download", "Trade Show")
+DEAL_STAGES = ("Qualification", "Needs Analysis", "Proposal", "Negotiation", "Closed Won", "Closed Lost")
 
 MODULES: dict[str, Module] = {
     module.api_name: module
@@ -151,20 +152,7 @@ MODULES: dict[str, Module] = {
             "Deal_Name",
             (
                 Field("Deal_Name", "Deal Name", "text", mandatory=True, length=120),
-                Field(
-                    "Stage",
-                    "Stage",
-                    "picklist",
-                    mandatory=True,
-                    picklist=(
-                        "Qualification",
-                        "Needs Analysis",
-                        "Proposal",
-                        "Negotiation",
-                        "Closed Won",
-                        "Closed Lost",
-                    ),
-                ),
+                Field("Stage", "Stage", "picklist", mandatory=True, picklist=DEAL_STAGES),
                 Field("Amount", "Amount", "currency", length=16),
                 Field("Closing_Date", "Closing Date", "date"),
                 Field("Account_Name", "Account Name", "lookup", lookup_module="Accounts"),
@@ -199,7 +187,49 @@ MODULES: dict[str, Module] = {
 COMMON_RELATED_LISTS = ("Notes", "Attachments")
 
 
-def _stable_id(*parts: str) -> str:
+@dataclass(frozen=True)
+class OwnList:
+    """A related list whose rows are not another module's records found by a lookup: Zoho keeps them
+    apart (a deal's stage history) or as a relation (a deal's contacts, each with its role)."""
+
+    api_name: str
+    display_label: str
+    rows: Module  # the fields its rows have, which a read's ``fields`` may name
+    module: str  # the module the metadata names for its rows
+
+
+STAGE_HISTORY = Module(
+    "Stage_History",
+    "Stage History",
+    "Stage History",
+    6,
+    "Stage",
+    (
+        Field("Stage", "Stage", "picklist", picklist=DEAL_STAGES),
+        Field("Amount", "Amount", "currency", length=16),
+        Field("Closing_Date", "Closing Date", "date"),
+        Field("Probability", "Probability (%)", "integer"),
+        Field("Expected_Revenue", "Expected Revenue", "currency", length=16),
+        Field("Duration_Days", "Stage Duration (Calendar Days)", "integer"),
+    ),
+)
+CONTACT_ROLES = Module(
+    "Contact_Roles",
+    "Contact Role",
+    "Contact Roles",
+    7,
+    "Full_Name",
+    (*MODULES["Contacts"].fields, Field("Contact_Role", "Contact Role", "lookup")),
+)
+OWN_LISTS: dict[str, dict[str, OwnList]] = {
+    "Deals": {
+        "Stage_History": OwnList("Stage_History", "Stage History", STAGE_HISTORY, "Stage_History"),
+        "Contact_Roles": OwnList("Contact_Roles", "Contact Roles", CONTACT_ROLES, "Contacts"),
+    }
+}
+
+
+def stable_id(*parts: str) -> str:
     digest = int(hashlib.blake2b(":".join(parts).encode(), digest_size=6).hexdigest(), 16)
     return str(4150868000000000000 + digest % 1_000_000_000)
 
@@ -208,19 +238,19 @@ def _minified_module(api_name: str | None) -> dict[str, Any]:
     if api_name is None:
         return {"api_name": None, "id": None}
     module = MODULES.get(api_name)
-    return {"api_name": api_name, "id": module.id if module else _stable_id("module", api_name)}
+    return {"api_name": api_name, "id": module.id if module else stable_id("module", api_name)}
 
 
 def field_description(module: Module, spec: Field, sequence: int) -> dict[str, Any]:
     """A field as ``GET /crm/v8/settings/fields`` describes it, with every property the spec requires."""
-    field_id = _stable_id(module.api_name, spec.api_name)
+    field_id = stable_id(module.api_name, spec.api_name)
     lookup = None
     if spec.data_type == "lookup" and spec.lookup_module:
         lookup = {
             "display_label": spec.label,
             "api_name": spec.api_name,
             "module": _minified_module(spec.lookup_module),
-            "id": _stable_id("lookup", module.api_name, spec.api_name),
+            "id": stable_id("lookup", module.api_name, spec.api_name),
             "query_details": {},
             "revalidate_filter_during_edit": False,
             "show_fields": [],
@@ -229,7 +259,7 @@ def field_description(module: Module, spec: Field, sequence: int) -> dict[str, A
         {
             "display_value": value,
             "actual_value": value,
-            "id": _stable_id(module.api_name, spec.api_name, value),
+            "id": stable_id(module.api_name, spec.api_name, value),
             "sequence_number": index + 1,
             "type": "used",
             "colour_code": None,
@@ -263,7 +293,7 @@ def field_description(module: Module, spec: Field, sequence: int) -> dict[str, A
         "pick_list_values_sorted_lexically": False,
         "sortable": True,
         "layout_associations": [
-            {"api_name": "Standard", "name": "Standard", "id": _stable_id("layout", module.api_name)}
+            {"api_name": "Standard", "name": "Standard", "id": stable_id("layout", module.api_name)}
         ],
         "separator": False,
         "searchable": True,
@@ -406,15 +436,12 @@ def module_description(module: Module) -> dict[str, Any]:
                 {
                     "sequence_number": 1,
                     "api_name": module.display_field,
-                    "id": _stable_id(module.api_name, module.display_field),
+                    "id": stable_id(module.api_name, module.display_field),
                 }
             ]
         },
         "kanban_view": False,
-        "related_lists": [
-            {"api_name": name, "display_label": name, "module": _minified_module(name)}
-            for name in (*module.related_lists, *COMMON_RELATED_LISTS)
-        ],
+        "related_lists": related_list_descriptions(module),
         "filter_status": True,
         "related_list_properties": {
             "sort_by": {"api_name": None, "id": None},
@@ -423,9 +450,9 @@ def module_description(module: Module) -> dict[str, Any]:
         },
         "display_field": {
             "api_name": module.display_field,
-            "id": _stable_id(module.api_name, module.display_field),
+            "id": stable_id(module.api_name, module.display_field),
         },
-        "layouts": [{"name": "Standard", "id": _stable_id("layout", module.api_name)}],
+        "layouts": [{"name": "Standard", "id": stable_id("layout", module.api_name)}],
         "fields": [],
         "custom_view": None,
         "zia_view": False,
@@ -433,3 +460,36 @@ def module_description(module: Module) -> dict[str, Any]:
         "layout_associations": [],
         "status": "visible",
     }
+
+
+def related_list_descriptions(module: Module) -> list[dict[str, Any]]:
+    """The module's related lists as ``GET /crm/v8/settings/related_lists`` describes them: other
+    modules' records by lookup, its own lists, then notes and attachments."""
+    own = OWN_LISTS.get(module.api_name, {})
+    lists = [
+        *((name, name.replace("_", " "), name, MODULES[name].display_field) for name in module.related_lists),
+        *((o.api_name, o.display_label, o.module, o.rows.display_field) for o in own.values()),
+        *((name, name, name, None) for name in COMMON_RELATED_LISTS),
+    ]
+    return [
+        {
+            "id": stable_id("related_list", module.api_name, api_name),
+            "sequence_number": str(sequence),
+            "display_label": label,
+            "api_name": api_name,
+            "module": _minified_module(rows_module),
+            "name": api_name,
+            "action": None,
+            "href": f"{module.api_name}/{{ID}}/{api_name}",
+            "type": "default",
+            "visible": True,
+            "customize_sort": False,
+            "customize_fields": False,
+            "customize_display_label": False,
+            "sort_by": {"api_name": None, "id": None},
+            "sort_order": None,
+            "fields": [] if shown is None else [{"api_name": shown, "id": stable_id(rows_module, shown)}],
+            "status": "visible",
+        }
+        for sequence, (api_name, label, rows_module, shown) in enumerate(lists, start=1)
+    ]

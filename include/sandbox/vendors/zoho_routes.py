@@ -14,7 +14,13 @@ from fastapi.responses import JSONResponse
 from sandbox.vendors.zoho_api import ZohoError, ZohoRoute, invalid_param, now, owner, record_error, zoho
 from sandbox.vendors.zoho_coql import CoqlError, field_value, parse_coql
 from sandbox.vendors.zoho_criteria import parse_criteria
-from sandbox.vendors.zoho_metadata import MODULES, field_description, module_description
+from sandbox.vendors.zoho_deal_lists import record_stage_change
+from sandbox.vendors.zoho_metadata import (
+    MODULES,
+    field_description,
+    module_description,
+    related_list_descriptions,
+)
 from sandbox.vendors.zoho_records import (
     DEFAULT_DUPLICATE_CHECK,
     DISCRETE_PAGE_LIMIT,
@@ -66,6 +72,18 @@ def list_fields(module: str | None = None) -> dict[str, Any]:
         )
     spec = module_or_error(module)
     return {"fields": [field_description(spec, f, i + 1) for i, f in enumerate(spec.all_fields)]}
+
+
+@router.get("/crm/v8/settings/related_lists")
+def list_related_lists(module: str | None = None) -> dict[str, Any]:
+    if not module:
+        raise ZohoError(
+            400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", param_name="module"
+        )
+    spec = MODULES.get(module)
+    if spec is None:
+        raise ZohoError(400, "INVALID_MODULE", "the module name given seems to be invalid", param="module")
+    return {"related_lists": related_list_descriptions(spec)}
 
 
 # ---- COQL ------------------------------------------------------------------------------------
@@ -263,15 +281,14 @@ def insert_records(request: Request, module: str, body: Annotated[Any, Body()] =
     """Per-record outcomes in input order; the spec gives HTTP 200 for the call whatever each record's fate."""
     spec = module_or_error(module)
     state = zoho(request)
-    answers, written = [], []
+    answers = []
     for index, values in enumerate(check_batch(body)):
         try:
             record = merged_record(state, spec, values, index, None)
         except RecordRejected as rejected:
             answers.append(rejected.answer)
             continue
-        records_of(state, spec).put(record["id"], record)
-        written.append(record)
+        _store(state, spec, None, record)
         answers.append(write_success(record, "record added"))
     return JSONResponse({"data": answers})
 
@@ -317,8 +334,15 @@ def _update(state: Any, spec: Any, values: Any, index: int, existing: dict[str, 
         record = merged_record(state, spec, values, index, existing)
     except RecordRejected as rejected:
         return rejected.answer
-    records_of(state, spec).put(record["id"], record)
+    _store(state, spec, existing, record)
     return write_success(record, "record updated")
+
+
+def _store(state: Any, spec: Any, before: dict[str, Any] | None, record: dict[str, Any]) -> None:
+    """Keep a written record; a deal whose stage it set gets its stage history entry."""
+    records_of(state, spec).put(record["id"], record)
+    if spec.api_name == "Deals":
+        record_stage_change(state, before, record)
 
 
 @router.post("/crm/v8/{module}/upsert")
@@ -349,7 +373,7 @@ def upsert_records(request: Request, module: str, body: Annotated[Any, Body()] =
         except RecordRejected as rejected:
             answers.append(rejected.answer)
             continue
-        collection.put(record["id"], record)
+        _store(state, spec, match, record)
         for name in check_fields:
             if isinstance(record.get(name), str) and record[name]:
                 index_by_value.setdefault((name, record[name].casefold()), record)

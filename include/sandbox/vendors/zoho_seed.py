@@ -3,7 +3,7 @@
 Contacts are ``world.members("crm_contact", world.people)``, so they partly match Jira users
 by email (with the case some CRM users typed). Accounts are the people's companies; Leads,
 Deals and Cases come from ``world.rng("zoho")``, and some Cases and Deals carry notes and
-attachments.
+attachments. Each deal has a stage history entry and one or two contact roles.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 from sandbox.vendor import VendorState
 from sandbox.vendors.zoho_api import configure, new_ids, now, owner, settings, zoho_time
+from sandbox.vendors.zoho_deal_lists import CONTACT_ROLE_NAMES, history_entry, role_entry
 from sandbox.vendors.zoho_metadata import LEAD_SOURCES, MODULES
 from sandbox.vendors.zoho_notes import new_attachment, new_note
 from sandbox.vendors.zoho_records import display_name, merged_record
@@ -163,6 +164,32 @@ def seed_zoho(world: World, state: VendorState) -> None:
                 )
     state.collection("Notes").put_many((n["id"], n) for n in notes)
     state.collection("Attachments").put_many((a["id"], a) for a in attachments)
+    _seed_deal_lists(world, state, deals, contacts)
+
+
+def _seed_deal_lists(
+    world: World, state: VendorState, deals: list[dict[str, Any]], contacts: list[dict[str, Any]]
+) -> None:
+    """Each deal's stage history (the move to its stage) and contact roles: its contact's, and now
+    and then a colleague's at the same account. Seeded last, with a generator of their own, so the
+    other records are what they were before deals had these lists."""
+    rng = world.rng("zoho_deal_lists")
+    entry_ids = new_ids(state, len(deals))
+    history = [
+        history_entry(deal, i, deal["Modified_Time"]) for deal, i in zip(deals, entry_ids, strict=True)
+    ]
+    by_account: dict[str, list[str]] = {}
+    for contact in contacts:
+        by_account.setdefault(contact["Account_Name"]["id"], []).append(contact["id"])
+    roles = []
+    for deal in deals:
+        contact_id = deal["Contact_Name"]["id"]
+        roles.append(role_entry(deal["id"], contact_id, rng.choice(CONTACT_ROLE_NAMES)))
+        colleagues = [c for c in by_account[deal["Account_Name"]["id"]] if c != contact_id]
+        if colleagues and rng.random() < 0.3:
+            roles.append(role_entry(deal["id"], rng.choice(colleagues), rng.choice(CONTACT_ROLE_NAMES)))
+    state.collection("Stage_History").put_many((e["id"], e) for e in history)
+    state.collection("Contact_Roles").put_many(roles)
 
 
 # ---- admin actions ---------------------------------------------------------------------------
