@@ -56,7 +56,8 @@ def main() -> None:
             f"(ideal {batches}) with {calls['transition_reads']} reads of their transitions and "
             f"{calls['task_polls']} task polls, {calls['transitions']} single-issue transition calls, "
             f"{calls['remotelink']} remote links, {calls['crm_writes']} CRM writes "
-            f"(ideal {batches}); "
+            f"(ideal {batches}), {calls['related_lists']:,} related-list reads (two lists a deal, "
+            "one call each: Zoho reads them per record); "
             f"{calls['total']:,} calls in {seconds:.0f} s"
         )
 
@@ -129,6 +130,8 @@ def _calls(counters: dict[str, int]) -> Counter[str]:
             kinds["task_polls"] += count
         elif "/transitions" in endpoint:
             kinds["transitions"] += count
+        elif endpoint.endswith(("/Stage_History", "/Contact_Roles")):
+            kinds["related_lists"] += count
         elif "/remotelink" in endpoint:
             kinds["remotelink"] += count
         elif endpoint.startswith("zoho PUT"):

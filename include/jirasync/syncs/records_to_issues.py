@@ -42,7 +42,7 @@ import pandas as pd
 
 from jirasync.connectors.jira import JiraConnector
 from jirasync.connectors.query_literals import jql_string
-from jirasync.engine.frames import source_frame, target_frame
+from jirasync.engine.frames import source_frame, target_frame, to_json
 from jirasync.syncs.family import Extract, SyncRun
 from jirasync.syncs.issues_writer import (
     ASSOCIATED,
@@ -133,7 +133,7 @@ class RecordsToIssues:
         records, related_calls = _with_related_lists(
             run,
             records_side,
-            records,
+            _with_synced_lists(run, records, records_side.id_field, referenced),
             lambda r: str(r[records_side.id_field]) in with_issue or _may_be_created(options, r),
         )
         ideal += related_calls
@@ -299,14 +299,45 @@ def _with_related_lists(
     run: SyncRun, records_side: Any, records: list[dict[str, Any]], wanted: Callable[[dict[str, Any]], bool]
 ) -> tuple[list[dict[str, Any]], int]:
     """The records with the rows of each related list the definition keeps on issues, under the
-    list's name: read for the ``wanted`` records only (those with an issue, or about to get one),
-    since each costs a call per list. And the calls that took."""
+    list's name: read for the ``wanted`` records only (those with an issue, or about to get one)
+    that do not hold them already, since each costs a call per list. And the calls that took."""
     lists = records_options(run.definition).related_lists
     if not lists:
         return records, 0
-    ids = [str(r[records_side.id_field]) for r in records if wanted(r)]
+    ids = [
+        str(r[records_side.id_field])
+        for r in records
+        if wanted(r) and not all(related.name in r for related in lists)
+    ]
     rows, calls = records_side.related(ids, lists)
     return [{**r, **rows.get(str(r[records_side.id_field]), {})} for r in records], calls
+
+
+def _with_synced_lists(
+    run: SyncRun, records: list[dict[str, Any]], id_field: str, referenced: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Records whose synced fields are as the last run left them carry that run's related-list rows
+    (from the base), so the lists are not read again: such a record was read only because a write
+    touched it, most often jirasync's own (the issue key after a create). A list changes with its
+    record's fields (a stage change adds a stage history row), so a changed record reads its lists."""
+    lists = records_options(run.definition).related_lists
+    if not lists or not records:
+        return records
+    frame, _ = _source_frame(run, records, id_field, referenced)
+    base = run.store.base(run.definition.id)
+    base = base[base["source_id"].isin(frame["_id"])]
+    held = {(row.source_id, row.field): row.value for row in base.itertuples(index=False)}
+    list_targets = {f"{ASSOCIATED}{related.name}" for related in lists}
+    compared = [m.target for m in run.definition.fields if m.target not in list_targets]
+    texts = {target: to_json(frame[target]).tolist() for target in compared}
+    synced: dict[str, dict[str, Any]] = {}
+    for row, record_id in enumerate(frame["_id"]):
+        if all(held.get((record_id, target)) == texts[target][row] for target in compared):
+            synced[record_id] = {
+                related.name: json.loads(held.get((record_id, f"{ASSOCIATED}{related.name}")) or "null")
+                for related in lists
+            }
+    return [{**r, **synced.get(str(r[id_field]), {})} for r in records]
 
 
 def _may_be_created(options: RecordsOptions, record: dict[str, Any]) -> bool:
