@@ -553,24 +553,49 @@ class JiraConnector(AtlassianSiteConnector):
             wait = min(wait * 2, BULK_TASK_LONGEST_WAIT)
 
     def add_comment(
-        self, issue: str, body: str | Mapping[str, Any], *, visibility: Mapping[str, str] | None = None
+        self,
+        issue: str,
+        body: str | Mapping[str, Any],
+        *,
+        visibility: Mapping[str, str] | None = None,
+        properties: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Add a comment; plain text is turned into ADF. Returns Jira's comment (``id``, ``body``, ...)."""
+        """Add a comment; plain text is turned into ADF. ``properties`` are set in the same call, so the
+        comment never exists without them. Returns Jira's comment (``id``, ``body``, ...)."""
         payload: dict[str, Any] = {"body": text_to_adf(body) if isinstance(body, str) else dict(body)}
         if visibility:
             payload["visibility"] = dict(visibility)
+        if properties:
+            payload["properties"] = [{"key": key, "value": value} for key, value in properties.items()]
         return self.http.request_json(
             "POST", f"{API}/issue/{{issueIdOrKey}}/comment", path_params={"issueIdOrKey": issue}, json=payload
         )
 
-    def comments(self, issue: str) -> Iterator[dict[str, Any]]:
+    def update_comment(self, issue: str, comment_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self.http.request_json(
+            "PUT",
+            f"{API}/issue/{{issueIdOrKey}}/comment/{{id}}",
+            path_params={"issueIdOrKey": issue, "id": comment_id},
+            json={"body": dict(body)},
+        )
+
+    def delete_comment(self, issue: str, comment_id: str) -> None:
+        self.http.request(
+            "DELETE",
+            f"{API}/issue/{{issueIdOrKey}}/comment/{{id}}",
+            path_params={"issueIdOrKey": issue, "id": comment_id},
+        )
+
+    def comments(self, issue: str, *, with_properties: bool = False) -> Iterator[dict[str, Any]]:
+        """The issue's comments, oldest first; ``with_properties`` adds each one's entity properties."""
         start = 0
+        expand = {"expand": "properties"} if with_properties else {}
         while True:
             page = self.http.request_json(
                 "GET",
                 f"{API}/issue/{{issueIdOrKey}}/comment",
                 path_params={"issueIdOrKey": issue},
-                params={"startAt": start, "maxResults": 100, "orderBy": "created"},
+                params={"startAt": start, "maxResults": 100, "orderBy": "created", **expand},
             )
             values = page.get("comments", [])
             yield from values

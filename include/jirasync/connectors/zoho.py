@@ -290,6 +290,34 @@ class ZohoCrmConnector:
             f"{API}/{{module}}/{{record_id}}/Notes", {"module": module, "record_id": record_id}
         )
 
+    def notes_modified_since(self, since: datetime | None) -> Iterator[dict[str, Any]]:
+        """Every note of every module (or those modified since ``since``), 200 a page."""
+        headers = {"If-Modified-Since": since.isoformat(timespec="seconds")} if since else None
+        page = 1
+        while True:
+            answer = self.http.request_json(
+                "GET", f"{API}/Notes", params={"page": page, "per_page": PER_PAGE}, headers=headers
+            )
+            if not answer:  # 204 (no notes) or 304 (none modified)
+                return
+            yield from answer["data"]
+            if not (answer.get("info") or {}).get("more_records"):
+                return
+            page += 1
+
+    def update_note(self, note_id: str, content: str) -> RecordOutcome:
+        answer = self.http.request_json(
+            "PUT",
+            f"{API}/Notes/{{id}}",
+            path_params={"id": note_id},
+            json={"data": [{"Note_Content": content}]},
+        )
+        return _outcome(answer["data"][0])
+
+    def delete_note(self, note_id: str) -> RecordOutcome:
+        answer = self.http.request_json("DELETE", f"{API}/Notes/{{id}}", path_params={"id": note_id})
+        return _outcome(answer["data"][0])
+
     def attachments(self, module: str, record_id: str) -> list[Attachment]:
         rows = self._pages(
             f"{API}/{{module}}/{{record_id}}/Attachments", {"module": module, "record_id": record_id}

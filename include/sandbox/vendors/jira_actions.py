@@ -14,7 +14,9 @@ from sandbox.vendors.jira_records import (
     add_comment,
     adf_text,
     create_issue,
+    delete_comment,
     delete_issue,
+    edit_comment,
     edit_issue,
     require_issue,
     transition_issue,
@@ -63,10 +65,27 @@ def transition(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def comment(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:
-    """``{"issue": "SUP-1", "text": "…", "author": accountId?}``"""
+    """``{"issue": "SUP-1", "text": "…", "author": accountId?, "internal": false, "body": ADF?}``:
+    ``internal`` as a JSM agent's "Comment internally"; ``body`` a whole document instead of ``text``."""
     issue = require_issue(state, payload["issue"])
     author = payload.get("author") or ADMIN_ACCOUNT_ID
-    return _checked(lambda: add_comment(state, issue, adf_text(payload["text"]), author))
+    body = payload.get("body") or adf_text(payload["text"])
+    properties = (
+        [{"key": "sd.public.comment", "value": {"internal": True}}] if payload.get("internal") else None
+    )
+    return _checked(lambda: add_comment(state, issue, body, author, properties))
+
+
+def change_comment(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:
+    """``{"id": "10001", "text": "…"}`` edits a comment; ``{"id", "delete": true}`` deletes it."""
+    found = state.collection("comments").get(str(payload["id"]))
+    if found is None:
+        raise KeyError(f"no Jira comment {payload['id']!r}")
+    issue = require_issue(state, found["issueId"])
+    if payload.get("delete"):
+        delete_comment(state, issue, found)
+        return {"deleted": found["id"]}
+    return _checked(lambda: edit_comment(state, issue, found, adf_text(payload["text"])))
 
 
 def delete(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:
@@ -113,6 +132,7 @@ ACTIONS: dict[str, Callable[[VendorState, dict[str, Any]], Any]] = {
     "edit_issue": edit,
     "transition": transition,
     "comment": comment,
+    "change_comment": change_comment,
     "delete_issue": delete,
     "add_user": add_user,
     "deactivate_user": deactivate_user,

@@ -29,7 +29,9 @@ from sandbox.vendors.jira_records import (
     FieldErrors,
     add_comment,
     create_issue,
+    delete_comment,
     delete_issue,
+    edit_comment,
     edit_issue,
     find_issue,
     touch,
@@ -253,7 +255,10 @@ def _issue_type_json(request: Request, type_id: str) -> dict[str, Any]:
     }
 
 
-def _comment_json(request: Request, issue: dict[str, Any], comment: dict[str, Any]) -> dict[str, Any]:
+def _comment_json(
+    request: Request, issue: dict[str, Any], comment: dict[str, Any], expand: str | None = None
+) -> dict[str, Any]:
+    """A comment as Jira answers it; ``expand=properties`` adds its entity properties."""
     author = jira(request).collection("users").get(comment["author"])
     author_json = user_details_json(request, author) if author else None
     body = {
@@ -268,6 +273,8 @@ def _comment_json(request: Request, issue: dict[str, Any], comment: dict[str, An
     }
     if comment.get("visibility"):
         body["visibility"] = comment["visibility"]
+    if "properties" in (expand or "").split(","):
+        body["properties"] = [{"key": k, "value": v} for k, v in (comment.get("properties") or {}).items()]
     return body
 
 
@@ -415,6 +422,7 @@ def comments(
     startAt: str | None = None,
     maxResults: str | None = None,
     orderBy: str | None = None,
+    expand: str | None = None,
 ) -> Any:
     issue = _issue_or_404(request, issueIdOrKey)
     start = max(0, query_int(startAt, 0, "startAt"))
@@ -422,7 +430,7 @@ def comments(
     found = [c for c in jira(request).collection("comments") if c["issueId"] == issue["id"]]
     found.sort(key=lambda c: (c["created"], int(c["id"])), reverse=(orderBy or "").startswith("-"))
     return {
-        "comments": [_comment_json(request, issue, c) for c in found[start : start + size]],
+        "comments": [_comment_json(request, issue, c, expand) for c in found[start : start + size]],
         "startAt": start,
         "maxResults": size,
         "total": len(found),
@@ -435,19 +443,54 @@ async def comment(request: Request, issueIdOrKey: str) -> Any:
     body = await _json_body(request)
     extra = {"visibility": body["visibility"]} if body.get("visibility") else {}
     try:
-        created = add_comment(jira(request), issue, body.get("body"), **extra)
+        created = add_comment(
+            jira(request), issue, body.get("body"), properties=body.get("properties"), **extra
+        )
     except FieldErrors as problem:
         return _field_errors(problem)
     return JSONResponse(_comment_json(request, issue, created), status_code=201)
 
 
-@router.get("/issue/{issueIdOrKey}/comment/{commentId}")
-def get_comment(request: Request, issueIdOrKey: str, commentId: str) -> Any:
-    issue = _issue_or_404(request, issueIdOrKey)
-    found = jira(request).collection("comments").get(commentId)
+def _comment_or_404(request: Request, issue: dict[str, Any], comment_id: str) -> dict[str, Any]:
+    found = jira(request).collection("comments").get(comment_id)
     if found is None or found["issueId"] != issue["id"]:
-        return error(404, "Can not find a comment for the id: " + commentId + ".")
-    return _comment_json(request, issue, found)
+        raise VendorError(error(404, f"Can not find a comment for the id: {comment_id}."))
+    return found
+
+
+@router.get("/issue/{issueIdOrKey}/comment/{commentId}")
+def get_comment(request: Request, issueIdOrKey: str, commentId: str, expand: str | None = None) -> Any:
+    issue = _issue_or_404(request, issueIdOrKey)
+    return _comment_json(request, issue, _comment_or_404(request, issue, commentId), expand)
+
+
+@router.put("/issue/{issueIdOrKey}/comment/{commentId}")
+async def update_comment(request: Request, issueIdOrKey: str, commentId: str) -> Any:
+    """A new body, and properties when given; 200 with the comment."""
+    issue = _issue_or_404(request, issueIdOrKey)
+    found = _comment_or_404(request, issue, commentId)
+    body = await _json_body(request)
+    try:
+        edited = edit_comment(jira(request), issue, found, body.get("body"), body.get("properties"))
+    except FieldErrors as problem:
+        return _field_errors(problem)
+    return _comment_json(request, issue, edited)
+
+
+@router.delete("/issue/{issueIdOrKey}/comment/{commentId}")
+def remove_comment(request: Request, issueIdOrKey: str, commentId: str) -> Response:
+    issue = _issue_or_404(request, issueIdOrKey)
+    delete_comment(jira(request), issue, _comment_or_404(request, issue, commentId))
+    return Response(status_code=204)
+
+
+@router.get("/comment/{commentId}/properties/{propertyKey}")
+def comment_property(request: Request, commentId: str, propertyKey: str) -> Any:
+    found = jira(request).collection("comments").get(commentId)
+    properties = (found or {}).get("properties") or {}
+    if propertyKey not in properties:
+        return error(404, f"The property with key '{propertyKey}' does not exist.")
+    return {"key": propertyKey, "value": properties[propertyKey]}
 
 
 # --- attachments --------------------------------------------------------------------------------

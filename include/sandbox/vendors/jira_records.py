@@ -95,7 +95,12 @@ def transition_issue(state: VendorState, issue: dict[str, Any], transition_id: s
 
 
 def add_comment(
-    state: VendorState, issue: dict[str, Any], body: Any, author: str = ADMIN_ACCOUNT_ID, **extra: Any
+    state: VendorState,
+    issue: dict[str, Any],
+    body: Any,
+    author: str = ADMIN_ACCOUNT_ID,
+    properties: Any = None,
+    **extra: Any,
 ) -> dict[str, Any]:
     if not _is_adf(body):
         raise FieldErrors({"comment": "Comment body must be an Atlassian Document (ADF)."})
@@ -109,6 +114,39 @@ def add_comment(
         "updated": timestamp,
         **extra,
     }
+    return _save_comment(state, issue, comment, properties)
+
+
+def edit_comment(
+    state: VendorState, issue: dict[str, Any], comment: dict[str, Any], body: Any, properties: Any = None
+) -> dict[str, Any]:
+    """A new body (and properties, when given) for a comment, stamped ``updated`` now."""
+    if not _is_adf(body):
+        raise FieldErrors({"comment": "Comment body must be an Atlassian Document (ADF)."})
+    return _save_comment(state, issue, {**comment, "body": body, "updated": now()}, properties)
+
+
+def delete_comment(state: VendorState, issue: dict[str, Any], comment: dict[str, Any]) -> None:
+    state.collection("comments").delete(comment["id"])
+    touch(state, issue)
+
+
+def _save_comment(
+    state: VendorState, issue: dict[str, Any], comment: dict[str, Any], properties: Any
+) -> dict[str, Any]:
+    """Store a comment with its entity properties (``[{"key", "value"}]``, as the spec's ``Comment``
+    takes them on create and update). JSM's ``sd.public.comment`` ``{"internal": true}`` makes it an
+    internal comment (``jsdPublic: false``), as a JSM agent's "Comment internally" does."""
+    if properties is not None:
+        if not isinstance(properties, list) or not all(
+            isinstance(p, dict) and isinstance(p.get("key"), str) and p.get("key") for p in properties
+        ):
+            raise FieldErrors({"properties": "Comment properties must be a list of {key, value}."})
+        kept = {**(comment.get("properties") or {}), **{p["key"]: p.get("value") for p in properties}}
+        comment = {**comment, "properties": kept}
+        visibility = kept.get("sd.public.comment")
+        if isinstance(visibility, dict) and "internal" in visibility:
+            comment["jsdPublic"] = not visibility["internal"]
     state.collection("comments").put(comment["id"], comment)
     touch(state, issue)
     return comment

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Body, Header, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
@@ -20,6 +20,7 @@ from sandbox.vendors.zoho_metadata import MODULES
 from sandbox.vendors.zoho_records import (
     check_batch,
     display_name,
+    modified_since,
     module_or_error,
     page_answer,
     page_of,
@@ -151,10 +152,19 @@ def _notes_page(
 
 
 @router.get("/crm/v8/Notes")
-def list_notes(request: Request, page: str | None = None, per_page: str | None = None) -> Response:
-    """Every note; the answer carries each note whole (the spec's ``Note`` requires every property)."""
+def list_notes(
+    request: Request,
+    page: str | None = None,
+    per_page: str | None = None,
+    if_modified_since: str | None = Header(None),
+) -> Response:
+    """Every note, or those modified at or after ``If-Modified-Since`` (304 when none is); the answer
+    carries each note whole (the spec's ``Note`` requires every property)."""
     state = zoho(request)
-    return _notes_page(state, list(state.collection("Notes")), page, per_page)
+    notes = modified_since(list(state.collection("Notes")), if_modified_since)
+    if if_modified_since and not notes:
+        return Response(status_code=304)
+    return _notes_page(state, notes, page, per_page)
 
 
 @router.post("/crm/v8/Notes")
