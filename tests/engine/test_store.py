@@ -33,7 +33,18 @@ postgres_url = state_fixtures.postgres_url
 store_location = state_fixtures.store_location
 state_store = state_fixtures.state_store
 
-TABLES = {"links", "base", "cursors", "runs", "ledger", "pending", "journal", "locks", "decisions"}
+TABLES = {
+    "links",
+    "base",
+    "cursors",
+    "runs",
+    "ledger",
+    "pending",
+    "journal",
+    "locks",
+    "decisions",
+    "stream_links",
+}
 
 
 def test_migrations_bring_an_empty_database_to_head(state_store: StateStore) -> None:
@@ -41,7 +52,7 @@ def test_migrations_bring_an_empty_database_to_head(state_store: StateStore) -> 
     assert TABLES | {VERSION_TABLE} <= set(inspector.get_table_names())
     with state_store.engine.connect() as connection:
         version = connection.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one()
-    assert version == "0002"
+    assert version == "0003"
 
 
 def test_migrated_schema_matches_the_tables_the_store_queries(state_store: StateStore) -> None:
@@ -307,3 +318,20 @@ def test_a_failed_run_is_kept_failed_with_its_error_whether_or_not_apply_started
     assert applied["status"] == "failed" and applied["summary"]["updated"] == 2
     assert applied["summary"]["error"] == "2 record(s) could not be written"
     assert early["status"] == "failed" and early["summary"]["failed_step"] == "extract_source"
+
+
+def test_a_mirrors_link_is_kept_per_stream_replaced_and_removed(state_store: StateStore) -> None:
+    link = {
+        "origin_side": "source",
+        "origin_id": "note-1",
+        "mirror_id": "10001",
+        "record_id": "deal-1",
+        "issue_key": "SUP-1",
+        "digest": "a" * 64,
+    }
+    state_store.save_stream_link("deals", "comments", link)
+    state_store.save_stream_link("deals", "comments", {**link, "digest": "b" * 64})
+    assert state_store.stream_links("deals", "comments").to_dict("records") == [{**link, "digest": "b" * 64}]
+    assert state_store.stream_links("deals", "attachments").empty
+    state_store.remove_stream_link("deals", "comments", "source", "note-1")
+    assert state_store.stream_links("deals", "comments").empty

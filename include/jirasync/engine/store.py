@@ -148,6 +148,26 @@ decisions_table = sa.Table(
     sa.Column("decided_at", TIMESTAMP, nullable=False),
 )
 
+# A mirrored stream item (a comment mirrored as a CRM note, or a note as a Jira comment) and its
+# origin: ``origin_side`` is where the origin lives ("source": the CRM, "target": Jira); ``digest``
+# the origin's content when it was last mirrored, so an edit is seen.
+stream_links_table = sa.Table(
+    "stream_links",
+    metadata,
+    sa.Column("sync_id", sa.String(200), primary_key=True),
+    sa.Column("stream", sa.String(50), primary_key=True),
+    sa.Column("origin_side", sa.String(10), primary_key=True),
+    sa.Column("origin_id", sa.String(500), primary_key=True),
+    sa.Column("mirror_id", sa.String(500), nullable=False),
+    sa.Column("record_id", sa.String(500), nullable=False),
+    sa.Column("issue_key", sa.String(500), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("created_at", TIMESTAMP, nullable=False),
+    sa.Column("updated_at", TIMESTAMP, nullable=False),
+    sa.Index("ix_stream_links_mirror", "sync_id", "stream", "mirror_id"),
+)
+STREAM_LINK_COLUMNS = ["origin_side", "origin_id", "mirror_id", "record_id", "issue_key", "digest"]
+
 INTENT = "intent"  # the journal holds intents only: a settled batch's rows are deleted
 
 
@@ -276,6 +296,41 @@ class StateStore:
         """Forget links and their base together, so a later link starts from a clean base."""
         with self.engine.begin() as connection:
             self._delete_links(connection, sync_id, list(source_ids))
+
+    # stream links
+
+    def stream_links(self, sync_id: str, stream: str) -> pd.DataFrame:
+        table = stream_links_table
+        query = sa.select(*(table.c[name] for name in STREAM_LINK_COLUMNS)).where(
+            table.c.sync_id == sync_id, table.c.stream == stream
+        )
+        with self.engine.connect() as connection:
+            return _frame(connection.execute(query), STREAM_LINK_COLUMNS)
+
+    def save_stream_link(self, sync_id: str, stream: str, link: dict[str, str]) -> None:
+        """Insert or replace one mirror's link (``STREAM_LINK_COLUMNS``), right after its write."""
+        now = utc_now()
+        row = {"sync_id": sync_id, "stream": stream, **link, "created_at": now, "updated_at": now}
+        with self.engine.begin() as connection:
+            self._upsert(
+                connection,
+                stream_links_table,
+                [row],
+                ["sync_id", "stream", "origin_side", "origin_id"],
+                ["mirror_id", "record_id", "issue_key", "digest", "updated_at"],
+            )
+
+    def remove_stream_link(self, sync_id: str, stream: str, origin_side: str, origin_id: str) -> None:
+        table = stream_links_table
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.delete(table).where(
+                    table.c.sync_id == sync_id,
+                    table.c.stream == stream,
+                    table.c.origin_side == origin_side,
+                    table.c.origin_id == origin_id,
+                )
+            )
 
     # cursors
 

@@ -154,10 +154,22 @@ def apply(
         for side, extract in (("source", source_read), ("target", target_read)):
             if extract.cursor is not None:
                 run.store.save_cursor(sync_id, side, extract.cursor)
+    # Streams of the linked pairs (records ↔ issues: notes ↔ comments), once the links are written.
+    family, streams = family_for(run.definition), None
+    if hasattr(family, "sync_streams"):
+        with _fail_at_once_when_unfixable_by_retry(run, run.definition.target, reading=False):
+            streams = family.sync_streams(run, connector)
     ideal = _ideal_writes(changes, writer, summary.looked_up)
     # A writer that also writes the source (records ↔ issues) reports those calls itself.
     calls = _added(api_calls(connector), writer.other_calls() if hasattr(writer, "other_calls") else {})
-    return {**summary.to_dict(), "calls": calls, "ideal_calls": ideal}
+    applied = {**summary.to_dict(), "calls": calls, "ideal_calls": ideal}
+    if streams is not None:
+        applied["calls"] = _added(calls, streams.calls)
+        applied["ideal_calls"] += streams.ideal_calls
+        applied["comments"] = streams.to_dict()
+        applied["failures"] = [*applied["failures"], *streams.failures]
+        applied["failed"] += len(streams.failures)
+    return applied
 
 
 def report(
@@ -186,6 +198,7 @@ def report(
         "skipped_records": _skipped_records(ledger),
         # Values changed to fit the target's limits (cut, with '…'): written as such, never a failure.
         "adjusted_values": [*source.get("adjusted", []), *target.get("adjusted", [])],
+        **({"comments": applied["comments"]} if "comments" in applied else {}),
         "seconds": round(time.time() - started.timestamp(), 1) if started else None,
     }
     run.store.finish_run(

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from jirasync.engine.definitions import DefinitionProblems, SyncDefinition, unknown_name
+from jirasync.syncs.comments_definition import CommentsOptions
 
 CRM_SYSTEMS = {"zoho_crm": "module", "salesforce": "sobject"}
 # The related lists jirasync reads, by Zoho module: each read is one call per record, of at most a page.
@@ -103,6 +104,7 @@ class RecordsOptions(_Strict):
     status_rule: StatusRule | None = None
     status_map: StatusMap | None = None
     related_lists: list[RelatedList] = Field(default_factory=list)
+    comments: CommentsOptions | None = None  # notes ↔ comments (jirasync.syncs.comments)
 
     @field_validator("record_url")
     @classmethod

@@ -43,6 +43,7 @@ import pandas as pd
 from jirasync.connectors.jira import JiraConnector
 from jirasync.connectors.query_literals import jql_string
 from jirasync.engine.frames import source_frame, target_frame, to_json
+from jirasync.syncs.comments import CommentsOutcome, sync_comments
 from jirasync.syncs.family import Extract, SyncRun
 from jirasync.syncs.issues_writer import (
     ASSOCIATED,
@@ -235,6 +236,10 @@ class RecordsToIssues:
 
     def writer(self, run: SyncRun, jira: JiraConnector, source: pd.DataFrame) -> IssueWriter:
         return IssueWriter(run, jira, crm_records(run.definition, run.connect(run.definition.source)), source)
+
+    def sync_streams(self, run: SyncRun, jira: JiraConnector) -> CommentsOutcome | None:
+        """After the records: the linked pairs' notes ↔ comments, when the definition asks for them."""
+        return sync_comments(run, jira)
 
 
 def _read_one(run: SyncRun, records_side: Any) -> Extract:

@@ -1,0 +1,407 @@
+"""Notes ↔ comments of a connected item: CRM notes (Zoho) or case comments (Salesforce) of a linked
+record mirrored as comments on its issue, and back, exactly once (issue 15).
+
+Each mirror is linked to its origin in the state store (``stream_links``, stream ``comments``),
+saved right after the write, and carries a marker of its origin: a Jira mirror the comment
+property ``jirasync.origin``, set in the call that creates it; a CRM mirror a last line
+``[jirasync:jira:<comment id>]``. So a run interrupted between a write and its link finds the
+mirror by its marker and links it instead of posting a second one, and a mirror is never taken
+for an origin (no echo). An edited origin updates its mirror (the store keeps a digest of what was
+mirrored); a deleted origin keeps its mirror or deletes it, as ``options.comments.on_delete`` says.
+
+Only the pairs whose comments changed are read: the CRM's notes changed since the cursor (Zoho's
+``If-Modified-Since`` on notes; one SOQL on ``CaseComment.SystemModstamp``), and the project's
+issues ``updated`` since the Jira cursor; a first run reads every linked pair.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from jirasync.connectors.errors import ApiError, AuthenticationError
+from jirasync.connectors.jira import ISSUE_SEARCH_PAGE_SIZE, JiraConnector
+from jirasync.connectors.outcome import RecordOutcome
+from jirasync.connectors.query_literals import jql_string
+from jirasync.syncs.comments_crm import CrmNotes, Note, crm_notes, newest_stamp
+from jirasync.syncs.comments_definition import CommentsOptions
+from jirasync.syncs.comments_format import adf_to_text, text_to_adf
+from jirasync.syncs.family import SyncRun
+from jirasync.syncs.records_definition import crm_object, records_options
+
+log = logging.getLogger(__name__)
+
+STREAM = "comments"
+ORIGIN_PROPERTY = "jirasync.origin"  # on a Jira mirror: the sync and the CRM note it mirrors
+CRM_MARKER = re.compile(r"\n*\[jirasync:jira:(?P<id>\d+)\]\s*$")
+JIRA_LIMIT = 32_767  # characters Jira keeps in a comment
+COMMENTS_PAGE = 100
+JIRA_CLOCK_MARGIN = timedelta(minutes=2)
+JQL_MINUTE = "%Y-%m-%d %H:%M"
+SHOWN = 60  # characters of a comment a dry run's line shows
+
+
+@dataclass
+class CommentsOutcome:
+    """What the stream did in one run, for the run summary."""
+
+    posted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    relinked: int = 0  # mirrors an interrupted run wrote, found by their marker and linked
+    ideal_calls: int = 0
+    calls: dict[str, int] = field(default_factory=dict)  # the CRM's, for the summary
+    planned: list[str] = field(default_factory=list)  # a dry run's writes, by record
+    truncated: list[str] = field(default_factory=list)
+    failures: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "posted": self.posted,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "relinked": self.relinked,
+            "would_write": self.planned,
+            "truncated": self.truncated,
+            "failed": len(self.failures),
+        }
+
+
+@dataclass(frozen=True)
+class JiraComment:
+    id: str
+    text: str
+    author: str
+    created: datetime
+    public: bool
+    origin: str | None  # the CRM note a mirror's property names
+
+
+@dataclass(frozen=True)
+class Pair:
+    record_id: str
+    issue_key: str
+
+
+def sync_comments(run: SyncRun, jira: JiraConnector) -> CommentsOutcome | None:
+    """Mirror the changed notes and comments of the sync's linked pairs; None when the definition
+    mirrors none, or the run is one that syncs no comments (one record, a backfill, a revert)."""
+    options = records_options(run.definition).comments
+    if options is None:
+        return None
+    if run.options.only or run.window is not None or run.options.extra.get("revert_run"):
+        log.info("sync '%s': comments are mirrored by scheduled, full and dry runs only", run.definition.id)
+        return None
+    crm = crm_notes(
+        run.definition.source.system, run.connect(run.definition.source), crm_object(run.definition)
+    )
+    stream = _CommentsStream(run, options, jira, crm)
+    stream.run()
+    stream.outcome.calls = crm.calls()
+    for line in stream.outcome.planned:
+        log.info("dry run: would %s", line)
+    return stream.outcome
+
+
+class _CommentsStream:
+    def __init__(self, run: SyncRun, options: CommentsOptions, jira: JiraConnector, crm: CrmNotes) -> None:
+        self.run_ = run
+        self.sync_id = run.definition.id
+        self.options = options
+        self.jira = jira
+        self.crm = crm
+        self.dry_run = run.options.dry_run
+        self.outcome = CommentsOutcome(ideal_calls=crm.setup_calls)
+        links = run.store.links(self.sync_id)
+        self.issue_of = dict(zip(links["source_id"], links["target_id"], strict=True))
+        self.record_of = {issue: record for record, issue in self.issue_of.items()}
+        self.links = run.store.stream_links(self.sync_id, STREAM)
+
+    def run(self) -> None:
+        cursor = (
+            {}
+            if self.run_.options.full_sync
+            else json.loads(self.run_.store.cursor(self.sync_id, STREAM) or "{}")
+        )
+        started = datetime.now(UTC)
+        pairs, changed_notes = self._changed_pairs(cursor)
+        notes, calls = self.crm.notes_of(sorted({p.record_id for p in pairs})) if pairs else ([], 0)
+        self.outcome.ideal_calls += calls
+        by_record: dict[str, list[Note]] = {}
+        for note in notes:
+            by_record.setdefault(note.record_id, []).append(note)
+        for pair in sorted(pairs, key=lambda p: p.issue_key):
+            self._sync_pair(pair, by_record.get(pair.record_id, []))
+        if not self.dry_run and not self.outcome.failures:  # a failed pair is read again next run
+            next_cursor = {
+                # No note seen yet: from this run's start on.
+                "crm": newest_stamp([*changed_notes, *notes], cursor.get("crm"))
+                or (started - JIRA_CLOCK_MARGIN).isoformat(timespec="seconds"),
+                "jira": (started - JIRA_CLOCK_MARGIN).strftime(JQL_MINUTE),
+            }
+            self.run_.store.save_cursor(self.sync_id, STREAM, json.dumps(next_cursor))
+
+    # ---- what to read --------------------------------------------------------------------
+
+    def _changed_pairs(self, cursor: dict[str, str]) -> tuple[set[Pair], list[Note]]:
+        """The linked pairs whose notes or issue changed since the cursor (all of them at first)."""
+        if not cursor:
+            return {Pair(r, i) for r, i in self.issue_of.items()}, []
+        notes, calls = self.crm.changed(datetime.fromisoformat(cursor["crm"]) if cursor.get("crm") else None)
+        self.outcome.ideal_calls += calls
+        records = {n.record_id for n in notes if n.record_id in self.issue_of}
+        project = jql_string(str(self.run_.definition.target.options["project"]))
+        jql = f"project = {project} AND updated >= {jql_string(cursor['jira'])} ORDER BY key"
+        keys = [issue.key for issue in self.jira.search_issues(jql, ["updated"])]
+        self.outcome.ideal_calls += max(1, math.ceil(len(keys) / ISSUE_SEARCH_PAGE_SIZE))
+        records |= {self.record_of[key] for key in keys if key in self.record_of}
+        return {Pair(r, self.issue_of[r]) for r in records}, notes
+
+    def _issue_comments(self, key: str) -> list[JiraComment]:
+        found = list(self.jira.comments(key, with_properties=True))
+        self.outcome.ideal_calls += max(1, math.ceil(len(found) / COMMENTS_PAGE))
+        return [self._jira_comment(c) for c in found]
+
+    def _jira_comment(self, comment: dict[str, Any]) -> JiraComment:
+        properties = {p["key"]: p.get("value") for p in comment.get("properties") or []}
+        mark = properties.get(ORIGIN_PROPERTY) or {}
+        return JiraComment(
+            id=str(comment["id"]),
+            text=adf_to_text(comment.get("body")),
+            author=str((comment.get("author") or {}).get("displayName") or "someone"),
+            created=datetime.fromisoformat(str(comment["created"]).replace("Z", "+00:00")),
+            public=comment.get("jsdPublic", True) is not False,
+            origin=str(mark["id"]) if mark.get("sync") == self.sync_id and mark.get("id") else None,
+        )
+
+    # ---- one pair ------------------------------------------------------------------------
+
+    def _sync_pair(self, pair: Pair, notes: list[Note]) -> None:
+        comments = self._issue_comments(pair.issue_key)
+        links = self.links[self.links["record_id"] == pair.record_id]
+        from_crm = links[links["origin_side"] == "source"]
+        from_jira = links[links["origin_side"] == "target"]
+        marked = {_marker(n.text): n for n in notes if _marker(n.text)}  # CRM mirrors, by their origin
+        crm_mirrors = set(from_jira["mirror_id"]) | {n.id for n in marked.values()}
+        jira_mirrors = set(from_crm["mirror_id"]) | {c.id for c in comments if c.origin}
+        if self.options.to_jira:
+            origins = [n for n in notes if n.id not in crm_mirrors]
+            found = {c.origin: c for c in comments if c.origin}
+            for note in origins:
+                self._mirror(
+                    pair,
+                    "source",
+                    note.id,
+                    self._jira_text(note),
+                    _digest(note.text, note.author),
+                    from_crm,
+                    found.get(note.id),
+                    {c.id for c in comments},
+                )
+            self._follow_deletions(pair, "source", from_crm, {n.id for n in notes}, {c.id for c in comments})
+        if self.options.to_crm:
+            origins = [c for c in comments if c.id not in jira_mirrors and self._goes_out(c)]
+            for comment in origins:
+                text = self._unmarked(comment.text)
+                self._mirror(
+                    pair,
+                    "target",
+                    comment.id,
+                    self._crm_text(comment, text),
+                    _digest(text, comment.author),
+                    from_jira,
+                    marked.get(comment.id),
+                    {n.id for n in notes},
+                )
+            self._follow_deletions(pair, "target", from_jira, {c.id for c in comments}, {n.id for n in notes})
+
+    def _goes_out(self, comment: JiraComment) -> bool:
+        """A Jira comment the definition sends to the CRM: public (or internal ones allowed), and
+        marked when only marked ones go."""
+        if not comment.public and not self.options.internal:
+            return False
+        return self.options.push == "automatic" or comment.text.lstrip().startswith(self.options.marker)
+
+    def _unmarked(self, text: str) -> str:
+        if self.options.push == "marked":
+            return text.lstrip().removeprefix(self.options.marker).lstrip()
+        return text
+
+    def _mirror(
+        self,
+        pair: Pair,
+        side: str,
+        origin_id: str,
+        body: str,
+        digest: str,
+        links: pd.DataFrame,
+        marked: Any,
+        mirror_ids: set[str],
+    ) -> None:
+        """Post the origin's mirror, or update it when the origin changed; a mirror found by its
+        marker (an interrupted run wrote it) is linked, not posted again."""
+        link = links[links["origin_id"] == origin_id]
+        if link.empty and marked is not None:
+            mirrored = _says_the_same(marked.text, body)
+            self._link(pair, side, origin_id, marked.id, digest if mirrored else "", relinked=True)
+            link = pd.DataFrame([{"mirror_id": marked.id, "digest": digest if mirrored else ""}])
+        if link.empty:
+            self._write(pair, side, "post", origin_id, None, body, digest)
+        elif link["digest"].iloc[0] != digest and link["mirror_id"].iloc[0] in mirror_ids:
+            self._write(pair, side, "update", origin_id, str(link["mirror_id"].iloc[0]), body, digest)
+
+    def _follow_deletions(
+        self, pair: Pair, side: str, links: pd.DataFrame, origin_ids: set[str], mirror_ids: set[str]
+    ) -> None:
+        """Mirrors of deleted origins: kept, or deleted with ``on_delete: delete``."""
+        if self.options.on_delete != "delete":
+            return
+        for origin_id, mirror_id in zip(links["origin_id"], links["mirror_id"], strict=True):
+            if origin_id not in origin_ids and mirror_id in mirror_ids:
+                self._write(pair, side, "delete", origin_id, mirror_id, "", "")
+
+    # ---- writes --------------------------------------------------------------------------
+
+    def _write(
+        self,
+        pair: Pair,
+        side: str,
+        action: str,
+        origin_id: str,
+        mirror_id: str | None,
+        body: str,
+        digest: str,
+    ) -> None:
+        where = f"issue {pair.issue_key}" if side == "source" else f"record {pair.record_id}"
+        what = f"{action} the mirror of {'note' if side == 'source' else 'comment'} {origin_id} on {where}"
+        if self.dry_run:
+            shown = CRM_MARKER.sub("", body.split("\n\n", 1)[-1]).replace("\n", " ")[:SHOWN]
+            self.outcome.planned.append(f"{what}" + (f": {shown!r}" if body else ""))
+            return
+        try:
+            written = self._send(pair, side, action, origin_id, mirror_id, body)
+        except AuthenticationError:
+            raise
+        except ApiError as error:
+            self._failed(what, str(error))
+            return
+        if not written.ok:
+            self._failed(what, written.error or "failed")
+            return
+        self.outcome.ideal_calls += 1
+        if action == "delete":
+            self.run_.store.remove_stream_link(self.sync_id, STREAM, side, origin_id)
+            self.outcome.deleted += 1
+            return
+        self._link(pair, side, origin_id, str(written.id), digest)
+        if action == "post":
+            self.outcome.posted += 1
+        else:
+            self.outcome.updated += 1
+
+    def _send(
+        self, pair: Pair, side: str, action: str, origin_id: str, mirror_id: str | None, body: str
+    ) -> RecordOutcome:
+        """One write to the mirror's side: to Jira for a CRM origin, to the CRM for a Jira one."""
+        if side == "target":
+            sends: dict[str, Callable[[], RecordOutcome]] = {
+                "post": lambda: self.crm.post(pair.record_id, body),
+                "update": lambda: self.crm.update(mirror_id or "", body),
+                "delete": lambda: self.crm.delete(mirror_id or ""),
+            }
+            answer = sends[action]()
+            return RecordOutcome.success(answer.id or mirror_id) if answer.ok else answer
+        if action == "post":
+            mark = {"sync": self.sync_id, "record": pair.record_id, "id": origin_id}
+            created = self.jira.add_comment(
+                pair.issue_key, text_to_adf(body), properties={ORIGIN_PROPERTY: mark}
+            )
+            return RecordOutcome.success(str(created["id"]))
+        if action == "update":
+            self.jira.update_comment(pair.issue_key, mirror_id or "", text_to_adf(body))
+        else:
+            self.jira.delete_comment(pair.issue_key, mirror_id or "")
+        return RecordOutcome.success(mirror_id)
+
+    def _link(
+        self, pair: Pair, side: str, origin_id: str, mirror_id: str, digest: str, *, relinked: bool = False
+    ) -> None:
+        link = {
+            "origin_side": side,
+            "origin_id": origin_id,
+            "mirror_id": mirror_id,
+            "record_id": pair.record_id,
+            "issue_key": pair.issue_key,
+            "digest": digest,
+        }
+        self.run_.store.save_stream_link(self.sync_id, STREAM, link)
+        if relinked:
+            self.outcome.relinked += 1
+            log.info(
+                "sync '%s': found the mirror %s of %s by its marker and linked it",
+                self.sync_id,
+                mirror_id,
+                origin_id,
+            )
+
+    def _failed(self, what: str, error: str) -> None:
+        self.outcome.failures.append(
+            {
+                "key": what,
+                "error": error,
+                "action": "the next run writes it again, finding what was written by its marker",
+            }
+        )
+
+    # ---- bodies --------------------------------------------------------------------------
+
+    def _jira_text(self, note: Note) -> str:
+        """A CRM note as its Jira mirror says it: who wrote it, where and when, then its text."""
+        header = f"{note.author} in {self.crm.system}, {note.created.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        return self._within(f"{header}\n\n", note.text, "", JIRA_LIMIT, f"note {note.id}")
+
+    def _crm_text(self, comment: JiraComment, text: str) -> str:
+        header = f"{comment.author} in Jira, {comment.created.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        return self._within(
+            f"{header}\n\n",
+            text,
+            f"\n\n[jirasync:jira:{comment.id}]",
+            self.crm.limit,
+            f"comment {comment.id}",
+        )
+
+    def _within(self, header: str, text: str, trailer: str, limit: int, what: str) -> str:
+        """The mirror's text, its origin's part cut so the whole fits ``limit``, saying so."""
+        if len(header) + len(text) + len(trailer) <= limit:
+            return header + text + trailer
+        cut = f"\n\n[… cut by jirasync: {len(text)} characters, more than the {limit} a mirror keeps]"
+        kept = limit - len(header) - len(trailer) - len(cut)
+        self.outcome.truncated.append(f"{what}: {len(text)} characters cut to {kept}")
+        return header + text[:kept] + cut + trailer
+
+
+def _digest(text: str, author: str) -> str:
+    return hashlib.sha256(f"{author}\n{text}".encode()).hexdigest()
+
+
+def _marker(text: str) -> str | None:
+    """The Jira comment a CRM mirror's last line names."""
+    found = CRM_MARKER.search(text)
+    return found["id"] if found else None
+
+
+def _says_the_same(mirror_text: str, expected: str) -> bool:
+    """Whether a mirror an interrupted run wrote says what its origin says now."""
+    return (
+        CRM_MARKER.sub("", mirror_text).strip()
+        == CRM_MARKER.sub("", adf_to_text(text_to_adf(expected))).strip()
+    )
