@@ -403,3 +403,24 @@ def test_simple_salesforce_over_https_trusts_the_sandbox_ca(tmp_path: Path) -> N
 
     assert sandbox.base_url.startswith("https://")
     assert {"Northwind"} <= {a["Name"] for a in accounts["records"]}
+
+
+def test_case_comments_of_many_cases_and_those_changed_since_come_in_one_query_each(
+    fresh_sandbox: RunningSandbox,
+) -> None:
+    sf = login(fresh_sandbox)
+    cases = [r["Id"] for r in sf.query_all("SELECT Id FROM Case ORDER BY Id LIMIT 3")["records"]]
+    created = sf.CaseComment.create({"ParentId": cases[0], "CommentBody": "first"})
+    listed = ", ".join(f"'{case}'" for case in cases)
+    of_cases = sf.query(
+        f"SELECT Id, ParentId, CommentBody, CreatedBy.Name, SystemModstamp FROM CaseComment WHERE ParentId IN ({listed})"
+    )
+    assert {r["ParentId"] for r in of_cases["records"]} <= set(cases)
+    mine = next(r for r in of_cases["records"] if r["Id"] == created["id"])
+    assert mine["CreatedBy"]["Name"] and mine["CommentBody"] == "first"
+    stamp = mine["SystemModstamp"][:19] + "Z"
+    sf.CaseComment.update(created["id"], {"CommentBody": "edited"})
+    changed = sf.query(f"SELECT Id, CommentBody FROM CaseComment WHERE SystemModstamp >= {stamp}")["records"]
+    assert [(r["Id"], r["CommentBody"]) for r in changed] == [(created["id"], "edited")]
+    sf.CaseComment.delete(created["id"])
+    assert sf.query(f"SELECT Id FROM CaseComment WHERE Id = '{created['id']}'")["totalSize"] == 0

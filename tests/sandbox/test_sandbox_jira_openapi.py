@@ -229,3 +229,47 @@ def test_bulk_transition_endpoints_match_the_spec(jira: requests.Session, sandbo
     refused = jira.post(_url(sandbox, "/bulk/issues/transition"), json={"bulkTransitionInputs": []})
     assert refused.status_code == 400
     assert_matches_spec(refused, "/bulk/issues/transition", "POST")
+
+
+def test_comment_properties_edits_and_deletes_match_the_spec(
+    jira: requests.Session, sandbox: RunningSandbox
+) -> None:
+    fields = {"project": {"key": "SUP"}, "issuetype": {"name": "Task"}, "summary": "Comments"}
+    key = _call(jira, sandbox, "POST", "/issue", json={"fields": fields}).json()["key"]
+    origin = {"key": "jirasync.origin", "value": {"sync": "deals", "id": "N1"}}
+    internal = {"key": "sd.public.comment", "value": {"internal": True}}
+    template = "/issue/{issueIdOrKey}/comment"
+    created = _call(
+        jira,
+        sandbox,
+        "POST",
+        template,
+        f"/issue/{key}/comment",
+        json={"body": ADF, "properties": [origin, internal]},
+    ).json()
+    assert created["jsdPublic"] is False  # JSM's "Comment internally"
+    one = f"/issue/{key}/comment/{created['id']}"
+    listed = _call(
+        jira, sandbox, "GET", template, f"/issue/{key}/comment", params={"expand": "properties"}
+    ).json()
+    assert listed["comments"][0]["properties"] == [origin, internal]
+    assert (
+        "properties"
+        not in _call(jira, sandbox, "GET", template, f"/issue/{key}/comment").json()["comments"][0]
+    )
+    stored = _call(
+        jira,
+        sandbox,
+        "GET",
+        "/comment/{commentId}/properties/{propertyKey}",
+        f"/comment/{created['id']}/properties/jirasync.origin",
+    ).json()
+    assert stored["value"] == origin["value"]
+    edited_body = {**ADF, "content": [{"type": "paragraph", "content": [{"type": "text", "text": "edited"}]}]}
+    edited = _call(
+        jira, sandbox, "PUT", "/issue/{issueIdOrKey}/comment/{id}", one, json={"body": edited_body}
+    ).json()
+    assert edited["body"] == edited_body and edited["updated"] >= created["updated"]
+    assert jira.delete(_url(sandbox, one)).status_code == 204
+    assert jira.get(_url(sandbox, one)).status_code == 404
+    assert jira.put(_url(sandbox, one), json={"body": "not ADF"}).status_code == 404

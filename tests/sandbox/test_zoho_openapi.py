@@ -242,3 +242,21 @@ def test_metadata_matches_the_spec(zoho: httpx.Client) -> None:
     assert by_name["Synced_Jira_User"]["custom_field"] is True
     assert [v["actual_value"] for v in by_name["Contact_Type"]["pick_list_values"]] == ["Staff", "Customer"]
     assert_matches_spec(fields, "fields.json", "/crm/v8/settings/fields", "get")
+
+
+def test_notes_changed_since_a_time_are_listed_and_edited_as_zoho_does(zoho: httpx.Client) -> None:
+    case_id = _first(zoho, "Cases")["id"]
+    note = {"Note_Content": "fresh", "Parent_Id": {"module": {"api_name": "Cases"}, "id": case_id}}
+    note_id = zoho.post("/crm/v8/Notes", json={"data": [note]}).json()["data"][0]["details"]["id"]
+    stamp = zoho.get(f"/crm/v8/Notes/{note_id}").json()["data"][0]["Modified_Time"]
+    changed = zoho.get("/crm/v8/Notes", headers={"If-Modified-Since": stamp})
+    assert [n["id"] for n in changed.json()["data"]] == [note_id]
+    assert_matches_spec(changed.json(), "notes.json", "/crm/v8/Notes", "get")
+    later = zoho.get("/crm/v8/Notes", headers={"If-Modified-Since": "2999-01-01T00:00:00+00:00"})
+    assert later.status_code == 304
+    updated = zoho.put(f"/crm/v8/Notes/{note_id}", json={"data": [{"Note_Content": "edited"}]})
+    assert_matches_spec(updated.json(), "notes.json", "/crm/v8/Notes/{id}", "put")
+    assert zoho.get(f"/crm/v8/Notes/{note_id}").json()["data"][0]["Note_Content"] == "edited"
+    deleted = zoho.delete(f"/crm/v8/Notes/{note_id}")
+    assert_matches_spec(deleted.json(), "notes.json", "/crm/v8/Notes/{id}", "delete")
+    assert zoho.get(f"/crm/v8/Notes/{note_id}").status_code == 204

@@ -195,20 +195,12 @@ def update_note(request: Request, note_id: str, body: Annotated[Any, Body()] = N
 
 @router.delete("/crm/v8/Notes/{note_id}")
 def delete_note(request: Request, note_id: str) -> JSONResponse:
-    if not zoho(request).collection("Notes").delete(note_id):
+    """The deleted note's stamps come back, as the spec's delete answer requires."""
+    notes = zoho(request).collection("Notes")
+    note = notes.get(note_id)
+    if note is None or not notes.delete(note_id):
         raise ZohoError(400, "INVALID_DATA", "the id given seems to be invalid", api_name="id")
-    return JSONResponse(
-        {
-            "data": [
-                {
-                    "code": "SUCCESS",
-                    "details": {"id": note_id},
-                    "message": "record deleted",
-                    "status": "success",
-                }
-            ]
-        }
-    )
+    return JSONResponse({"data": [_note_success(note, "record deleted")]})
 
 
 def _parent(state: VendorState, module: str, record_id: str) -> dict[str, Any]:
