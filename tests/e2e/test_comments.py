@@ -195,3 +195,31 @@ def test_a_write_whose_answer_was_lost_is_found_by_its_marker_not_posted_again(
     assert len(marked) == 1
     again = e2e.run(notes.crm.sync)
     assert again["comments"]["posted"] == again["comments"]["updated"] == 0
+
+
+def test_with_on_delete_delete_a_deleted_origin_takes_its_mirror_with_it(e2e: EndToEnd) -> None:
+    definition = e2e.stack.syncs_dir / f"{ZOHO.sync}.yaml"
+    definition.write_text(definition.read_text().replace("on_delete: keep", "on_delete: delete"))
+    e2e.run(ZOHO.sync)
+    record_id, issue = linked_pair(e2e, ZOHO_NOTES)
+    note_id = add_crm_note(e2e, ZOHO_NOTES, record_id, "Will be deleted in the CRM")
+    comment_id = comment(e2e, issue, "Will be deleted in Jira")
+    e2e.run(ZOHO.sync)
+    (jira_mirror,) = [
+        c
+        for c in jira_comments(e2e, issue)
+        if (c.get("properties") or {}).get("jirasync.origin", {}).get("id") == note_id
+    ]
+    (crm_mirror,) = [
+        n
+        for n in crm_notes(e2e, ZOHO_NOTES, record_id)
+        if n["text"].endswith(f"[jirasync:jira:{comment_id}]")
+    ]
+
+    e2e.sandbox.delete("zoho", "Notes", note_id)
+    e2e.sandbox.mutate("jira", "change_comment", id=comment_id, delete=True)
+    third = e2e.run(ZOHO.sync)
+    assert third["comments"]["deleted"] == 2
+    assert_ideal(third)
+    assert jira_mirror["id"] not in {c["id"] for c in jira_comments(e2e, issue)}
+    assert crm_mirror["id"] not in {n["id"] for n in crm_notes(e2e, ZOHO_NOTES, record_id)}

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from jirasync.syncs.comments import JIRA_LIMIT, mirror_text
 from jirasync.syncs.comments_format import adf_to_text, text_to_adf
 
 
@@ -172,3 +173,16 @@ def test_unknown_and_empty_documents() -> None:
         == "inside a panel"
     )
     assert adf_to_text(doc({"type": "mediaSingle", "content": []})) == "[attachment]"
+
+
+def test_a_mirror_too_long_for_its_side_is_cut_saying_so_and_keeps_its_marker() -> None:
+    header, trailer = "Jane Doe in Jira, 2026-01-03 14:05 UTC\n\n", "\n\n[jirasync:jira:10001]"
+    short, kept = mirror_text(header, "fits", trailer, 4_000)
+    assert short == header + "fits" + trailer and kept == 4
+    long = "x" * 5_000
+    cut, kept = mirror_text(header, long, trailer, 4_000)
+    assert len(cut) == 4_000 and kept < 5_000
+    assert cut.startswith(header + "x" * kept + "\n\n[… cut by jirasync: 5000 characters")
+    assert cut.endswith(trailer)
+    jira, kept = mirror_text(header, "y" * 40_000, "", JIRA_LIMIT)
+    assert len(jira) == JIRA_LIMIT == 32_767

@@ -380,13 +380,20 @@ class _CommentsStream:
         )
 
     def _within(self, header: str, text: str, trailer: str, limit: int, what: str) -> str:
-        """The mirror's text, its origin's part cut so the whole fits ``limit``, saying so."""
-        if len(header) + len(text) + len(trailer) <= limit:
-            return header + text + trailer
-        cut = f"\n\n[… cut by jirasync: {len(text)} characters, more than the {limit} a mirror keeps]"
-        kept = limit - len(header) - len(trailer) - len(cut)
-        self.outcome.truncated.append(f"{what}: {len(text)} characters cut to {kept}")
-        return header + text[:kept] + cut + trailer
+        body, kept = mirror_text(header, text, trailer, limit)
+        if kept < len(text):
+            self.outcome.truncated.append(f"{what}: {len(text)} characters cut to {kept}")
+        return body
+
+
+def mirror_text(header: str, text: str, trailer: str, limit: int) -> tuple[str, int]:
+    """A mirror's text within ``limit`` characters: the origin's text, cut and saying so when the
+    whole would not fit; and how many characters of the origin's text it keeps."""
+    if len(header) + len(text) + len(trailer) <= limit:
+        return header + text + trailer, len(text)
+    cut = f"\n\n[… cut by jirasync: {len(text)} characters, more than the {limit} a mirror keeps]"
+    kept = max(0, limit - len(header) - len(trailer) - len(cut))
+    return header + text[:kept] + cut + trailer, kept
 
 
 def _digest(text: str, author: str) -> str:
