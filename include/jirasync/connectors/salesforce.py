@@ -305,11 +305,11 @@ class SalesforceConnector:
         return found
 
     def case_comments_modified_since(self, since: dt.datetime) -> list[dict[str, Any]]:
-        """Every case comment changed at or after ``since``, of every case, in one query."""
+        """Every case comment changed at or after ``since``, of every case, in one query; deleted ones
+        too (``queryAll``), so a deletion is seen."""
         stamp = since.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return list(
-            self.query(f"{CASE_COMMENT_SELECT} WHERE SystemModstamp >= {stamp} ORDER BY SystemModstamp")
-        )
+        query = f"{CASE_COMMENT_SELECT} WHERE SystemModstamp >= {stamp} ORDER BY SystemModstamp"
+        return list(self.query(query, include_deleted=True))
 
     def add_case_comments(self, comments: list[dict[str, Any]]) -> list[RecordOutcome]:
         """``[{"ParentId": case id, "CommentBody": text, "IsPublished": bool}]``, 200 per call."""

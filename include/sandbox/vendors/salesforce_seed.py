@@ -212,8 +212,21 @@ def add_case_comment(state: VendorState, payload: dict[str, Any]) -> dict[str, A
     return {**comment, "Id": comment_id}
 
 
+def delete_record(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:
+    """``{"sobject": "CaseComment", "id": "00a…"}``: a user deletes a record (to the recycle bin)."""
+    described = sobject_or_error(str(payload["sobject"]))
+    records = Records(state)
+    try:
+        deleted = records.prepare_delete(described, str(payload["id"]))
+    except SalesforceError as error:
+        raise ValueError(f"{error.error_code}: {error.message}") from None
+    records.store(described, [deleted])
+    return {"deleted": deleted["Id"]}
+
+
 ACTIONS = {
     "set_daily_limit": set_daily_limit,
+    "delete_record": delete_record,
     "add_contacts": add_contacts,
     "edit_record": edit_record,
     "add_case_comment": add_case_comment,
