@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from tests.e2e.harness import EndToEnd, end_to_end
-from tests.e2e.test_records_to_issues import SALESFORCE, ZOHO, Crm, assert_ideal, synced_issues
+from tests.e2e.test_records_to_issues import SALESFORCE, ZOHO, Crm, assert_ideal, synced_issues, writes
 
 from jirasync.syncs.comments_format import adf_to_text
 
@@ -131,6 +131,7 @@ def test_notes_and_comments_mirror_both_ways_once_without_echo_and_follow_edits(
     assert second["comments"]["posted"] == 2 and second["comments"]["failed"] == 0
     mirrors = [c for c in jira_comments(e2e, issue) if "jirasync.origin" in (c.get("properties") or {})]
     (mirror,) = [m for m in mirrors if m["properties"]["jirasync.origin"]["id"] == note_id]
+    assert mirror["jsdPublic"] is False  # a CRM note never reaches a JSM customer
     text = adf_to_text(mirror["body"])
     assert re.fullmatch(rf".+ in {notes.system}, \d{{4}}-\d\d-\d\d \d\d:\d\d UTC", text.split("\n")[0])
     assert text.endswith("Customer called:\n\n- printer down\n- see https://status.example.com")
@@ -145,8 +146,8 @@ def test_notes_and_comments_mirror_both_ways_once_without_echo_and_follow_edits(
     third = e2e.run(notes.crm.sync)
     assert_ideal(third)
     assert third["comments"] == {**third["comments"], "posted": 0, "updated": 0, "deleted": 0}
-    assert e2e.calls("jira", "POST /rest/api/3/issue/{issueIdOrKey}/comment") == 0
-    assert e2e.calls("jira", "PUT /rest/api/3/issue/{issueIdOrKey}/comment") == 0
+    route, method = notes.note_write
+    assert writes(e2e) == 0 and e2e.calls(notes.crm.vendor, f"{method} {route}") == 0
     assert len(crm_notes(e2e, notes, record_id)) == before_notes + 2
     assert len(jira_comments(e2e, issue)) == before_comments + 3 + bool(notes.marker)
 

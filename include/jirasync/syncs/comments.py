@@ -3,7 +3,8 @@ record mirrored as comments on its issue, and back, exactly once (issue 15).
 
 Each mirror is linked to its origin in the state store (``stream_links``, stream ``comments``),
 saved right after the write, and carries a marker of its origin: a Jira mirror the comment
-property ``jirasync.origin``, set in the call that creates it; a CRM mirror a last line
+property ``jirasync.origin``, set in the call that creates it (with JSM's internal flag: a CRM
+note never reaches the customer); a CRM mirror a last line
 ``[jirasync:jira:<comment id>]``. So a run interrupted between a write and its link finds the
 mirror by its marker and links it instead of posting a second one, and a mirror is never taken
 for an origin (no echo). An edited origin updates its mirror (the store keeps a digest of what was
@@ -42,6 +43,9 @@ log = logging.getLogger(__name__)
 
 STREAM = "comments"
 ORIGIN_PROPERTY = "jirasync.origin"  # on a Jira mirror: the sync and the CRM note it mirrors
+# A CRM note is the company's own: its Jira mirror is a JSM internal comment, never a reply that
+# would reach the customer (the property is inert on projects that are not service desks).
+INTERNAL = {"sd.public.comment": {"internal": True}}
 CRM_MARKER = re.compile(r"\n*\[jirasync:jira:(?P<id>\d+)\]\s*$")
 JIRA_LIMIT = 32_767  # characters Jira keeps in a comment
 COMMENTS_PAGE = 100
@@ -92,6 +96,29 @@ class Pair:
     issue_key: str
 
 
+@dataclass(frozen=True)
+class Origin:
+    """A note or comment to mirror: where it lives ("source": the CRM, "target": Jira), what its
+    mirror says, and the digest of its content, which changes when it is edited."""
+
+    side: str
+    id: str
+    mirror_body: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class Mirrors:
+    """What one side of a pair holds of the mirrors of the other side's origins."""
+
+    linked: dict[str, tuple[str, str]]  # origin id → (mirror id, digest), as the store links them
+    marked: dict[str, tuple[str, str]]  # origin id → (mirror id, its text), found by their marker
+    present: set[str]  # every note or comment the side holds now
+
+    def mirror_ids(self) -> set[str]:
+        return {mirror for mirror, _ in self.linked.values()} | {mirror for mirror, _ in self.marked.values()}
+
+
 def sync_comments(run: SyncRun, jira: JiraConnector) -> CommentsOutcome | None:
     """Mirror the changed notes and comments of the sync's linked pairs; None when the definition
     mirrors none, or the run is one that syncs no comments (one record, a backfill, a revert)."""
@@ -105,7 +132,7 @@ def sync_comments(run: SyncRun, jira: JiraConnector) -> CommentsOutcome | None:
         run.definition.source.system, run.connect(run.definition.source), crm_object(run.definition)
     )
     stream = _CommentsStream(run, options, jira, crm)
-    stream.run()
+    stream.mirror_changed()
     stream.outcome.calls = crm.calls()
     for line in stream.outcome.planned:
         log.info("dry run: would %s", line)
@@ -114,7 +141,7 @@ def sync_comments(run: SyncRun, jira: JiraConnector) -> CommentsOutcome | None:
 
 class _CommentsStream:
     def __init__(self, run: SyncRun, options: CommentsOptions, jira: JiraConnector, crm: CrmNotes) -> None:
-        self.run_ = run
+        self.sync_run = run
         self.sync_id = run.definition.id
         self.options = options
         self.jira = jira
@@ -126,11 +153,11 @@ class _CommentsStream:
         self.record_of = {issue: record for record, issue in self.issue_of.items()}
         self.links = run.store.stream_links(self.sync_id, STREAM)
 
-    def run(self) -> None:
+    def mirror_changed(self) -> None:
         cursor = (
             {}
-            if self.run_.options.full_sync
-            else json.loads(self.run_.store.cursor(self.sync_id, STREAM) or "{}")
+            if self.sync_run.options.full_sync
+            else json.loads(self.sync_run.store.cursor(self.sync_id, STREAM) or "{}")
         )
         started = datetime.now(UTC)
         pairs, changed_notes = self._changed_pairs(cursor)
@@ -148,7 +175,7 @@ class _CommentsStream:
                 or (started - JIRA_CLOCK_MARGIN).isoformat(timespec="seconds"),
                 "jira": (started - JIRA_CLOCK_MARGIN).strftime(JQL_MINUTE),
             }
-            self.run_.store.save_cursor(self.sync_id, STREAM, json.dumps(next_cursor))
+            self.sync_run.store.save_cursor(self.sync_id, STREAM, json.dumps(next_cursor))
 
     # ---- what to read --------------------------------------------------------------------
 
@@ -159,7 +186,7 @@ class _CommentsStream:
         notes, calls = self.crm.changed(datetime.fromisoformat(cursor["crm"]) if cursor.get("crm") else None)
         self.outcome.ideal_calls += calls
         records = {n.record_id for n in notes if n.record_id in self.issue_of}
-        project = jql_string(str(self.run_.definition.target.options["project"]))
+        project = jql_string(str(self.sync_run.definition.target.options["project"]))
         jql = f"project = {project} AND updated >= {jql_string(cursor['jira'])} ORDER BY key"
         keys = [issue.key for issue in self.jira.search_issues(jql, ["updated"])]
         self.outcome.ideal_calls += max(1, math.ceil(len(keys) / ISSUE_SEARCH_PAGE_SIZE))
@@ -188,41 +215,31 @@ class _CommentsStream:
     def _sync_pair(self, pair: Pair, notes: list[Note]) -> None:
         comments = self._issue_comments(pair.issue_key)
         links = self.links[self.links["record_id"] == pair.record_id]
-        from_crm = links[links["origin_side"] == "source"]
-        from_jira = links[links["origin_side"] == "target"]
-        marked = {_marker(n.text): n for n in notes if _marker(n.text)}  # CRM mirrors, by their origin
-        crm_mirrors = set(from_jira["mirror_id"]) | {n.id for n in marked.values()}
-        jira_mirrors = set(from_crm["mirror_id"]) | {c.id for c in comments if c.origin}
+        in_jira = Mirrors(
+            _linked(links, "source"),
+            {c.origin: (c.id, c.text) for c in comments if c.origin},
+            {c.id for c in comments},
+        )
+        in_crm = Mirrors(
+            _linked(links, "target"),
+            {_marker(n.text) or "": (n.id, n.text) for n in notes if _marker(n.text)},
+            {n.id for n in notes},
+        )
         if self.options.to_jira:
-            origins = [n for n in notes if n.id not in crm_mirrors]
-            found = {c.origin: c for c in comments if c.origin}
-            for note in origins:
-                self._mirror(
-                    pair,
-                    "source",
-                    note.id,
-                    self._jira_text(note),
-                    _digest(note.text, note.author),
-                    from_crm,
-                    found.get(note.id),
-                    {c.id for c in comments},
-                )
-            self._follow_deletions(pair, "source", from_crm, {n.id for n in notes}, {c.id for c in comments})
+            for note in notes:
+                if note.id not in in_crm.mirror_ids():
+                    origin = Origin("source", note.id, self._jira_text(note), _digest(note.text, note.author))
+                    self._mirror(pair, origin, in_jira)
+            self._follow_deletions(pair, "source", in_jira, {n.id for n in notes})
         if self.options.to_crm:
-            origins = [c for c in comments if c.id not in jira_mirrors and self._goes_out(c)]
-            for comment in origins:
-                text = self._unmarked(comment.text)
-                self._mirror(
-                    pair,
-                    "target",
-                    comment.id,
-                    self._crm_text(comment, text),
-                    _digest(text, comment.author),
-                    from_jira,
-                    marked.get(comment.id),
-                    {n.id for n in notes},
-                )
-            self._follow_deletions(pair, "target", from_jira, {c.id for c in comments}, {n.id for n in notes})
+            for comment in comments:
+                if comment.id not in in_jira.mirror_ids() and self._goes_out(comment):
+                    text = self._unmarked(comment.text)
+                    origin = Origin(
+                        "target", comment.id, self._crm_text(comment, text), _digest(text, comment.author)
+                    )
+                    self._mirror(pair, origin, in_crm)
+            self._follow_deletions(pair, "target", in_crm, {c.id for c in comments})
 
     def _goes_out(self, comment: JiraComment) -> bool:
         """A Jira comment the definition sends to the CRM: public (or internal ones allowed), and
@@ -236,37 +253,26 @@ class _CommentsStream:
             return text.lstrip().removeprefix(self.options.marker).lstrip()
         return text
 
-    def _mirror(
-        self,
-        pair: Pair,
-        side: str,
-        origin_id: str,
-        body: str,
-        digest: str,
-        links: pd.DataFrame,
-        marked: Any,
-        mirror_ids: set[str],
-    ) -> None:
+    def _mirror(self, pair: Pair, origin: Origin, mirrors: Mirrors) -> None:
         """Post the origin's mirror, or update it when the origin changed; a mirror found by its
         marker (an interrupted run wrote it) is linked, not posted again."""
-        link = links[links["origin_id"] == origin_id]
-        if link.empty and marked is not None:
-            mirrored = _says_the_same(marked.text, body)
-            self._link(pair, side, origin_id, marked.id, digest if mirrored else "", relinked=True)
-            link = pd.DataFrame([{"mirror_id": marked.id, "digest": digest if mirrored else ""}])
-        if link.empty:
-            self._write(pair, side, "post", origin_id, None, body, digest)
-        elif link["digest"].iloc[0] != digest and link["mirror_id"].iloc[0] in mirror_ids:
-            self._write(pair, side, "update", origin_id, str(link["mirror_id"].iloc[0]), body, digest)
+        linked = mirrors.linked.get(origin.id)
+        if linked is None and origin.id in mirrors.marked:
+            mirror_id, text = mirrors.marked[origin.id]
+            digest = origin.digest if _says_the_same(text, origin.mirror_body) else ""
+            self._link(pair, origin.side, origin.id, mirror_id, digest, relinked=True)
+            linked = (mirror_id, digest)
+        if linked is None:
+            self._write(pair, origin.side, "post", origin.id, None, origin.mirror_body, origin.digest)
+        elif linked[1] != origin.digest and linked[0] in mirrors.present:
+            self._write(pair, origin.side, "update", origin.id, linked[0], origin.mirror_body, origin.digest)
 
-    def _follow_deletions(
-        self, pair: Pair, side: str, links: pd.DataFrame, origin_ids: set[str], mirror_ids: set[str]
-    ) -> None:
+    def _follow_deletions(self, pair: Pair, side: str, mirrors: Mirrors, origin_ids: set[str]) -> None:
         """Mirrors of deleted origins: kept, or deleted with ``on_delete: delete``."""
         if self.options.on_delete != "delete":
             return
-        for origin_id, mirror_id in zip(links["origin_id"], links["mirror_id"], strict=True):
-            if origin_id not in origin_ids and mirror_id in mirror_ids:
+        for origin_id, (mirror_id, _) in mirrors.linked.items():
+            if origin_id not in origin_ids and mirror_id in mirrors.present:
                 self._write(pair, side, "delete", origin_id, mirror_id, "", "")
 
     # ---- writes --------------------------------------------------------------------------
@@ -299,7 +305,7 @@ class _CommentsStream:
             return
         self.outcome.ideal_calls += 1
         if action == "delete":
-            self.run_.store.remove_stream_link(self.sync_id, STREAM, side, origin_id)
+            self.sync_run.store.remove_stream_link(self.sync_id, STREAM, side, origin_id)
             self.outcome.deleted += 1
             return
         self._link(pair, side, origin_id, str(written.id), digest)
@@ -323,7 +329,7 @@ class _CommentsStream:
         if action == "post":
             mark = {"sync": self.sync_id, "record": pair.record_id, "id": origin_id}
             created = self.jira.add_comment(
-                pair.issue_key, text_to_adf(body), properties={ORIGIN_PROPERTY: mark}
+                pair.issue_key, text_to_adf(body), properties={ORIGIN_PROPERTY: mark, **INTERNAL}
             )
             return RecordOutcome.success(str(created["id"]))
         if action == "update":
@@ -343,7 +349,7 @@ class _CommentsStream:
             "issue_key": pair.issue_key,
             "digest": digest,
         }
-        self.run_.store.save_stream_link(self.sync_id, STREAM, link)
+        self.sync_run.store.save_stream_link(self.sync_id, STREAM, link)
         if relinked:
             self.outcome.relinked += 1
             log.info(
@@ -398,6 +404,11 @@ def mirror_text(header: str, text: str, trailer: str, limit: int) -> tuple[str, 
 
 def _digest(text: str, author: str) -> str:
     return hashlib.sha256(f"{author}\n{text}".encode()).hexdigest()
+
+
+def _linked(links: pd.DataFrame, side: str) -> dict[str, tuple[str, str]]:
+    mine = links[links["origin_side"] == side]
+    return {o: (m, d) for o, m, d in zip(mine["origin_id"], mine["mirror_id"], mine["digest"], strict=True)}
 
 
 def _marker(text: str) -> str | None:
