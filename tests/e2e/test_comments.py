@@ -122,8 +122,11 @@ def test_notes_and_comments_mirror_both_ways_once_without_echo_and_follow_edits(
     dry = e2e.attempt(notes.crm.sync, dry_run=True)
     assert dry.succeeded
     log = dry.log_path.read_text()
-    assert f"would post the mirror of note {note_id} on issue {issue['key']}" in log
-    assert f"would post the mirror of comment {public_id} on record {record_id}" in log
+    pair = f"record {record_id} (issue {issue['key']})"
+    assert f"{pair}: would post the mirror of note {note_id} → Jira: 'Customer called: - printer down" in log
+    assert (
+        f"{pair}: would post the mirror of Jira comment {public_id} → {notes.system}: 'Please restart" in log
+    )
     assert len(jira_comments(e2e, issue)) == before_comments + 2 + bool(notes.marker)  # nothing written
 
     second = e2e.run(notes.crm.sync)

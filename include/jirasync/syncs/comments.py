@@ -135,7 +135,7 @@ def sync_comments(run: SyncRun, jira: JiraConnector) -> CommentsOutcome | None:
     stream.mirror_changed()
     stream.outcome.calls = crm.calls()
     for line in stream.outcome.planned:
-        log.info("dry run: would %s", line)
+        log.info("dry run: %s", line)
     return stream.outcome
 
 
@@ -287,21 +287,26 @@ class _CommentsStream:
         body: str,
         digest: str,
     ) -> None:
-        where = f"issue {pair.issue_key}" if side == "source" else f"record {pair.record_id}"
-        what = f"{action} the mirror of {'note' if side == 'source' else 'comment'} {origin_id} on {where}"
+        origin = (
+            f"note {origin_id} → Jira"
+            if side == "source"
+            else f"Jira comment {origin_id} → {self.crm.system}"
+        )
+        what = f"{action} the mirror of {origin}"
+        where = f"record {pair.record_id} (issue {pair.issue_key})"
         if self.dry_run:
             shown = CRM_MARKER.sub("", body.split("\n\n", 1)[-1]).replace("\n", " ")[:SHOWN]
-            self.outcome.planned.append(f"{what}" + (f": {shown!r}" if body else ""))
+            self.outcome.planned.append(f"{where}: would {what}" + (f": {shown!r}" if body else ""))
             return
         try:
             written = self._send(pair, side, action, origin_id, mirror_id, body)
         except AuthenticationError:
             raise
         except ApiError as error:
-            self._failed(what, str(error))
+            self._failed(f"{where}: {what}", str(error))
             return
         if not written.ok:
-            self._failed(what, written.error or "failed")
+            self._failed(f"{where}: {what}", written.error or "failed")
             return
         self.outcome.ideal_calls += 1
         if action == "delete":
