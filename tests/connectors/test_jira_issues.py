@@ -252,3 +252,23 @@ def test_a_dropped_connection_on_create_is_reported_not_resent(
     with pytest.raises(ConnectionFailedError, match="may have been applied"):
         jira.create_issue(new_task("dropped")["fields"])
     assert jira.http.calls["POST /rest/api/3/issue"] == 1
+
+
+def test_a_comment_carries_properties_from_its_create_and_is_edited_and_deleted(
+    fresh_sandbox: RunningSandbox,
+) -> None:
+    jira = connect(fresh_sandbox)
+    issue = jira.create_issue(new_task("Mirrors")["fields"])
+
+    created = jira.add_comment(issue.key, "From the CRM", properties={"jirasync.origin": {"id": "N1"}})
+    jira.update_comment(
+        issue.key, created["id"], {**created["body"], "content": created["body"]["content"] * 2}
+    )
+    [listed] = list(jira.comments(issue.key, with_properties=True))
+    [plain] = list(jira.comments(issue.key))
+    jira.delete_comment(issue.key, created["id"])
+
+    assert listed["properties"] == [{"key": "jirasync.origin", "value": {"id": "N1"}}]
+    assert "properties" not in plain
+    assert adf_to_text(listed["body"]) == "From the CRM\n\nFrom the CRM"
+    assert list(jira.comments(issue.key)) == []

@@ -128,6 +128,24 @@ def test_a_related_list_is_read_up_to_its_limit_in_one_call(fresh_sandbox: Runni
     assert len(queries) == 2 and "per_page=2" in queries[0] and "per_page=200" in queries[1]
 
 
+def test_notes_changed_since_a_time_then_edited_and_deleted(fresh_sandbox: RunningSandbox) -> None:
+    connector = connect(fresh_sandbox)
+    deal = next(connector.records("Deals", ["Deal_Name"]))
+    every = list(connector.notes_modified_since(None))
+    added = connector.add_note("Deals", deal["id"], "", "Fresh note")
+    stamp = next(n for n in connector.notes("Deals", deal["id"]) if n["id"] == added.id)["Modified_Time"]
+
+    changed = list(connector.notes_modified_since(datetime.fromisoformat(stamp)))
+    edited = connector.update_note(added.id or "", "Edited note")
+    deleted = connector.delete_note(added.id or "")
+
+    assert every and added.id not in [n["id"] for n in every]  # the seeded notes, of every module
+    assert [n["id"] for n in changed] == [added.id]
+    assert list(connector.notes_modified_since(datetime.now(UTC) + timedelta(days=1))) == []  # 304
+    assert edited.ok and deleted.ok
+    assert added.id not in [n["id"] for n in connector.notes("Deals", deal["id"])]
+
+
 def test_metadata_lists_modules_and_custom_fields(fresh_sandbox: RunningSandbox) -> None:
     connector = connect(fresh_sandbox)
 
