@@ -183,7 +183,7 @@ class _CommentsStream:
         """The linked pairs whose notes or issue changed since the cursor (all of them at first)."""
         if not cursor:
             return {Pair(r, i) for r, i in self.issue_of.items()}, []
-        notes, calls = self.crm.changed(datetime.fromisoformat(cursor["crm"]) if cursor.get("crm") else None)
+        notes, calls = self.crm.changed(datetime.fromisoformat(cursor["crm"]))
         self.outcome.ideal_calls += calls
         records = {n.record_id for n in notes if n.record_id in self.issue_of}
         project = jql_string(str(self.sync_run.definition.target.options["project"]))

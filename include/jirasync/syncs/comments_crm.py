@@ -44,8 +44,8 @@ class ZohoNotes:
         self.crm = crm
         self.module = module
 
-    def changed(self, since: datetime | None) -> tuple[list[Note], int]:
-        """The module's notes changed since ``since`` (every note without it), and the calls taken."""
+    def changed(self, since: datetime) -> tuple[list[Note], int]:
+        """The module's notes changed since ``since``, and the calls taken."""
         notes = [
             _zoho_note(n)
             for n in self.crm.notes_modified_since(since)
@@ -86,9 +86,8 @@ class SalesforceCaseComments:
     def __init__(self, org: SalesforceConnector) -> None:
         self.org = org
 
-    def changed(self, since: datetime | None) -> tuple[list[Note], int]:
-        if since is None:
-            raise ValueError("a first read of case comments reads the linked cases' comments (notes_of)")
+    def changed(self, since: datetime) -> tuple[list[Note], int]:
+        """The comments changed since ``since`` (deleted ones too), of every case, and the calls taken."""
         rows = self.org.case_comments_modified_since(since)
         return [_case_comment(r) for r in rows], max(1, math.ceil(len(rows) / SOQL_BATCH))
 
