@@ -238,3 +238,27 @@ def test_with_on_delete_delete_a_deleted_origin_takes_its_mirror_with_it(e2e: En
     assert_ideal(fourth)
     assert jira_mirror["id"] not in {c["id"] for c in jira_comments(e2e, issue)}
     assert crm_mirror["id"] not in {n["id"] for n in crm_notes(e2e, notes, record_id)}
+
+
+def test_one_way_directions_mirror_only_their_side(e2e: EndToEnd) -> None:
+    definition = e2e.stack.syncs_dir / f"{ZOHO.sync}.yaml"
+    definition.write_text(definition.read_text().replace("direction: both", "direction: to_jira"))
+    e2e.run(ZOHO.sync)
+    record_id, issue = linked_pair(e2e, ZOHO_NOTES)
+    note_id = add_crm_note(e2e, ZOHO_NOTES, record_id, "Goes to Jira")
+    comment(e2e, issue, "Stays in Jira")
+    to_jira = e2e.run(ZOHO.sync)
+    assert to_jira["comments"]["posted"] == 1
+    origins = [
+        (c.get("properties") or {}).get("jirasync.origin", {}).get("id") for c in jira_comments(e2e, issue)
+    ]
+    assert note_id in origins
+    assert not any("Stays in Jira" in n["text"] for n in crm_notes(e2e, ZOHO_NOTES, record_id))
+
+    definition.write_text(definition.read_text().replace("direction: to_jira", "direction: to_crm"))
+    add_crm_note(e2e, ZOHO_NOTES, record_id, "Stays in the CRM")
+    to_crm = e2e.run(ZOHO.sync)
+    assert to_crm["comments"]["posted"] == 1
+    assert any("Stays in Jira" in n["text"] for n in crm_notes(e2e, ZOHO_NOTES, record_id))
+    assert not any("Stays in the CRM" in adf_to_text(c["body"]) for c in jira_comments(e2e, issue))
+    assert_ideal(to_crm)
