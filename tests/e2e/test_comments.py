@@ -4,7 +4,9 @@ real Airflow DAG runs on the sandbox: both ways, exactly once, without echo (iss
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 import pytest
 from tests.e2e.harness import EndToEnd, end_to_end
 from tests.e2e.test_records_to_issues import SALESFORCE, ZOHO, Crm, assert_ideal, synced_issues, writes
+from tests.faults.matrix import forked_run, settle, wait_for_a_struck_fault
 
 from jirasync.syncs.comments_format import adf_to_text
 
@@ -199,6 +202,33 @@ def test_a_write_whose_answer_was_lost_is_found_by_its_marker_not_posted_again(
     assert len(marked) == 1
     again = e2e.run(notes.crm.sync)
     assert again["comments"]["posted"] == again["comments"]["updated"] == 0
+
+
+def test_a_process_killed_after_the_mirrors_write_leaves_one_mirror_after_the_rerun(e2e: EndToEnd) -> None:
+    """SIGKILL a real process running the DAG while Jira holds its comment's write (1 s); the
+    sandbox applies the write anyway, as Jira would, and the store never hears of it."""
+    notes = ZOHO_NOTES
+    e2e.run(notes.crm.sync)
+    record_id, issue = linked_pair(e2e, notes)
+    note_id = add_crm_note(e2e, notes, record_id, "Written while the run died")
+    route = f"/rest/api/3/issue/{issue['key']}/comment"
+    e2e.sandbox.add_fault("jira", "latency", route=route, method="POST", latency_ms=1000, count=1)
+    with forked_run(e2e, notes.crm.sync) as child:
+        wait_for_a_struck_fault(e2e, child)
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+    settle(e2e)
+    e2e.sandbox.clear_faults()
+
+    rerun = e2e.run(notes.crm.sync)
+    assert rerun["comments"]["relinked"] == 1 and rerun["comments"]["posted"] == 0
+    origins = [
+        c["properties"]["jirasync.origin"]["id"]
+        for c in jira_comments(e2e, issue)
+        if "jirasync.origin" in (c.get("properties") or {})
+    ]
+    assert origins.count(note_id) == 1
+    assert_ideal(rerun)
 
 
 def delete_crm_note(e2e: EndToEnd, notes: Notes, note_id: str) -> None:
