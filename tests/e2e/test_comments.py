@@ -270,6 +270,33 @@ def test_with_on_delete_delete_a_deleted_origin_takes_its_mirror_with_it(e2e: En
     assert crm_mirror["id"] not in {n["id"] for n in crm_notes(e2e, notes, record_id)}
 
 
+def test_deleting_too_many_mirrors_waits_for_the_override(e2e: EndToEnd) -> None:
+    notes = SALESFORCE_NOTES  # Salesforce tells of deleted comments at once (queryAll)
+    definition = e2e.stack.syncs_dir / f"{notes.crm.sync}.yaml"
+    definition.write_text(definition.read_text().replace("on_delete: keep", "on_delete: delete"))
+    first = e2e.run(notes.crm.sync)
+    mirrored = {
+        c["properties"]["jirasync.origin"]["id"]: c["id"]
+        for c in e2e.sandbox.records("jira", "comments")
+        if "jirasync.origin" in (c.get("properties") or {})
+    }
+    assert len(mirrored) == first["comments"]["posted"] >= 20  # the breaker's min_target_size
+    gone = sorted(mirrored)[: len(mirrored) // 3]  # past the default max_delete_share of 10%
+    for origin in gone:
+        delete_crm_note(e2e, notes, origin)
+
+    held = e2e.attempt(notes.crm.sync)
+    assert not held.succeeded
+    assert any("more than max_delete_share 10%" in line for line in held.failures()), held.failures()
+    present = {c["id"] for c in e2e.sandbox.records("jira", "comments")}
+    assert all(mirrored[origin] in present for origin in gone)
+
+    overridden = e2e.run(notes.crm.sync, override_circuit_breaker=True)
+    assert overridden["comments"]["deleted"] == len(gone)
+    present = {c["id"] for c in e2e.sandbox.records("jira", "comments")}
+    assert not any(mirrored[origin] in present for origin in gone)
+
+
 def test_one_way_directions_mirror_only_their_side(e2e: EndToEnd) -> None:
     definition = e2e.stack.syncs_dir / f"{ZOHO.sync}.yaml"
     definition.write_text(definition.read_text().replace("direction: both", "direction: to_jira"))

@@ -152,6 +152,9 @@ class _CommentsStream:
         self.issue_of = dict(zip(links["source_id"], links["target_id"], strict=True))
         self.record_of = {issue: record for record, issue in self.issue_of.items()}
         self.links = run.store.stream_links(self.sync_id, STREAM)
+        # Mirrors of deleted origins, deleted together once every pair is read: the gate's circuit
+        # breaker holds a run that would delete too large a share of them.
+        self.deletions: list[tuple[Pair, str, str, str]] = []
 
     def mirror_changed(self) -> None:
         cursor = (
@@ -168,6 +171,7 @@ class _CommentsStream:
             by_record.setdefault(note.record_id, []).append(note)
         for pair in sorted(pairs, key=lambda p: p.issue_key):
             self._sync_pair(pair, by_record.get(pair.record_id, []))
+        self._delete_mirrors()
         if not self.dry_run and not self.outcome.failures:  # a failed pair is read again next run
             next_cursor = {
                 # No note seen yet: from this run's start on.
@@ -273,7 +277,30 @@ class _CommentsStream:
             return
         for origin_id, (mirror_id, _) in mirrors.linked.items():
             if origin_id not in origin_ids and mirror_id in mirrors.present:
-                self._write(pair, side, "delete", origin_id, mirror_id, "", "")
+                self.deletions.append((pair, side, origin_id, mirror_id))
+
+    def _delete_mirrors(self) -> None:
+        """Delete the mirrors of deleted origins, unless they are more than the circuit breaker's
+        ``max_delete_share`` of the mirrors the sync keeps (a CRM export gone wrong, a project
+        emptied by mistake): then none is deleted, the run fails saying so, and the next run, or
+        one with the override, tries again."""
+        breaker = self.sync_run.definition.circuit_breaker
+        kept = len(self.links)
+        share = len(self.deletions) / kept if kept else 0.0
+        too_many = kept >= breaker.min_target_size and share > breaker.max_delete_share
+        if self.deletions and too_many and not self.sync_run.options.override_circuit_breaker:
+            self.outcome.failures.append(
+                {
+                    "key": f"{len(self.deletions)} mirrored comment(s) of deleted origins",
+                    "error": f"gate: deleting them would remove {share:.0%} of the {kept} mirrors this "
+                    f"sync keeps, more than max_delete_share {breaker.max_delete_share:.0%}",
+                    "action": "check why the origins were deleted; if that is intended, trigger the sync "
+                    "with 'Override the circuit breaker' on",
+                }
+            )
+            return
+        for pair, side, origin_id, mirror_id in self.deletions:
+            self._write(pair, side, "delete", origin_id, mirror_id, "", "")
 
     # ---- writes --------------------------------------------------------------------------
 
