@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 
 import pytest
@@ -191,14 +192,20 @@ def test_comments_are_written_as_adf(fresh_sandbox: RunningSandbox) -> None:
     assert adf_to_text(stored["body"]) == "Customer called.\nSecond line.\n\nNew paragraph."
 
 
-def test_attachment_upload(fresh_sandbox: RunningSandbox) -> None:
+def test_attachment_upload_listing_and_download_with_a_unicode_name(fresh_sandbox: RunningSandbox) -> None:
     jira = connect(fresh_sandbox)
     issue = jira.create_issue(new_task("With a file")["fields"])
 
-    [attachment] = jira.add_attachment(issue.key, "invoice.pdf", b"%PDF-1.7 fake", "application/pdf")
+    [attachment] = jira.add_attachment(
+        issue.key, "facture été.pdf", io.BytesIO(b"%PDF-1.7 fake"), "application/pdf"
+    )
+    [listed] = jira.attachments(issue.key)
+    with jira.open_attachment(str(listed["id"])) as content:
+        downloaded = content.content
 
-    assert attachment["filename"] == "invoice.pdf"
-    assert attachment["size"] == len(b"%PDF-1.7 fake")
+    assert attachment["filename"] == listed["filename"] == "facture été.pdf"
+    assert attachment["size"] == listed["size"] == len(b"%PDF-1.7 fake")
+    assert listed["mimeType"] == "application/pdf" and downloaded == b"%PDF-1.7 fake"
 
 
 def test_issue_property_lifecycle(fresh_sandbox: RunningSandbox) -> None:
