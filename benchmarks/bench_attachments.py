@@ -27,7 +27,7 @@ from jirasync.syncs.family import RunOptions, SyncRun
 from jirasync.syncs.records_to_issues import RecordsToIssues
 from sandbox.testing import running_sandbox
 
-FILES = 20  # of 10 MB each (100 take minutes here: the sandbox keeps them in memory, base64)
+FILES = 100  # of 10 MB each: about a minute here (the sandbox keeps them in memory, base64)
 SIZE = 10 * 1024 * 1024
 DEALS = 4  # the files are spread over the first linked deals
 SHIPPED = Path(__file__).resolve().parents[1] / "include" / "syncs" / "zoho_deals_to_jira.yaml"
@@ -35,7 +35,10 @@ SHIPPED = Path(__file__).resolve().parents[1] / "include" / "syncs" / "zoho_deal
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as work, running_sandbox(Path(work), seed=1, users=50) as sandbox:
-        (Path(work) / "deals.yaml").write_text(SHIPPED.read_text())
+        # Generated deals are in Qualification: the rule names that stage, so each gets an issue.
+        sandbox.mutate("zoho", "generate_records", module="Deals", count=DEALS)
+        stages = "[Qualification, Proposal, Negotiation]"
+        (Path(work) / "deals.yaml").write_text(SHIPPED.read_text().replace("[Proposal, Negotiation]", stages))
         definition = Path(work) / "deals.yaml"
         places = {
             "jira": sandbox.url("/jira"),
