@@ -279,3 +279,17 @@ def test_a_comment_carries_properties_from_its_create_and_is_edited_and_deleted(
     assert "properties" not in plain
     assert adf_to_text(listed["body"]) == "From the CRM\n\nFrom the CRM"
     assert list(jira.comments(issue.key)) == []
+
+
+def test_an_upload_refused_with_429_is_sent_again_whole(fresh_sandbox: RunningSandbox) -> None:
+    clock = VirtualClock()
+    jira = connect(fresh_sandbox, clock)
+    issue = jira.create_issue(new_task("Busy")["fields"])
+    fresh_sandbox.add_fault("jira", "rate_limit", route=f"/rest/api/3/issue/{issue.key}/attachments", count=1)
+
+    [attachment] = jira.add_attachment(
+        issue.key, "trace.bin", io.BytesIO(b"x" * 70_000), "application/octet-stream"
+    )
+
+    assert attachment["size"] == 70_000  # the second attempt read the file from its start
+    assert jira.http.calls["POST /rest/api/3/issue/{issueIdOrKey}/attachments"] == 2
