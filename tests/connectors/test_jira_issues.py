@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 
 import pytest
@@ -191,14 +192,20 @@ def test_comments_are_written_as_adf(fresh_sandbox: RunningSandbox) -> None:
     assert adf_to_text(stored["body"]) == "Customer called.\nSecond line.\n\nNew paragraph."
 
 
-def test_attachment_upload(fresh_sandbox: RunningSandbox) -> None:
+def test_attachment_upload_listing_and_download_with_a_unicode_name(fresh_sandbox: RunningSandbox) -> None:
     jira = connect(fresh_sandbox)
     issue = jira.create_issue(new_task("With a file")["fields"])
 
-    [attachment] = jira.add_attachment(issue.key, "invoice.pdf", b"%PDF-1.7 fake", "application/pdf")
+    [attachment] = jira.add_attachment(
+        issue.key, "facture été.pdf", io.BytesIO(b"%PDF-1.7 fake"), "application/pdf"
+    )
+    [listed] = jira.attachments(issue.key)
+    with jira.open_attachment(str(listed["id"])) as content:
+        downloaded = content.content
 
-    assert attachment["filename"] == "invoice.pdf"
-    assert attachment["size"] == len(b"%PDF-1.7 fake")
+    assert attachment["filename"] == listed["filename"] == "facture été.pdf"
+    assert attachment["size"] == listed["size"] == len(b"%PDF-1.7 fake")
+    assert listed["mimeType"] == "application/pdf" and downloaded == b"%PDF-1.7 fake"
 
 
 def test_issue_property_lifecycle(fresh_sandbox: RunningSandbox) -> None:
@@ -272,3 +279,17 @@ def test_a_comment_carries_properties_from_its_create_and_is_edited_and_deleted(
     assert "properties" not in plain
     assert adf_to_text(listed["body"]) == "From the CRM\n\nFrom the CRM"
     assert list(jira.comments(issue.key)) == []
+
+
+def test_an_upload_refused_with_429_is_sent_again_whole(fresh_sandbox: RunningSandbox) -> None:
+    clock = VirtualClock()
+    jira = connect(fresh_sandbox, clock)
+    issue = jira.create_issue(new_task("Busy")["fields"])
+    fresh_sandbox.add_fault("jira", "rate_limit", route=f"/rest/api/3/issue/{issue.key}/attachments", count=1)
+
+    [attachment] = jira.add_attachment(
+        issue.key, "trace.bin", io.BytesIO(b"x" * 70_000), "application/octet-stream"
+    )
+
+    assert attachment["size"] == 70_000  # the second attempt read the file from its start
+    assert jira.http.calls["POST /rest/api/3/issue/{issueIdOrKey}/attachments"] == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
 import math
 
@@ -112,14 +113,19 @@ def test_case_comments_and_attachments_round_trip(fresh_sandbox: RunningSandbox)
     [comment] = salesforce.add_case_comments(
         [{"ParentId": case["Id"], "CommentBody": "From Jira SUP-1", "IsPublished": True}]
     )
-    attachment_id = salesforce.upload_attachment(case["Id"], "trace.txt", b"stack trace", "text/plain")
+    attachment_id = salesforce.upload_attachment(
+        case["Id"], "trace ✓.txt", io.BytesIO(b"stack trace"), "text/plain"
+    )
 
     assert comment.ok
     assert salesforce.case_comments(case["Id"])[-1]["CommentBody"] == "From Jira SUP-1"
-    assert {"Id": attachment_id, "Name": "trace.txt", "BodyLength": 11}.items() <= next(
-        a for a in salesforce.attachments(case["Id"]) if a["Id"] == attachment_id
-    ).items()
-    assert salesforce.download_attachment(attachment_id) == b"stack trace"
+    expected = {"Id": attachment_id, "Name": "trace ✓.txt", "BodyLength": 11, "ContentType": "text/plain"}
+    assert (
+        expected.items()
+        <= next(a for a in salesforce.attachments([case["Id"]]) if a["Id"] == attachment_id).items()
+    )
+    with salesforce.open_attachment(attachment_id) as answer:
+        assert answer.content == b"stack trace"
     with pytest.raises(ValueError, match="is not a 15- or 18-character Salesforce id"):
         salesforce.case_comments("x' OR Id != '")
 

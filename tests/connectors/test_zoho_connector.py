@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 from datetime import UTC, datetime, timedelta
@@ -87,16 +88,19 @@ def test_notes_attachments_and_deleted_records(fresh_sandbox: RunningSandbox) ->
     case = next(connector.records("Cases", ["Subject"]))
 
     note = connector.add_note("Cases", case["id"], "From Jira", "SUP-1 was resolved.")
-    uploaded = connector.upload_attachment("Cases", case["id"], "trace.log", b"stack trace\n")
+    uploaded = connector.upload_attachment(
+        "Cases", case["id"], "trace ✓.log", io.BytesIO(b"stack trace\n"), "text/plain"
+    )
     notes = connector.notes("Cases", case["id"])
     attachments = connector.attachments("Cases", case["id"])
-    content = connector.download_attachment("Cases", case["id"], uploaded.id or "")
+    with connector.open_attachment("Cases", case["id"], uploaded.id or "") as answer:
+        content = answer.content
     [missing] = connector.update("Cases", [{"id": "1", "Status": "Closed"}])
     deletions = connector.delete("Cases", [case["id"], "2"])
 
     assert note.ok and uploaded.ok
     assert "SUP-1 was resolved." in [n["Note_Content"] for n in notes]
-    assert ("trace.log", 12) in [(a.file_name, a.size) for a in attachments]
+    assert ("trace ✓.log", 12) in [(a.file_name, a.size) for a in attachments]
     assert content == b"stack trace\n"
     assert (
         not missing.ok

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from pathlib import Path
 
@@ -424,3 +425,24 @@ def test_case_comments_of_many_cases_and_those_changed_since_come_in_one_query_e
     assert [(r["Id"], r["CommentBody"]) for r in changed] == [(created["id"], "edited")]
     sf.CaseComment.delete(created["id"])
     assert sf.query(f"SELECT Id FROM CaseComment WHERE Id = '{created['id']}'")["totalSize"] == 0
+
+
+def test_an_attachment_is_inserted_as_multipart_blob_data_and_served_with_its_type(
+    fresh_sandbox: RunningSandbox, token: str
+) -> None:
+    case = fresh_sandbox.records("salesforce", "Case")[0]["Id"]
+    fields = {"ParentId": case, "Name": "résumé ✓.pdf", "ContentType": "application/pdf"}
+    files = {
+        "entity_attachment": (None, json.dumps(fields), "application/json"),
+        "Body": ("résumé ✓.pdf", b"%PDF-1.7 \x00\xff", "application/pdf"),
+    }
+    created = rest(fresh_sandbox, "POST", f"{DATA}/sobjects/Attachment", token, files=files)
+    assert created.status_code == 201 and created.json()["success"] is True
+    body = rest(fresh_sandbox, "GET", f"{DATA}/sobjects/Attachment/{created.json()['id']}/Body", token)
+    assert body.content == b"%PDF-1.7 \x00\xff" and body.headers["content-type"] == "application/pdf"
+    stored = fresh_sandbox.record("salesforce", "Attachment", created.json()["id"])
+    assert (stored["Name"], stored["BodyLength"]) == ("résumé ✓.pdf", 11)
+
+    unnamed = {"Body": files["Body"]}
+    refused = rest(fresh_sandbox, "POST", f"{DATA}/sobjects/Attachment", token, files=unnamed)
+    assert refused.status_code == 400 and refused.json()[0]["errorCode"] == "INVALID_MULTIPART_REQUEST"

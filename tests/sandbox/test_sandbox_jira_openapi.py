@@ -136,6 +136,12 @@ def test_issue_endpoints_match_the_spec(jira: requests.Session, sandbox: Running
         files={"file": ("notes.txt", b"hello", "text/plain")},
     ).json()
     _call(jira, sandbox, "GET", "/attachment/{id}", f"/attachment/{attachments[0]['id']}")
+    with_files = _call(
+        jira, sandbox, "GET", "/issue/{issueIdOrKey}", f"/issue/{key}", params={"fields": "attachment"}
+    ).json()
+    assert [(a["id"], a["filename"], a["mimeType"]) for a in with_files["fields"]["attachment"]] == [
+        (attachments[0]["id"], "notes.txt", "text/plain")
+    ]
     template = "/issue/{issueIdOrKey}/properties/{propertyKey}"
     _call(jira, sandbox, "PUT", template, f"/issue/{key}/properties/crm", json={"id": "Z1"})
     _call(jira, sandbox, "GET", template, f"/issue/{key}/properties/crm")

@@ -242,3 +242,22 @@ def test_coql_pages_with_limit_offset_and_caps_at_2000(
     assert second.json()["info"] == {"count": 500, "more_records": False}
     assert not {r["id"] for r in first.json()["data"]} & {r["id"] for r in second.json()["data"]}
     assert too_big.status_code == 400 and too_big.json()["code"] == "LIMIT_EXCEEDED"
+
+
+def test_an_attachment_keeps_a_unicode_name_in_the_listing_and_the_download(
+    fresh_sandbox: RunningSandbox, zoho: httpx.Client
+) -> None:
+    deal = fresh_sandbox.records("zoho", "Deals")[0]["id"]
+    path = f"/crm/v8/Deals/{deal}/Attachments"
+    uploaded = zoho.post(path, files={"file": ("Angebot für Café ✓.txt", b"bonjour", "text/plain")})
+    assert uploaded.status_code == 200, uploaded.text
+    attachment_id = uploaded.json()["data"][0]["details"]["id"]
+    listed = zoho.get(path, params={"fields": "id,File_Name,Size"}).json()["data"]
+    assert {"id": attachment_id, "File_Name": "Angebot für Café ✓.txt", "Size": "7"}.items() <= next(
+        a for a in listed if a["id"] == attachment_id
+    ).items()
+    download = zoho.get(f"{path}/{attachment_id}")
+    assert download.content == b"bonjour"
+    assert download.headers["content-disposition"] == (
+        "attachment; filename*=UTF-8''Angebot%20f%C3%BCr%20Caf%C3%A9%20%E2%9C%93.txt"
+    )

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
+from requests_toolbelt import MultipartEncoder
 
 from jirasync.connectors.auth import ConnectorAuth
 from jirasync.connectors.clock import Clock, SystemClock
@@ -116,6 +117,8 @@ class HttpClient:
         idempotent: bool | None = None,
         endpoint: str | None = None,
         handled_statuses: Collection[int] = (),
+        stream: bool = False,
+        upload: Callable[[], MultipartEncoder] | None = None,
     ) -> requests.Response:
         """Send one logical request, retrying as the policy allows; raise ``ApiError`` on failure.
 
@@ -124,6 +127,9 @@ class HttpClient:
         names the call for counting when ``path`` is an absolute next-page URL.
         ``handled_statuses`` are error statuses returned to the caller instead of raised
         (a 404 that means "no such property", a 400 whose body lists per-record errors).
+        ``stream`` leaves the body unread, for the caller to read in chunks and close (a file).
+        ``upload`` makes a multipart body read from a file as it is sent, so a file's size never
+        sits in memory; it is called again for each attempt, as a sent body cannot be sent twice.
         """
         method = method.upper()
         endpoint = endpoint or f"{method} {urlsplit(path).path}"
@@ -135,7 +141,9 @@ class HttpClient:
         while True:
             retry_after: float | None = None
             try:
-                response = self._send(method, url, endpoint, params, json, data, files, headers)
+                response = self._send(
+                    method, url, endpoint, params, json, data, files, headers, stream, upload
+                )
             except _DROPPED as exc:
                 failure = ConnectionFailedError(
                     self.vendor, method, endpoint, None, f"{type(exc).__name__}: {exc}"
@@ -199,10 +207,15 @@ class HttpClient:
         data: Any,
         files: Any,
         headers: Mapping[str, str] | None,
+        stream: bool,
+        upload: Callable[[], MultipartEncoder] | None,
     ) -> requests.Response:
         if self.rate_limiter is not None:
             self.rate_limiter.acquire()
         self.calls.add(endpoint)
+        if upload is not None:
+            data = upload()
+            headers = {**(headers or {}), "Content-Type": data.content_type}
         response = self.session.request(
             method,
             url,
@@ -213,6 +226,7 @@ class HttpClient:
             headers=headers,
             auth=self.auth,
             timeout=self.timeout,
+            stream=stream,
         )
         logger.debug(
             "%s %s -> %s in %.2f s",

@@ -15,7 +15,10 @@ import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, BinaryIO, ClassVar, Literal, Self
+
+import requests
+from requests_toolbelt import MultipartEncoder
 
 from jirasync.connectors.adf import text_to_adf
 from jirasync.connectors.auth import BasicAuth, ConnectorAuth
@@ -603,14 +606,39 @@ class JiraConnector(AtlassianSiteConnector):
             if not values or start >= page.get("total", start):
                 return
 
+    def attachments(self, issue: str) -> list[dict[str, Any]]:
+        """The issue's files (its ``attachment`` field): ``id``, ``filename``, ``size``, ``mimeType``."""
+        found = self.http.request_json(
+            "GET",
+            f"{API}/issue/{{issueIdOrKey}}",
+            path_params={"issueIdOrKey": issue},
+            params={"fields": "attachment"},
+        )
+        return list((found.get("fields") or {}).get("attachment") or [])
+
+    def open_attachment(self, attachment_id: str) -> requests.Response:
+        """A file's content, unread: read it in chunks, then close the answer."""
+        return self.http.request(
+            "GET",
+            f"{API}/attachment/content/{{id}}",
+            path_params={"id": attachment_id},
+            stream=True,
+        )
+
     def add_attachment(
-        self, issue: str, filename: str, content: bytes, mime_type: str = "application/octet-stream"
+        self, issue: str, filename: str, content: BinaryIO, mime_type: str = "application/octet-stream"
     ) -> list[dict[str, Any]]:
+        """Attach a file, read from ``content`` as it is sent (Jira wants the part named ``file``)."""
+
+        def body() -> MultipartEncoder:
+            content.seek(0)
+            return MultipartEncoder({"file": (filename, content, mime_type)})
+
         return self.http.request_json(
             "POST",
             f"{API}/issue/{{issueIdOrKey}}/attachments",
             path_params={"issueIdOrKey": issue},
-            files={"file": (filename, content, mime_type)},
+            upload=body,
             headers={"X-Atlassian-Token": "no-check"},
         )
 

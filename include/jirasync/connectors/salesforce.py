@@ -17,16 +17,17 @@ A spent daily allowance (403 ``REQUEST_LIMIT_EXCEEDED``) is never retried: it ra
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests_toolbelt import MultipartEncoder
 from simple_salesforce import Salesforce
 from simple_salesforce.api import DEFAULT_API_VERSION
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
@@ -315,33 +316,47 @@ class SalesforceConnector:
         """``[{"ParentId": case id, "CommentBody": text, "IsPublished": bool}]``, 200 per call."""
         return self.create("CaseComment", comments)
 
-    def attachments(self, parent_id: str) -> list[dict[str, Any]]:
-        """The files on a record (without their content: see ``download_attachment``)."""
-        parent_id = _checked_id(parent_id, "parent record")
-        return list(
-            self.query(
+    def attachments(self, parent_ids: list[str]) -> list[dict[str, Any]]:
+        """The files on these records (without their content: see ``open_attachment``), 200
+        records a query."""
+        found: list[dict[str, Any]] = []
+        for chunk in _chunks([_checked_id(parent_id, "parent record") for parent_id in parent_ids]):
+            listed = ", ".join(f"'{parent_id}'" for parent_id in chunk)
+            found += self.query(
                 "SELECT Id, ParentId, Name, ContentType, BodyLength, CreatedDate "
-                f"FROM Attachment WHERE ParentId = '{parent_id}' ORDER BY CreatedDate"
+                f"FROM Attachment WHERE ParentId IN ({listed}) ORDER BY CreatedDate"
             )
-        )
+        return found
 
-    def download_attachment(self, attachment_id: str) -> bytes:
-        response = self._request(
+    def open_attachment(self, attachment_id: str) -> requests.Response:
+        """A file's content, unread: read it in chunks, then close the answer."""
+        return self._request(
             "GET",
             f"{self.data}/sobjects/Attachment/{{attachment_id}}/Body",
             path_params={"attachment_id": _checked_id(attachment_id, "Attachment")},
+            stream=True,
         )
-        return response.content
 
-    def upload_attachment(self, parent_id: str, name: str, content: bytes, content_type: str) -> str:
-        """Attach a file to a record; returns the new Attachment id."""
-        body = {
+    def upload_attachment(self, parent_id: str, name: str, content: BinaryIO, content_type: str) -> str:
+        """Attach a file to a record, read from ``content`` as it is sent (Salesforce's multipart
+        insert of blob data: the fields as JSON, then the binary ``Body``, unencoded); returns the
+        new Attachment id."""
+        fields = {
             "ParentId": _checked_id(parent_id, "parent record"),
             "Name": name,
             "ContentType": content_type,
-            "Body": base64.b64encode(content).decode(),
         }
-        return self._json("POST", f"{self.data}/sobjects/Attachment", json=body)["id"]
+
+        def body() -> MultipartEncoder:
+            content.seek(0)
+            return MultipartEncoder(
+                {
+                    "entity_attachment": (None, json.dumps(fields), "application/json"),
+                    "Body": (name, content, content_type),
+                }
+            )
+
+        return self._json("POST", f"{self.data}/sobjects/Attachment", upload=body)["id"]
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._request(method, path, **kwargs)

@@ -16,7 +16,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, BinaryIO
+
+import requests
+from requests_toolbelt import MultipartEncoder
 
 from jirasync.connectors import (
     AuthenticationError,
@@ -324,13 +327,14 @@ class ZohoCrmConnector:
         )
         return [Attachment(r["id"], r["File_Name"], int(r["Size"])) for r in rows]
 
-    def download_attachment(self, module: str, record_id: str, attachment_id: str) -> bytes:
-        response = self.http.request(
+    def open_attachment(self, module: str, record_id: str, attachment_id: str) -> requests.Response:
+        """A file's content, unread: read it in chunks, then close the answer."""
+        return self.http.request(
             "GET",
             f"{API}/{{module}}/{{record_id}}/Attachments/{{attachment_id}}",
             path_params={"module": module, "record_id": record_id, "attachment_id": attachment_id},
+            stream=True,
         )
-        return response.content
 
     def modules(self) -> list[dict[str, Any]]:
         return self.http.request_json("GET", f"{API}/settings/modules")["modules"]
@@ -410,12 +414,20 @@ class ZohoCrmConnector:
         }
         return self._write("POST", f"{API}/Notes", "Notes", [note], {})[0]
 
-    def upload_attachment(self, module: str, record_id: str, file_name: str, content: bytes) -> RecordOutcome:
+    def upload_attachment(
+        self, module: str, record_id: str, file_name: str, content: BinaryIO, content_type: str
+    ) -> RecordOutcome:
+        """Attach a file to a record, read from ``content`` as it is sent."""
+
+        def body() -> MultipartEncoder:
+            content.seek(0)
+            return MultipartEncoder({"file": (file_name, content, content_type)})
+
         answer = self.http.request_json(
             "POST",
             f"{API}/{{module}}/{{record_id}}/Attachments",
             path_params={"module": module, "record_id": record_id},
-            files={"file": (file_name, content)},
+            upload=body,
         )
         return _outcome(answer["data"][0])
 

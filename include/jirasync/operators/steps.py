@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 RECORD_KINDS = ("create", "update", "link", "unlink", "delete", "clear", "conflict", "skip")
 CHANGE_COUNTS = ("created", "updated", "linked", "unlinked", "deleted", "cleared")
+STREAMS = ("comments", "attachments")  # summary keys of the streams of linked pairs (records ↔ issues)
 MAX_SKIPPED_SHOWN = 50
 Staged = dict[str, Any] | None  # an earlier step's result (paths and counts), as its XCom holds it
 
@@ -154,8 +155,9 @@ def apply(
         for side, extract in (("source", source_read), ("target", target_read)):
             if extract.cursor is not None:
                 run.store.save_cursor(sync_id, side, extract.cursor)
-    # Streams of the linked pairs (records ↔ issues: notes ↔ comments), once the links are written.
-    family, streams = family_for(run.definition), None
+    # Streams of the linked pairs (records ↔ issues: notes ↔ comments, files ↔ attachments), once
+    # the links are written.
+    family, streams = family_for(run.definition), {}
     if hasattr(family, "sync_streams"):
         with _fail_at_once_when_unfixable_by_retry(run, run.definition.target, reading=False):
             streams = family.sync_streams(run, connector)
@@ -163,12 +165,12 @@ def apply(
     # A writer that also writes the source (records ↔ issues) reports those calls itself.
     calls = _added(api_calls(connector), writer.other_calls() if hasattr(writer, "other_calls") else {})
     applied = {**summary.to_dict(), "calls": calls, "ideal_calls": ideal}
-    if streams is not None:
-        applied["calls"] = _added(calls, streams.calls)
-        applied["ideal_calls"] += streams.ideal_calls
-        applied["comments"] = streams.to_dict()
-        applied["failures"] = [*applied["failures"], *streams.failures]
-        applied["failed"] += len(streams.failures)
+    for name, stream in streams.items():
+        applied["calls"] = _added(applied["calls"], stream.calls)
+        applied["ideal_calls"] += stream.ideal_calls
+        applied[name] = stream.to_dict()
+        applied["failures"] = [*applied["failures"], *stream.failures]
+        applied["failed"] += len(stream.failures)
     return applied
 
 
@@ -198,7 +200,7 @@ def report(
         "skipped_records": _skipped_records(ledger),
         # Values changed to fit the target's limits (cut, with '…'): written as such, never a failure.
         "adjusted_values": [*source.get("adjusted", []), *target.get("adjusted", [])],
-        **({"comments": applied["comments"]} if "comments" in applied else {}),
+        **{name: applied[name] for name in STREAMS if name in applied},
         "seconds": round(time.time() - started.timestamp(), 1) if started else None,
     }
     run.store.finish_run(

@@ -24,20 +24,28 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 
 from jirasync.connectors.errors import ApiError, AuthenticationError
-from jirasync.connectors.jira import ISSUE_SEARCH_PAGE_SIZE, JiraConnector
+from jirasync.connectors.jira import JiraConnector
 from jirasync.connectors.outcome import RecordOutcome
-from jirasync.connectors.query_literals import jql_string
 from jirasync.syncs.comments_crm import CrmNotes, Note, crm_notes, newest_stamp
 from jirasync.syncs.comments_definition import CommentsOptions
 from jirasync.syncs.comments_format import adf_to_text, text_to_adf
 from jirasync.syncs.family import SyncRun
-from jirasync.syncs.records_definition import crm_object, records_options
+from jirasync.syncs.records_definition import records_options
+from jirasync.syncs.streams import (
+    JIRA_CLOCK_MARGIN,
+    PairStream,
+    StreamOutcome,
+    issues_updated_since,
+    jira_cursor,
+    run_stream,
+    stream_cursor,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,24 +57,17 @@ INTERNAL = {"sd.public.comment": {"internal": True}}
 CRM_MARKER = re.compile(r"\n*\[jirasync:jira:(?P<id>\d+)\]\s*$")
 JIRA_LIMIT = 32_767  # characters Jira keeps in a comment
 COMMENTS_PAGE = 100
-JIRA_CLOCK_MARGIN = timedelta(minutes=2)
-JQL_MINUTE = "%Y-%m-%d %H:%M"
 SHOWN = 60  # characters of a comment a dry run's line shows
 
 
 @dataclass
-class CommentsOutcome:
-    """What the stream did in one run, for the run summary."""
+class CommentsOutcome(StreamOutcome):
+    """What the stream did in one run; ``relinked``: mirrors found by their marker."""
 
     posted: int = 0
     updated: int = 0
     deleted: int = 0
-    relinked: int = 0  # mirrors an interrupted run wrote, found by their marker and linked
-    ideal_calls: int = 0
-    calls: dict[str, int] = field(default_factory=dict)  # the CRM's, for the summary
-    planned: list[str] = field(default_factory=list)  # a dry run's writes, by record
     truncated: list[str] = field(default_factory=list)
-    failures: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,45 +124,22 @@ def sync_comments(run: SyncRun, jira: JiraConnector) -> CommentsOutcome | None:
     """Mirror the changed notes and comments of the sync's linked pairs; None when the definition
     mirrors none, or the run is one that syncs no comments (one record, a backfill, a revert)."""
     options = records_options(run.definition).comments
-    if options is None:
-        return None
-    if run.options.only or run.window is not None or run.options.extra.get("revert_run"):
-        log.info("sync '%s': comments are mirrored by scheduled, full and dry runs only", run.definition.id)
-        return None
-    crm = crm_notes(
-        run.definition.source.system, run.connect(run.definition.source), crm_object(run.definition)
-    )
-    stream = _CommentsStream(run, options, jira, crm)
-    stream.mirror_changed()
-    stream.outcome.calls = crm.calls()
-    for line in stream.outcome.planned:
-        log.info("dry run: %s", line)
-    return stream.outcome
+    return run_stream(run, jira, STREAM, options, crm_notes, _CommentsStream)
 
 
-class _CommentsStream:
+class _CommentsStream(PairStream):
     def __init__(self, run: SyncRun, options: CommentsOptions, jira: JiraConnector, crm: CrmNotes) -> None:
-        self.sync_run = run
-        self.sync_id = run.definition.id
+        super().__init__(run, jira, STREAM)
         self.options = options
-        self.jira = jira
         self.crm = crm
-        self.dry_run = run.options.dry_run
         self.outcome = CommentsOutcome(ideal_calls=crm.setup_calls)
-        links = run.store.links(self.sync_id)
-        self.issue_of = dict(zip(links["source_id"], links["target_id"], strict=True))
         self.record_of = {issue: record for record, issue in self.issue_of.items()}
-        self.links = run.store.stream_links(self.sync_id, STREAM)
         # Mirrors of deleted origins, deleted together once every pair is read: the gate's circuit
         # breaker holds a run that would delete too large a share of them.
         self.deletions: list[tuple[Pair, str, str, str]] = []
 
     def mirror_changed(self) -> None:
-        cursor = (
-            {}
-            if self.sync_run.options.full_sync
-            else json.loads(self.sync_run.store.cursor(self.sync_id, STREAM) or "{}")
-        )
+        cursor = stream_cursor(self.sync_run, STREAM)
         started = datetime.now(UTC)
         pairs, changed_notes = self._changed_pairs(cursor)
         notes, calls = self.crm.notes_of(sorted({p.record_id for p in pairs})) if pairs else ([], 0)
@@ -177,7 +155,7 @@ class _CommentsStream:
                 # No note seen yet: from this run's start on.
                 "crm": newest_stamp([*changed_notes, *notes], cursor.get("crm"))
                 or (started - JIRA_CLOCK_MARGIN).isoformat(timespec="seconds"),
-                "jira": (started - JIRA_CLOCK_MARGIN).strftime(JQL_MINUTE),
+                "jira": jira_cursor(started),
             }
             self.sync_run.store.save_cursor(self.sync_id, STREAM, json.dumps(next_cursor))
 
@@ -190,10 +168,8 @@ class _CommentsStream:
         notes, calls = self.crm.changed(datetime.fromisoformat(cursor["crm"]))
         self.outcome.ideal_calls += calls
         records = {n.record_id for n in notes if n.record_id in self.issue_of}
-        project = jql_string(str(self.sync_run.definition.target.options["project"]))
-        jql = f"project = {project} AND updated >= {jql_string(cursor['jira'])} ORDER BY key"
-        keys = [issue.key for issue in self.jira.search_issues(jql, ["updated"])]
-        self.outcome.ideal_calls += max(1, math.ceil(len(keys) / ISSUE_SEARCH_PAGE_SIZE))
+        keys, calls = issues_updated_since(self.sync_run, self.jira, cursor["jira"])
+        self.outcome.ideal_calls += calls
         records |= {self.record_of[key] for key in keys if key in self.record_of}
         return {Pair(r, self.issue_of[r]) for r in records}, notes
 

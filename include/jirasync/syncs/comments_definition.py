@@ -10,7 +10,24 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
-class CommentsOptions(BaseModel):
+class Directed(BaseModel):
+    """A stream of a connected item (comments, attachments) and the way it goes: ``both``,
+    ``to_jira`` (from the CRM record to its issue) or ``to_crm``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    direction: Literal["both", "to_jira", "to_crm"] = "both"
+
+    @property
+    def to_jira(self) -> bool:
+        return self.direction in ("both", "to_jira")
+
+    @property
+    def to_crm(self) -> bool:
+        return self.direction in ("both", "to_crm")
+
+
+class CommentsOptions(Directed):
     """CRM notes (Zoho) or case comments (Salesforce) ↔ comments on the linked Jira issue.
 
     ``direction``: ``both``, ``to_jira`` (CRM notes become Jira comments) or ``to_crm``.
@@ -21,9 +38,6 @@ class CommentsOptions(BaseModel):
     ``on_delete``: when an origin is deleted, ``keep`` its mirror or ``delete`` it too.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    direction: Literal["both", "to_jira", "to_crm"] = "both"
     push: Literal["automatic", "marked"] = "automatic"
     marker: str = Field(default="#crm", min_length=1)
     internal: bool = False
@@ -37,11 +51,3 @@ class CommentsOptions(BaseModel):
                 "set direction: both or to_crm, or push: automatic"
             )
         return self
-
-    @property
-    def to_jira(self) -> bool:
-        return self.direction in ("both", "to_jira")
-
-    @property
-    def to_crm(self) -> bool:
-        return self.direction in ("both", "to_crm")

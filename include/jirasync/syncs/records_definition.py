@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from jirasync.engine.definitions import DefinitionProblems, SyncDefinition, unknown_name
+from jirasync.syncs.attachments_definition import AttachmentsOptions
 from jirasync.syncs.comments_definition import CommentsOptions
 
 CRM_SYSTEMS = {"zoho_crm": "module", "salesforce": "sobject"}
@@ -105,6 +106,7 @@ class RecordsOptions(_Strict):
     status_map: StatusMap | None = None
     related_lists: list[RelatedList] = Field(default_factory=list)
     comments: CommentsOptions | None = None  # notes ↔ comments (jirasync.syncs.comments)
+    attachments: AttachmentsOptions | None = None  # files ↔ files (jirasync.syncs.attachments)
 
     @field_validator("record_url")
     @classmethod

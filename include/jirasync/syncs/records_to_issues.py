@@ -43,7 +43,8 @@ import pandas as pd
 from jirasync.connectors.jira import JiraConnector
 from jirasync.connectors.query_literals import jql_string
 from jirasync.engine.frames import source_frame, target_frame, to_json
-from jirasync.syncs.comments import CommentsOutcome, sync_comments
+from jirasync.syncs.attachments import sync_attachments
+from jirasync.syncs.comments import sync_comments
 from jirasync.syncs.family import Extract, SyncRun
 from jirasync.syncs.issues_writer import (
     ASSOCIATED,
@@ -64,6 +65,7 @@ from jirasync.syncs.records_definition import (
     record_id_in,
     records_options,
 )
+from jirasync.syncs.streams import StreamOutcome
 
 SUMMARY_LIMIT = 255  # Jira refuses a longer summary
 KEYS_PER_SEARCH = 100  # issue keys one "key in (…)" lists, and the issues one search page returns
@@ -237,9 +239,11 @@ class RecordsToIssues:
     def writer(self, run: SyncRun, jira: JiraConnector, source: pd.DataFrame) -> IssueWriter:
         return IssueWriter(run, jira, crm_records(run.definition, run.connect(run.definition.source)), source)
 
-    def sync_streams(self, run: SyncRun, jira: JiraConnector) -> CommentsOutcome | None:
-        """After the records: the linked pairs' notes ↔ comments, when the definition asks for them."""
-        return sync_comments(run, jira)
+    def sync_streams(self, run: SyncRun, jira: JiraConnector) -> dict[str, StreamOutcome]:
+        """After the records: the linked pairs' notes ↔ comments and files ↔ attachments, those the
+        definition asks for, by the run summary's key."""
+        outcomes = {"comments": sync_comments(run, jira), "attachments": sync_attachments(run, jira)}
+        return {name: outcome for name, outcome in outcomes.items() if outcome is not None}
 
 
 def _read_one(run: SyncRun, records_side: Any) -> Extract:

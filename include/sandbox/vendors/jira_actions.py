@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from sandbox.vendor import VendorState
 from sandbox.vendors.jira_api import ADMIN_ACCOUNT_ID
 from sandbox.vendors.jira_bulk import slow_bulk_tasks
+from sandbox.vendors.jira_issues import OCTET_STREAM, store_attachment
 from sandbox.vendors.jira_records import (
     FieldErrors,
     add_comment,
@@ -76,6 +78,15 @@ def comment(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:
     return _checked(lambda: add_comment(state, issue, body, author, properties))
 
 
+def attach(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:
+    """``{"issue": "SUP-1", "filename": "…", "content": base64, "mimeType": "…"}``: a person attaches a file."""
+    issue = require_issue(state, payload["issue"])
+    content = base64.b64decode(payload["content"])
+    return store_attachment(
+        state, issue, payload["filename"], content, payload.get("mimeType") or OCTET_STREAM
+    )
+
+
 def change_comment(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:
     """``{"id": "10001", "text": "…"}`` edits a comment; ``{"id", "delete": true}`` deletes it."""
     found = state.collection("comments").get(str(payload["id"]))
@@ -133,6 +144,7 @@ ACTIONS: dict[str, Callable[[VendorState, dict[str, Any]], Any]] = {
     "transition": transition,
     "comment": comment,
     "change_comment": change_comment,
+    "attach": attach,
     "delete_issue": delete,
     "add_user": add_user,
     "deactivate_user": deactivate_user,

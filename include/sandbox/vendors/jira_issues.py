@@ -49,6 +49,7 @@ SEARCH_PAGE_MAX_WITH_FIELDS = 100
 BULK_CREATE_MAX = 50
 COMMENTS_PAGE_DEFAULT = 100
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+OCTET_STREAM = "application/octet-stream"
 REMOVED_SEARCH = (
     "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "
     "A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
@@ -193,6 +194,12 @@ def _issue_json(
         body["self"] = api_url(request, f"/rest/api/3/issue/{issue['id']}")
     if wanted:
         body["fields"] = {name: _field_json(request, name, issue["fields"].get(name)) for name in wanted}
+    if "attachment" in fields or "*all" in fields:  # kept apart from the fields: their own collection
+        body.setdefault("fields", {})["attachment"] = [
+            _attachment_json(request, a)
+            for a in jira(request).collection("attachments")
+            if a["issueId"] == issue["id"]
+        ]
     if properties:
         stored = issue.get("properties", {})
         body["properties"] = {k: stored[k] for k in properties if k in stored}
@@ -515,20 +522,30 @@ async def attach(request: Request, issueIdOrKey: str) -> Any:
                 413,
                 f"The file {upload.filename} exceeds the maximum attachment size of {ATTACHMENT_MAX_BYTES} bytes.",
             )
-        record = {
-            "id": str(next_number(state, "attachment", 10000)),
-            "issueId": issue["id"],
-            "filename": upload.filename,
-            "author": ADMIN_ACCOUNT_ID,
-            "created": now(),
-            "size": len(content),
-            "mimeType": upload.content_type or "application/octet-stream",
-            "content": base64.b64encode(content).decode(),
-        }
-        state.collection("attachments").put(record["id"], record)
+        record = store_attachment(
+            state, issue, upload.filename or "attachment", content, upload.content_type or OCTET_STREAM
+        )
         created.append(_attachment_json(request, record))
-    touch(state, issue)
     return created
+
+
+def store_attachment(
+    state: VendorState, issue: dict[str, Any], filename: str, content: bytes, mime_type: str
+) -> dict[str, Any]:
+    """A file attached to an issue, which counts as a change of the issue (its ``updated``)."""
+    record = {
+        "id": str(next_number(state, "attachment", 10000)),
+        "issueId": issue["id"],
+        "filename": filename,
+        "author": ADMIN_ACCOUNT_ID,
+        "created": now(),
+        "size": len(content),
+        "mimeType": mime_type,
+        "content": base64.b64encode(content).decode(),
+    }
+    state.collection("attachments").put(record["id"], record)
+    touch(state, issue)
+    return record
 
 
 def _attachment_json(request: Request, record: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.datastructures import UploadFile
 
 from sandbox.vendors.salesforce_api import (
     DailyAllowance,
@@ -120,7 +121,10 @@ def deleted(
 async def create(request: Request, version: str, sobject: str) -> JSONResponse:
     api_version(version)
     described = sobject_or_error(sobject)
-    body = await _json_object(request)
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        body = await _blob_insert(request, described)
+    else:
+        body = await _json_object(request)
     records = Records(salesforce(request))
     [new_id] = records.insert(described, [records.prepare_create(described, body)])
     return JSONResponse({"id": new_id, "success": True, "errors": []}, status_code=201)
@@ -318,6 +322,30 @@ async def _json_object(request: Request) -> dict[str, Any]:
         ) from None
     if not isinstance(body, dict):
         raise SalesforceError(400, "JSON_PARSER_ERROR", "The body must be a JSON object")
+    return body
+
+
+async def _blob_insert(request: Request, described: SObject) -> dict[str, Any]:
+    """Salesforce's multipart insert of blob data: the fields as JSON in the part
+    ``entity_<sobject>`` (``entity_attachment``), then the file, unencoded, in the part named after
+    the blob field (``Body``)."""
+    form = await request.form()
+    entity = form.get(f"entity_{described.name.lower()}")
+    if entity is None:
+        raise SalesforceError(
+            400, "INVALID_MULTIPART_REQUEST", f"The first part must be named entity_{described.name.lower()}"
+        )
+    raw = await entity.read() if isinstance(entity, UploadFile) else entity.encode()
+    try:
+        body = json.loads(raw)
+    except ValueError as error:
+        raise SalesforceError(
+            400, "JSON_PARSER_ERROR", f"Unexpected character in the body: {error}"
+        ) from None
+    for field in described.fields:
+        part = form.get(field.name) if field.type == "base64" else None
+        if isinstance(part, UploadFile):
+            body[field.name] = base64.b64encode(await part.read()).decode()
     return body
 
 

@@ -212,6 +212,23 @@ def add_case_comment(state: VendorState, payload: dict[str, Any]) -> dict[str, A
     return {**comment, "Id": comment_id}
 
 
+def add_attachment(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:
+    """``{"parent": "500…", "name": "…", "content": base64, "content_type": "…"}``: a file on a Case."""
+    records = Records(state)
+    fields = {
+        "ParentId": payload["parent"],
+        "Name": payload["name"],
+        "ContentType": payload.get("content_type") or "application/octet-stream",
+        "Body": payload["content"],
+    }
+    try:
+        attachment = records.prepare_create(ATTACHMENT, fields)
+    except SalesforceError as error:
+        raise ValueError(f"{error.error_code}: {error.message}") from None
+    [attachment_id] = records.insert(ATTACHMENT, [attachment])
+    return {"Id": attachment_id}
+
+
 def delete_record(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:
     """``{"sobject": "CaseComment", "id": "00a…"}``: a user deletes a record (to the recycle bin)."""
     described = sobject_or_error(str(payload["sobject"]))
@@ -230,4 +247,5 @@ ACTIONS = {
     "add_contacts": add_contacts,
     "edit_record": edit_record,
     "add_case_comment": add_case_comment,
+    "add_attachment": add_attachment,
 }

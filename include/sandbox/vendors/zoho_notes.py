@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Header, Request, Response
 from fastapi.responses import JSONResponse
@@ -320,7 +321,8 @@ def download_attachment(request: Request, module: str, record_id: str, attachmen
     return Response(
         base64.b64decode(attachment["_content"]),
         media_type="application/octet-stream",
-        headers={"Content-Disposition": f'attachment; filename="{attachment["File_Name"]}"'},
+        # RFC 6266/5987: the name percent-encoded as UTF-8, so any name survives the header.
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(attachment['File_Name'])}"},
     )
 
 

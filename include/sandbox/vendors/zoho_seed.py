@@ -8,6 +8,7 @@ attachments. Each deal has a stage history entry and one or two contact roles.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from typing import Any
 
@@ -229,6 +230,18 @@ def add_note(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:
     return note
 
 
+def add_attachment(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:
+    """A CRM user attaches a file to a record: ``{"module", "record_id", "file_name", "content": base64}``."""
+    module = payload["module"]
+    record = state.collection(module).get(str(payload["record_id"])) if module in MODULES else None
+    if record is None:
+        raise KeyError(f"no {module} record {payload['record_id']!r} to attach a file to")
+    content = base64.b64decode(payload["content"])
+    attachment = new_attachment(state, module, record, str(payload["file_name"]), content, stamp=now())
+    state.collection("Attachments").put(attachment["id"], attachment)
+    return {k: v for k, v in attachment.items() if k != "_content"}
+
+
 def expire_page_tokens(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:
     """Every page token issued so far expires, as after Zoho's 24 hours."""
     return configure(state, {"page_token_epoch": settings(state)["page_token_epoch"] + 1})
@@ -238,5 +251,6 @@ ACTIONS = {
     "configure": configure,
     "generate_records": generate_records,
     "add_note": add_note,
+    "add_attachment": add_attachment,
     "expire_page_tokens": expire_page_tokens,
 }

@@ -1,0 +1,195 @@
+"""Files of Zoho deals and Salesforce cases ↔ attachments of the linked Jira issue, through real Airflow
+DAG runs on the sandbox: both ways, each once, name, type and bytes kept, big files skipped (issue 15)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from tests.e2e.harness import EndToEnd, end_to_end
+from tests.e2e.test_records_to_issues import SALESFORCE, ZOHO, Crm, assert_ideal, synced_issues
+
+PEOPLE = 200  # about ten deals and ten cases: a few linked pairs are all these tests need
+DEFINITIONS = [f"{ZOHO.sync}.yaml", f"{SALESFORCE.sync}.yaml"]
+SHIPPED = "attachments: {direction: both, max_bytes: 10485760}"
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass(frozen=True)
+class Files:
+    """Where a CRM keeps the files of a record."""
+
+    crm: Crm
+    system: str  # as a dry run's line names it
+    upload: str  # the route prefix that uploads a file, for the lost-answer fault
+
+
+ZOHO_FILES = Files(ZOHO, "Zoho CRM", "/crm/v8/Deals/")
+SALESFORCE_FILES = Files(SALESFORCE, "Salesforce", "/services/data/v59.0/sobjects/Attachment")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EndToEnd]:
+    with end_to_end(
+        tmp_path_factory.mktemp("attachments"), users=PEOPLE, seed=7, definitions=DEFINITIONS
+    ) as e2e:
+        yield e2e
+
+
+@pytest.fixture
+def e2e(world: EndToEnd) -> Iterator[EndToEnd]:
+    with world.fresh() as fresh:
+        yield fresh
+
+
+@pytest.fixture(params=[ZOHO_FILES, SALESFORCE_FILES], ids=["zoho", "salesforce"])
+def files(request: pytest.FixtureRequest) -> Files:
+    return request.param
+
+
+def content(size: int, seed: str) -> bytes:
+    """``size`` bytes that differ from one seed to another."""
+    block = hashlib.sha256(seed.encode()).digest()
+    return (block * (size // len(block) + 1))[:size]
+
+
+def crm_files(e2e: EndToEnd, files: Files, record_id: str) -> list[dict[str, Any]]:
+    """The record's files as ``{"name", "bytes", "type"}`` (Zoho keeps no type: None)."""
+    if files.crm.vendor == "zoho":
+        return [
+            {"name": a["File_Name"], "bytes": base64.b64decode(a["_content"]), "type": None}
+            for a in e2e.sandbox.records("zoho", "Attachments")
+            if a["Parent_Id"]["id"] == record_id
+        ]
+    return [
+        {"name": a["Name"], "bytes": base64.b64decode(a["Body"]), "type": a["ContentType"]}
+        for a in e2e.sandbox.records("salesforce", "Attachment")
+        if a["ParentId"] == record_id and not a["IsDeleted"]
+    ]
+
+
+def attach_in_crm(e2e: EndToEnd, files: Files, record_id: str, name: str, data: bytes, kind: str) -> None:
+    encoded = base64.b64encode(data).decode()
+    if files.crm.vendor == "zoho":
+        e2e.sandbox.mutate(
+            "zoho", "add_attachment", module="Deals", record_id=record_id, file_name=name, content=encoded
+        )
+    else:
+        e2e.sandbox.mutate(
+            "salesforce", "add_attachment", parent=record_id, name=name, content=encoded, content_type=kind
+        )
+
+
+def jira_files(e2e: EndToEnd, issue: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"name": a["filename"], "bytes": base64.b64decode(a["content"]), "type": a["mimeType"]}
+        for a in e2e.sandbox.records("jira", "attachments")
+        if a["issueId"] == issue["id"]
+    ]
+
+
+def attach_in_jira(e2e: EndToEnd, issue: dict[str, Any], name: str, data: bytes, kind: str) -> None:
+    encoded = base64.b64encode(data).decode()
+    e2e.sandbox.mutate("jira", "attach", issue=issue["key"], filename=name, content=encoded, mimeType=kind)
+
+
+def linked_pair(e2e: EndToEnd, files: Files) -> tuple[str, dict[str, Any]]:
+    record_id, issue = sorted(synced_issues(e2e, files.crm).items())[0]
+    return record_id, issue
+
+
+def named(found: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    return [f for f in found if f["name"] == name]
+
+
+def test_files_go_both_ways_once_with_name_type_and_bytes_kept(e2e: EndToEnd, files: Files) -> None:
+    assert_ideal(e2e.run(files.crm.sync))
+    record_id, issue = linked_pair(e2e, files)
+    report, log_lines = content(3000, "report"), b"ligne 1\nligne 2\n"
+    attach_in_crm(e2e, files, record_id, "Rapport d'été ✓.pdf", report, "application/pdf")
+    attach_in_jira(e2e, issue, "日志 (server).log", log_lines, "text/plain")
+
+    dry = e2e.attempt(files.crm.sync, dry_run=True)
+    assert dry.succeeded
+    log = dry.log_path.read_text()
+    pair = f"record {record_id} (issue {issue['key']})"
+    assert f'{pair}: would upload "Rapport d\'été ✓.pdf" (3000 bytes) → Jira' in log
+    assert f"{pair}: would upload '日志 (server).log' ({len(log_lines)} bytes) → {files.system}" in log
+    assert not named(jira_files(e2e, issue), "Rapport d'été ✓.pdf")  # a dry run uploads nothing
+
+    second = e2e.run(files.crm.sync)
+    assert_ideal(second)
+    assert second["attachments"]["uploaded"] == 2 and second["attachments"]["failed"] == 0
+    [in_jira] = named(jira_files(e2e, issue), "Rapport d'été ✓.pdf")
+    assert in_jira == {"name": "Rapport d'été ✓.pdf", "bytes": report, "type": "application/pdf"}
+    [in_crm] = named(crm_files(e2e, files, record_id), "日志 (server).log")
+    assert in_crm["bytes"] == log_lines and in_crm["type"] in (None, "text/plain")
+
+    third = e2e.run(files.crm.sync)
+    assert_ideal(third)
+    assert third["attachments"] == {**third["attachments"], "uploaded": 0, "relinked": 0, "failed": 0}
+    assert e2e.calls("jira", "/attachments") == 0 and e2e.calls(files.crm.vendor, f"POST {files.upload}") == 0
+
+    # The same file attached twice to the record goes once.
+    twice = content(500, "twice")
+    attach_in_crm(e2e, files, record_id, "twice.txt", twice, "text/plain")
+    attach_in_crm(e2e, files, record_id, "twice.txt", twice, "text/plain")
+    fourth = e2e.run(files.crm.sync)
+    assert_ideal(fourth)
+    assert fourth["attachments"]["uploaded"] == 1 and fourth["attachments"]["deduplicated"] == 1
+    assert [f["bytes"] for f in named(jira_files(e2e, issue), "twice.txt")] == [twice]
+    assert len(named(crm_files(e2e, files, record_id), "twice.txt")) == 2  # nothing came back
+
+
+def test_an_upload_whose_answer_was_lost_is_found_by_name_size_and_content(
+    e2e: EndToEnd, files: Files
+) -> None:
+    e2e.run(files.crm.sync)
+    record_id, issue = linked_pair(e2e, files)
+    attach_in_crm(e2e, files, record_id, "lost-to-jira.bin", content(2048, "a"), "application/octet-stream")
+    attach_in_jira(e2e, issue, "lost-to-crm.bin", content(2048, "b"), "application/octet-stream")
+    # Each side stores the upload, then the connection drops: the run never learns the new ids.
+    e2e.sandbox.add_fault(
+        "jira",
+        "drop_after_apply",
+        route=f"/rest/api/3/issue/{issue['key']}/attachments",
+        method="POST",
+        count=1,
+    )
+    e2e.sandbox.add_fault(files.crm.vendor, "drop_after_apply", route=files.upload, method="POST", count=1)
+    failed = e2e.attempt(files.crm.sync)
+    assert not failed.succeeded
+    e2e.sandbox.clear_faults()
+
+    rerun = e2e.run(files.crm.sync)
+    assert_ideal(rerun)
+    assert rerun["attachments"]["relinked"] == 2 and rerun["attachments"]["uploaded"] == 0
+    assert len(named(jira_files(e2e, issue), "lost-to-jira.bin")) == 1
+    assert len(named(crm_files(e2e, files, record_id), "lost-to-crm.bin")) == 1
+    again = e2e.run(files.crm.sync)
+    assert again["attachments"]["uploaded"] == again["attachments"]["relinked"] == 0
+
+
+def test_a_file_over_max_bytes_is_skipped_and_reported_by_name_and_size(e2e: EndToEnd) -> None:
+    definition = e2e.stack.syncs_dir / f"{ZOHO.sync}.yaml"
+    definition.write_text(
+        definition.read_text().replace(SHIPPED, "attachments: {direction: both, max_bytes: 1000}")
+    )
+    e2e.run(ZOHO.sync)
+    record_id, issue = linked_pair(e2e, ZOHO_FILES)
+    attach_in_crm(e2e, ZOHO_FILES, record_id, "big.zip", content(1001, "big"), "application/zip")
+    attach_in_jira(e2e, issue, "fits.txt", content(1000, "fits"), "text/plain")
+
+    run = e2e.run(ZOHO.sync)
+    assert_ideal(run)
+    pair = f"record {record_id} (issue {issue['key']})"
+    assert f"{pair}: big.zip (1001 bytes)" in run["attachments"]["too_large"]
+    assert run["attachments"]["failed"] == 0 and run["attachments"]["uploaded"] == 1
+    assert not named(jira_files(e2e, issue), "big.zip")
+    again = e2e.run(ZOHO.sync)  # skipped again, listed again, never a failure
+    assert again["attachments"]["failed"] == 0 and again["attachments"]["uploaded"] == 0
