@@ -328,7 +328,8 @@ def _with_synced_lists(
     """Records whose synced fields are as the last run left them carry that run's related-list rows
     (from the base), so the lists are not read again: such a record was read only because a write
     touched it, most often jirasync's own (the issue key after a create). A list changes with its
-    record's fields (a stage change adds a stage history row), so a changed record reads its lists."""
+    record's fields (a stage change adds a stage history row), so a changed record reads its lists,
+    and so does one whose lists were never synced (a list added to the definition later)."""
     lists = records_options(run.definition).related_lists
     if not lists or not records:
         return records
@@ -341,10 +342,11 @@ def _with_synced_lists(
     texts = {target: to_json(frame[target]).tolist() for target in compared}
     synced: dict[str, dict[str, Any]] = {}
     for row, record_id in enumerate(frame["_id"]):
-        if all(held.get((record_id, target)) == texts[target][row] for target in compared):
+        rows = [held.get((record_id, target)) for target in sorted(list_targets)]
+        if None not in rows and all(held.get((record_id, t)) == texts[t][row] for t in compared):
             synced[record_id] = {
-                related.name: json.loads(held.get((record_id, f"{ASSOCIATED}{related.name}")) or "null")
-                for related in lists
+                target.removeprefix(ASSOCIATED): json.loads(text)
+                for target, text in zip(sorted(list_targets), rows, strict=True)
             }
     return [{**r, **synced.get(str(r[id_field]), {})} for r in records]
 
