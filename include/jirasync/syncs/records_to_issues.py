@@ -35,7 +35,7 @@ import difflib
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -65,13 +65,11 @@ from jirasync.syncs.records_definition import (
     record_id_in,
     records_options,
 )
-from jirasync.syncs.streams import StreamOutcome
+from jirasync.syncs.streams import JQL_MINUTE, StreamOutcome, jira_cursor
 
 SUMMARY_LIMIT = 255  # Jira refuses a longer summary
 KEYS_PER_SEARCH = 100  # issue keys one "key in (…)" lists, and the issues one search page returns
-JIRA_CLOCK_MARGIN = timedelta(minutes=2)
-JQL_MINUTE = "%Y-%m-%d %H:%M"  # JQL compares dates to the minute, in the site's time zone (UTC here)
-ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]+-\d+")  # JQL compares minutes: read a little before the last run
+ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]+-\d+")
 
 UNLINKED = "unlinked: the CRM record is gone or the issue no longer names it"
 ISSUE_DELETED = "unlinked: the linked Jira issue was deleted; the CRM record stays"
@@ -143,7 +141,7 @@ class RecordsToIssues:
         newest = max((str(r.get(records_side.modified_field) or "") for r in records), default="")
         next_cursor = {
             "crm": _later(cursor.get("crm"), newest),
-            "jira": (started - JIRA_CLOCK_MARGIN).strftime(JQL_MINUTE),
+            "jira": jira_cursor(started),
         }
         frame, notes = _source_frame(run, records, records_side.id_field, referenced)
         return Extract(

@@ -18,8 +18,8 @@ from jirasync.syncs.records_definition import crm_object
 
 log = logging.getLogger(__name__)
 
-JIRA_CLOCK_MARGIN = timedelta(minutes=2)
-JQL_MINUTE = "%Y-%m-%d %H:%M"
+JIRA_CLOCK_MARGIN = timedelta(minutes=2)  # JQL compares minutes: read a little before the last run
+JQL_MINUTE = "%Y-%m-%d %H:%M"  # JQL compares dates to the minute, in the site's time zone (UTC here)
 
 
 @dataclass
