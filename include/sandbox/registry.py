@@ -1,7 +1,7 @@
-"""The vendor modules the sandbox serves. Adding a vendor is adding its module name here.
+"""The vendor packages the sandbox serves. Adding a vendor is adding its package name here.
 
-A module exposes ``VENDOR``, or ``VENDORS`` when it serves two (Graph and Entra, Zoho and its
-accounts server). Every module listed must import: a missing one is an error, not a vendor
+A package exposes ``VENDOR``, or ``VENDORS`` when it serves two (Graph and Entra, Zoho and its
+accounts server). Every package listed must import: a missing one is an error, not a vendor
 quietly absent from every test and demo.
 """
 

@@ -14,14 +14,14 @@ from jirasync.connectors.query_literals import (
     zoho_criteria_value,
 )
 from jirasync.connectors.scim import scim_equals
-from sandbox.vendors import jira_jql
-from sandbox.vendors.aql import parse_aql
-from sandbox.vendors.graph_filter import parse_graph_filter
-from sandbox.vendors.scim_filter import parse_filter
-from sandbox.vendors.soql import matches, parse_soql
-from sandbox.vendors.zoho_coql import parse_coql
-from sandbox.vendors.zoho_criteria import parse_criteria
-from sandbox.vendors.zoho_metadata import MODULES
+from sandbox.vendors.assets.aql import parse_aql
+from sandbox.vendors.graph.filter import parse_graph_filter
+from sandbox.vendors.jira import jql
+from sandbox.vendors.salesforce.soql import matches, parse_soql
+from sandbox.vendors.scim.filter import parse_filter
+from sandbox.vendors.zoho.coql import parse_coql
+from sandbox.vendors.zoho.criteria import parse_criteria
+from sandbox.vendors.zoho.metadata import MODULES
 
 HOSTILE = [
     "o'brien@example.com",
@@ -49,7 +49,7 @@ def test_aql(value: str) -> None:
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_jql(value: str) -> None:
-    query = jira_jql.parse(f"project = SUP AND summary = {jql_string(value)}")
+    query = jql.parse(f"project = SUP AND summary = {jql_string(value)}")
     [group] = query.where
     assert [(c.field, c.values) for c in group] == [("project", ("SUP",)), ("summary", (value,))]
 

@@ -10,7 +10,7 @@ import pytest
 from tests.e2e.harness import EndToEnd, end_to_end
 
 from jirasync.syncs.assets_folders import initial
-from sandbox.vendors.assets_seed import ATTRIBUTE_IDS, EMPLOYEE_TYPE_ID, FOLDER_TYPE_ID, ROOT_FOLDER_NAME
+from sandbox.vendors.assets.seed import ATTRIBUTE_IDS, EMPLOYEE_TYPE_ID, FOLDER_TYPE_ID, ROOT_FOLDER_NAME
 
 PEOPLE = 300
 SYNC = "jira_to_assets_employees"  # the shipped definition: marks removed users Inactive, files A–Z

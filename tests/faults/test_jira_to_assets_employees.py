@@ -9,7 +9,7 @@ import pytest
 from tests.e2e.harness import EndToEnd
 from tests.faults.matrix import FaultMatrix, Write, comparable
 
-from sandbox.vendors.assets_seed import ATTRIBUTE_IDS, EMPLOYEE_TYPE_ID, FOLDER_TYPE_ID
+from sandbox.vendors.assets.seed import ATTRIBUTE_IDS, EMPLOYEE_TYPE_ID, FOLDER_TYPE_ID
 
 pytestmark = pytest.mark.e2e
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.vendors.aql import AqlError, parse_aql
+from sandbox.vendors.assets.aql import AqlError, parse_aql
 
 EMPLOYEE = {"objectType": ["Employee"], "Name": ["Mia Krystof"], "Status": ["Active"], "Job Title": []}
 

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from sandbox.vendors.soql import (
+from sandbox.vendors.salesforce.soql import (
     BooleanOp,
     Comparison,
     Not,

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from sandbox.testing import RunningSandbox
-from sandbox.vendors.jira_issues import ATTACHMENT_MAX_BYTES
+from sandbox.vendors.jira.issues import ATTACHMENT_MAX_BYTES
 
 FIELDS = {"project": {"key": "SUP"}, "issuetype": {"name": "Task"}, "summary": "Quirk"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.vendors.scim_filter import ScimFilterError, parse_filter
+from sandbox.vendors.scim.filter import ScimFilterError, parse_filter
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 

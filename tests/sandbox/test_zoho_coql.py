@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.vendors.zoho_coql import CoqlError, parse_coql
+from sandbox.vendors.zoho.coql import CoqlError, parse_coql
 
 ROWS = [
     {

@@ -23,7 +23,7 @@ from jirasync.syncs.assets_layout import LAYOUT_CURSOR
 from jirasync.syncs.family import DefinitionMismatch, RunOptions, SyncRun
 from jirasync.syncs.users_to_assets import FAMILY, ScopeError
 from sandbox.testing import RunningSandbox
-from sandbox.vendors.assets_seed import ATTRIBUTE_IDS, EMPLOYEE_TYPE_ID, FOLDER_TYPE_ID
+from sandbox.vendors.assets.seed import ATTRIBUTE_IDS, EMPLOYEE_TYPE_ID, FOLDER_TYPE_ID
 
 DEFINITION = load_definition(PROJECT_ROOT / "include" / "syncs" / "jira_to_assets_employees.yaml")
 JIRA_USER = ATTRIBUTE_IDS[(EMPLOYEE_TYPE_ID, "Jira User")]

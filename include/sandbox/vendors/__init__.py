@@ -1,1 +1,1 @@
-"""One module per emulated vendor API; sandbox.registry lists them."""
+"""One package per emulated vendor API, so each vendor's emulation is one room; sandbox.registry lists them."""
