@@ -10,6 +10,9 @@ from functools import cached_property
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 
 from sandbox.admin import admin_router
 from sandbox.changes import Change, recording
@@ -126,11 +129,26 @@ class Sandbox:
         )
         app.state.sandbox = self
         app.add_exception_handler(VendorError, _vendor_error_response)
+        app.add_exception_handler(HTTPException, self._route_error)
+        app.add_exception_handler(RequestValidationError, self._route_error)
         app.include_router(admin_router)
         for vendor in self.vendors.values():
             app.include_router(vendor.router, prefix=vendor.prefix)
         app.add_middleware(VendorGate, sandbox=self)
         return app
+
+    async def _route_error(self, request: Request, raised: Exception) -> Response:
+        """The framework's own answer (no such route, method or readable request) in the body of
+        the vendor the request was for, as that vendor's clients expect their errors."""
+        vendor = self.vendors.get(request.scope.get("sandbox.vendor", ""))
+        if isinstance(raised, RequestValidationError):
+            if vendor is None or vendor.route_error is None:
+                return await request_validation_exception_handler(request, raised)
+            return vendor.route_error(400, _validation_message(raised))
+        assert isinstance(raised, HTTPException)
+        if vendor is None or vendor.route_error is None:
+            return await http_exception_handler(request, raised)
+        return vendor.route_error(raised.status_code, str(raised.detail))
 
 
 @contextmanager
@@ -148,6 +166,16 @@ def _garbage_collector_paused() -> Iterator[None]:
 
 async def _vendor_error_response(_request: Request, raised: Exception) -> Response:
     return raised.response  # type: ignore[attr-defined]
+
+
+def _validation_message(raised: RequestValidationError) -> str:
+    first = raised.errors()[0] if raised.errors() else {}
+    where = ".".join(str(part) for part in first.get("loc", ())[1:])
+    return (
+        f"{where}: {first.get('msg', 'invalid request')}"
+        if where
+        else str(first.get("msg", "invalid request"))
+    )
 
 
 def create_app(config: SandboxConfig) -> FastAPI:

@@ -48,6 +48,7 @@ class VendorGate:
         else:
             public_base = f"{scope['scheme']}://{headers.get('host', '')}"
         scope["sandbox.public_base_url"] = public_base
+        scope["sandbox.vendor"] = vendor.name
         self.sandbox.traffic.begin()
         try:
             status = await self._answer(vendor, real_path, headers, scope, receive, send)

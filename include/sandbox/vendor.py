@@ -54,6 +54,9 @@ class Vendor:
     ``public_paths`` (regular expressions on the real path) need no credentials: token endpoints.
     ``paths`` is for a vendor that shares its prefix and host with another (JSM with Jira):
     the real paths it owns; a vendor with no ``paths`` owns the rest of its prefix.
+    ``route_error`` renders what the framework would otherwise answer itself, in the vendor's own
+    error body: a path no route serves (404), a method the path does not take (405), a request the
+    route cannot read (400); it gets the status and a message.
     ``on_change`` is told, after each admin API write (data routes and actions), which of the
     vendor's records it changed: a vendor that tracks changes (Graph delta, SCIM ``meta``)
     records them then, instead of looking for them on every request.
@@ -73,6 +76,7 @@ class Vendor:
     paths: tuple[str, ...] = ()
     actions: Mapping[str, Callable[[VendorState, dict[str, Any]], Any]] = field(default_factory=dict)
     on_change: Callable[[VendorState, list[Change]], None] | None = None
+    route_error: Callable[[int, str], Response] | None = None
 
 
 def vendor_state(request: Request, name: str) -> VendorState:
