@@ -156,6 +156,12 @@ def print_plan(definition: Any, store: Any, args: argparse.Namespace) -> int:
         f"{target.system} (connection '{target.conn_id}') in {preview.calls} API call(s)."
     )
     print(render_plan(preview.changes, sync_id=definition.id, sample=args.limit))
+    for stream, planned in preview.streams.items():
+        print(f"{stream} of the linked pairs: {len(planned)} to write")
+        for line in planned[: args.limit]:
+            print(f"  {line}")
+        if len(planned) > args.limit:
+            print(f"  ... and {len(planned) - args.limit} more")
     return 0
 
 

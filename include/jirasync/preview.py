@@ -1,8 +1,8 @@
 """A sync's plan from the command line (`jirasync plan`), without Airflow's scheduler or database.
 
 Both sides are read and planned as a run's extract and plan steps do (the same family, engine
-and state store), and nothing more: no apply step, so nothing is written to any vendor, and no
-run is recorded. Airflow connections come from ``AIRFLOW_CONN_*`` variables, which Airflow reads
+and state store), and the linked pairs' notes and files are compared as a dry run's apply does,
+and nothing more: nothing is written to any vendor, and no run is recorded. Airflow connections come from ``AIRFLOW_CONN_*`` variables, which Airflow reads
 before its database; ``use_connections_file`` turns a JSON file of connections into those.
 """
 
@@ -20,7 +20,7 @@ import pandas as pd
 from jirasync.engine.definitions import Endpoint, SyncDefinition
 from jirasync.engine.store import StateStore
 from jirasync.operators.connectors import api_calls, connector_for
-from jirasync.syncs.family import Extract, RunOptions, SyncRun, family_for
+from jirasync.syncs.family import Extract, RunOptions, SyncRun, family_for, sync_pair_streams
 from jirasync.syncs.planning import plan_run
 
 
@@ -34,6 +34,7 @@ class Preview:
     target: Extract
     changes: pd.DataFrame
     calls: int  # API calls both reads made
+    streams: dict[str, list[str]]  # what each stream of the linked pairs would write, by record
 
 
 def use_connections_file(path: Path) -> list[str]:
@@ -68,9 +69,13 @@ def preview_plan(definition: SyncDefinition, store: StateStore, *, full_sync: bo
     with _reading(definition, definition.target):
         target_connector = connector_for(definition.target)
         target = family.read_target(run, target_connector, source)
+    changes = plan_run(run, source, target)
+    with _reading(definition, definition.target):
+        streams = sync_pair_streams(run, target_connector)
     calls = sum(api_calls(source_connector).values()) + sum(api_calls(target_connector).values())
     calls += sum(source.calls.values()) + sum(target.calls.values())
-    return Preview(source, target, plan_run(run, source, target), calls)
+    calls += sum(sum(stream.calls.values()) for stream in streams.values())
+    return Preview(source, target, changes, calls, {name: s.planned for name, s in streams.items()})
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -15,11 +16,14 @@ SYNC = "jira_to_zoho_contacts"
 
 
 def written(sandbox: RunningSandbox) -> dict[str, int]:
-    """Requests that could have changed something in a vendor (OAuth token requests aside)."""
+    """Requests that could have changed something in a vendor (token requests and the searches
+    sent as POST aside)."""
     return {
         endpoint: count
         for endpoint, count in sandbox.counters().items()
-        if endpoint.split(" ")[1] in ("POST", "PUT", "PATCH", "DELETE") and "token" not in endpoint
+        if endpoint.split(" ")[1] in ("POST", "PUT", "PATCH", "DELETE")
+        and "token" not in endpoint
+        and not endpoint.endswith(("/search/jql", "/coql"))
     }
 
 
@@ -123,3 +127,34 @@ def test_a_sync_without_a_usable_definition_says_so(tmp_path: Path) -> None:
     result = jirasync("plan", "jira_to_zoho", "--state", str(tmp_path / "state.db"), home=tmp_path)
     assert result.returncode == 1
     assert "jirasync plan: sync 'jira_to_zoho': no definition of that id in " in result.stderr
+
+
+def test_the_plan_of_linked_records_lists_the_notes_and_files_it_would_write(
+    fresh_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    sync, state = "zoho_deals_to_jira", tmp_path / "state.db"
+    sync_once(sync, state, fresh_sandbox, run_id="run-1")  # links the deals to issues, no notes yet
+    with sa.create_engine(f"sqlite:///{state}").connect() as db:
+        deal, issue = db.execute(sa.text("SELECT source_id, target_id FROM links LIMIT 1")).one()
+    fresh_sandbox.mutate("zoho", "add_note", module="Deals", record_id=deal, content="Rückruf erbeten ✓")
+    content = base64.b64encode(b"%PDF-1.7 quote").decode()
+    fresh_sandbox.mutate(
+        "zoho", "add_attachment", module="Deals", record_id=deal, file_name="Angebot.pdf", content=content
+    )
+    connections = connections_file(tmp_path, fresh_sandbox)
+    before = written(fresh_sandbox)
+    result = jirasync(
+        "plan", sync, "--connections", str(connections), "--state", str(state), "--limit", "100000",
+        home=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert re.search(r"^comments of the linked pairs: [1-9]\d* to write$", out, re.MULTILINE), out
+    assert re.search(rf"^  .*{deal}.*{issue}.*would post.*Rückruf erbeten ✓", out, re.MULTILINE), out
+    assert re.search(r"^attachments of the linked pairs: [1-9]\d* to write$", out, re.MULTILINE), out
+    assert re.search(
+        rf"^  record {deal} \(issue {issue}\): would upload 'Angebot.pdf' \(14 bytes\) → Jira$",
+        out,
+        re.MULTILINE,
+    ), out
+    assert written(fresh_sandbox) == before  # nothing posted, uploaded or linked

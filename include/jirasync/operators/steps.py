@@ -33,7 +33,15 @@ from jirasync.engine.staging import read_frame, write_frame
 from jirasync.engine.store import StateStore, utc_now
 from jirasync.hooks.state import state_store_location
 from jirasync.operators.connectors import api_calls, connector_for
-from jirasync.syncs.family import DefinitionMismatch, Extract, RunOptions, SyncRun, Window, family_for
+from jirasync.syncs.family import (
+    DefinitionMismatch,
+    Extract,
+    RunOptions,
+    SyncRun,
+    Window,
+    family_for,
+    sync_pair_streams,
+)
 from jirasync.syncs.planning import plan_run
 
 log = logging.getLogger(__name__)
@@ -157,10 +165,8 @@ def apply(
                 run.store.save_cursor(sync_id, side, extract.cursor)
     # Streams of the linked pairs (records ↔ issues: notes ↔ comments, files ↔ attachments), once
     # the links are written.
-    family, streams = family_for(run.definition), {}
-    if hasattr(family, "sync_streams"):
-        with _fail_at_once_when_unfixable_by_retry(run, run.definition.target, reading=False):
-            streams = family.sync_streams(run, connector)
+    with _fail_at_once_when_unfixable_by_retry(run, run.definition.target, reading=False):
+        streams = sync_pair_streams(run, connector)
     ideal = _ideal_writes(changes, writer, summary.looked_up)
     # A writer that also writes the source (records ↔ issues) reports those calls itself.
     calls = _added(api_calls(connector), writer.other_calls() if hasattr(writer, "other_calls") else {})

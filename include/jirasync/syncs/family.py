@@ -140,3 +140,11 @@ def family_for(definition: SyncDefinition) -> SyncFamily:
     """The family implementation of a definition."""
     module = importlib.import_module(FAMILY_MODULES[definition.family])
     return module.FAMILY
+
+
+def sync_pair_streams(run: SyncRun, connector: Any) -> dict[str, Any]:
+    """The streams of the linked pairs, once the links are written: records ↔ issues mirrors notes
+    ↔ comments and files ↔ attachments (their outcomes by the run summary's key); the other
+    families link no pairs that carry streams, and have none."""
+    sync_streams = getattr(family_for(run.definition), "sync_streams", None)
+    return sync_streams(run, connector) if sync_streams is not None else {}
