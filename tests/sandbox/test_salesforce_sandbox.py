@@ -13,6 +13,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceAuthenticationFailed,
     SalesforceExpiredSession,
+    SalesforceGeneralError,
     SalesforceMalformedRequest,
     SalesforceRefusedRequest,
     SalesforceResourceNotFound,
@@ -22,6 +23,7 @@ from jirasync.connectors.salesforce import SalesforceHostRedirect
 from sandbox.testing import RunningSandbox, running_sandbox
 
 DATA = "/services/data/v59.0"
+NOT_FOUND = [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND", "fields": []}]
 
 
 def redirected_session(sandbox: RunningSandbox) -> requests.Session:
@@ -446,3 +448,109 @@ def test_an_attachment_is_inserted_as_multipart_blob_data_and_served_with_its_ty
     unnamed = {"Body": files["Body"]}
     refused = rest(fresh_sandbox, "POST", f"{DATA}/sobjects/Attachment", token, files=unnamed)
     assert refused.status_code == 400 and refused.json()[0]["errorCode"] == "INVALID_MULTIPART_REQUEST"
+
+
+def test_unknown_paths_doubled_slashes_wrong_methods_and_bad_json_answer_in_salesforces_body(
+    fresh_sandbox: RunningSandbox, token: str
+) -> None:
+    unknown = rest(fresh_sandbox, "GET", f"{DATA}/no-such-resource", token)
+    doubled = rest(fresh_sandbox, "GET", f"{DATA}//limits", token)
+    doubled_at_the_end = rest(fresh_sandbox, "GET", f"{DATA}/limits//", token, allow_redirects=False)
+    unknown_version = rest(fresh_sandbox, "GET", "/services/data/v59/limits", token)
+    put_on_sobject = rest(fresh_sandbox, "PUT", f"{DATA}/sobjects/Contact", token, json={})
+    post_on_record = rest(fresh_sandbox, "POST", f"{DATA}/sobjects/Contact/003RO0000000001AAA/", token)
+    bad_json = rest(
+        fresh_sandbox, "POST", f"{DATA}/sobjects/Contact", token, data="{'LastName': 'Quotes'}",
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+
+    for response in (unknown, doubled, doubled_at_the_end, unknown_version):
+        assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert put_on_sobject.status_code == post_on_record.status_code == 405
+    assert put_on_sobject.json() == [
+        {"message": "HTTP Method 'PUT' not allowed. Allowed are GET,POST", "errorCode": "METHOD_NOT_ALLOWED",
+         "fields": []}
+    ]  # fmt: skip
+    assert (
+        post_on_record.json()[0]["message"] == "HTTP Method 'POST' not allowed. Allowed are GET,PATCH,DELETE"
+    )
+    assert bad_json.status_code == 400 and bad_json.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
+
+
+def test_simple_salesforce_raises_its_own_exceptions_carrying_salesforces_errors(
+    fresh_sandbox: RunningSandbox,
+) -> None:
+    sf = login(fresh_sandbox)
+
+    with pytest.raises(SalesforceResourceNotFound) as unknown_resource:
+        sf.restful("no-such-resource")
+    with pytest.raises(SalesforceResourceNotFound) as leading_slash:
+        sf.restful("/limits")  # joined to a base URL ending in "/": a doubled slash
+    with pytest.raises(SalesforceResourceNotFound) as unknown_sobject:
+        sf.Shoe__c.describe()
+    with pytest.raises(SalesforceMalformedRequest) as unknown_field:
+        sf.Contact.create({"LastName": "Shoe", "Shoe_Size__c": 44})
+    with pytest.raises(SalesforceGeneralError) as wrong_method:
+        sf.restful("limits", method="DELETE")
+
+    assert unknown_resource.value.content == leading_slash.value.content == NOT_FOUND
+    assert unknown_sobject.value.content[0]["errorCode"] == "NOT_FOUND"
+    assert unknown_field.value.content == [
+        {"message": "No such column 'Shoe_Size__c' on sobject of type Contact", "errorCode": "INVALID_FIELD",
+         "fields": ["Shoe_Size__c"]}
+    ]  # fmt: skip
+    assert wrong_method.value.status == 405
+    assert wrong_method.value.content[0]["errorCode"] == "METHOD_NOT_ALLOWED"
+
+
+def test_a_trailing_slash_names_the_same_resource(fresh_sandbox: RunningSandbox, token: str) -> None:
+    contact = fresh_sandbox.records("salesforce", "Contact")[0]["Id"]
+
+    plain = rest(fresh_sandbox, "GET", f"{DATA}/sobjects/Contact/{contact}", token)
+    slashed = rest(fresh_sandbox, "GET", f"{DATA}/sobjects/Contact/{contact}/", token, allow_redirects=False)
+    created = rest(fresh_sandbox, "POST", f"{DATA}/sobjects/Contact/", token, json={"LastName": "Slash"})
+
+    assert slashed.status_code == 200 and slashed.json() == plain.json()
+    assert created.status_code == 201 and created.json()["success"] is True
+
+
+def test_the_version_list_needs_no_session_and_names_each_release(fresh_sandbox: RunningSandbox) -> None:
+    listed = requests.get(f"{fresh_sandbox.url('/salesforce')}/services/data/", timeout=30)
+
+    versions = listed.json()
+    assert listed.status_code == 200
+    assert {"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"} in versions
+    assert [v["version"] for v in versions][:2] == ["20.0", "21.0"]
+    assert versions[-1] == {"label": "Winter '26", "url": "/services/data/v65.0", "version": "65.0"}
+    assert fresh_sandbox.record("salesforce", "_limits", "DailyApiRequests")["Used"] == 0
+
+
+def test_simple_salesforce_reads_resources_limits_and_describes(fresh_sandbox: RunningSandbox) -> None:
+    sf = login(fresh_sandbox)
+
+    resources = sf.restful("")
+    first, then = sf.restful("limits"), sf.limits()
+    described = sf.describe()
+    case_info = sf.Case.metadata()
+    case_fields = {f["name"]: f for f in sf.Case.describe()["fields"]}
+
+    assert resources["sobjects"] == f"{DATA}/sobjects" and resources["composite"] == f"{DATA}/composite"
+    assert first["DailyApiRequests"]["Max"] == 15000
+    assert then["DailyApiRequests"]["Remaining"] == first["DailyApiRequests"]["Remaining"] - 1
+    assert all(set(limit) == {"Max", "Remaining"} for limit in first.values())
+    assert (described["encoding"], described["maxBatchSize"]) == ("UTF-8", 200)
+    case = next(s for s in described["sobjects"] if s["name"] == "Case")
+    assert (case["keyPrefix"], case["labelPlural"], case["queryable"], case["createable"]) == (
+        "500", "Cases", True, True,
+    )  # fmt: skip
+    assert case["urls"]["describe"] == f"{DATA}/sobjects/Case/describe"
+    assert case_info["objectDescribe"]["urls"] == case["urls"]
+    assert case_fields["Status"]["picklistValues"][0] == {"value": "New", "label": "New", "active": True}
+    assert case_fields["ContactId"]["referenceTo"] == ["Contact"]
+
+
+def test_the_token_endpoint_refuses_get_in_oauths_shape(fresh_sandbox: RunningSandbox) -> None:
+    response = requests.get(f"{fresh_sandbox.url('/salesforce')}/services/oauth2/token", timeout=30)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_request", "error_description": "must use HTTP POST"}

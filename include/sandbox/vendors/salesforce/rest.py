@@ -1,4 +1,5 @@
-"""sObject REST routes: describe, single-record CRUD, sObject Collections, ``updated``/``deleted``, limits.
+"""sObject REST routes: versions and resources, describe, single-record CRUD, sObject Collections,
+``updated``/``deleted``, limits.
 
 sObject Collections answer 200 even when records fail, with one result per record in input
 order and errors keyed ``statusCode`` (not ``errorCode``); with ``allOrNone`` nothing is
@@ -18,8 +19,11 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
 from sandbox.vendors.salesforce.api import (
+    MAX_API_VERSION,
+    MIN_API_VERSION,
     DailyAllowance,
     SalesforceError,
+    SalesforcePath,
     SalesforceRoute,
     api_version,
     parse_time,
@@ -38,52 +42,70 @@ ROLLED_BACK = {
 }
 
 router = APIRouter(route_class=SalesforceRoute)
+public = APIRouter(route_class=SalesforcePath)
+
+# The limits besides DailyApiRequests, as a Developer Edition org reports them untouched.
+_FIXED_LIMITS = {
+    "DailyAsyncApexExecutions": 250_000,
+    "DailyBulkApiBatches": 15_000,
+    "DailyBulkV2QueryJobs": 10_000,
+    "DataStorageMB": 5,
+    "FileStorageMB": 20,
+    "SingleEmail": 15,
+}
 
 
-@router.get("/services/data")
-@router.get("/services/data/")
+@public.get("/services/data")
 def versions() -> list[dict[str, str]]:
+    """Every version the org serves, oldest first; Salesforce answers this one without a session."""
+    newest = int(float(MAX_API_VERSION))
     return [
-        {"label": f"API {v}", "url": f"/services/data/v{v}", "version": v} for v in ("59.0", "62.0", "65.0")
+        {"label": _release(v), "url": f"/services/data/v{v}.0", "version": f"{v}.0"}
+        for v in range(int(float(MIN_API_VERSION)), newest + 1)
     ]
 
 
+@router.get("/services/data/{version}")
+def resources(version: str) -> dict[str, str]:
+    """The resources of a version that the sandbox serves, by name."""
+    base = f"/services/data/v{api_version(version)}"
+    return {name: f"{base}/{name}" for name in ("sobjects", "query", "queryAll", "limits", "composite")}
+
+
 @router.get("/services/data/{version}/limits")
-@router.get("/services/data/{version}/limits/")
 def limits(request: Request, version: str) -> dict[str, Any]:
     api_version(version)
     used, maximum = DailyAllowance(salesforce(request)).get()
-    return {"DailyApiRequests": {"Max": maximum, "Remaining": max(0, maximum - used)}}
+    return {
+        "DailyApiRequests": {"Max": maximum, "Remaining": max(0, maximum - used)},
+        **{name: {"Max": most, "Remaining": most} for name, most in _FIXED_LIMITS.items()},
+    }
 
 
 @router.get("/services/data/{version}/sobjects")
-@router.get("/services/data/{version}/sobjects/")
 def describe_global(version: str) -> dict[str, Any]:
-    api_version(version)
+    number = api_version(version)
     return {
         "encoding": "UTF-8",
         "maxBatchSize": COLLECTION_LIMIT,
-        "sobjects": [_summary(s) for s in SOBJECTS.values()],
+        "sobjects": [_summary(s, number) for s in SOBJECTS.values()],
     }
 
 
 @router.get("/services/data/{version}/sobjects/{sobject}")
-@router.get("/services/data/{version}/sobjects/{sobject}/")
 def sobject_basic_info(version: str, sobject: str) -> dict[str, Any]:
-    api_version(version)
-    return {"objectDescribe": _summary(sobject_or_error(sobject)), "recentItems": []}
+    number = api_version(version)
+    return {"objectDescribe": _summary(sobject_or_error(sobject), number), "recentItems": []}
 
 
 @router.get("/services/data/{version}/sobjects/{sobject}/describe")
-@router.get("/services/data/{version}/sobjects/{sobject}/describe/")
 def describe(version: str, sobject: str) -> dict[str, Any]:
-    api_version(version)
+    number = api_version(version)
     described = sobject_or_error(sobject)
-    return {**_summary(described), "fields": [_describe_field(f) for f in described.fields]}
+    return {**_summary(described, number), "fields": [_describe_field(f) for f in described.fields]}
 
 
 @router.get("/services/data/{version}/sobjects/{sobject}/updated")
-@router.get("/services/data/{version}/sobjects/{sobject}/updated/")
 def updated(
     request: Request, version: str, sobject: str, start: str | None = None, end: str | None = None
 ) -> dict:
@@ -99,7 +121,6 @@ def updated(
 
 
 @router.get("/services/data/{version}/sobjects/{sobject}/deleted")
-@router.get("/services/data/{version}/sobjects/{sobject}/deleted/")
 def deleted(
     request: Request, version: str, sobject: str, start: str | None = None, end: str | None = None
 ) -> dict:
@@ -117,7 +138,6 @@ def deleted(
 
 
 @router.post("/services/data/{version}/sobjects/{sobject}", status_code=201)
-@router.post("/services/data/{version}/sobjects/{sobject}/", status_code=201)
 async def create(request: Request, version: str, sobject: str) -> JSONResponse:
     api_version(version)
     described = sobject_or_error(sobject)
@@ -381,19 +401,35 @@ def _window(start: str | None, end: str | None) -> tuple[dt.datetime, dt.datetim
     return since, min(until, now.replace(second=0, microsecond=0) + dt.timedelta(minutes=1))
 
 
-def _summary(described: SObject) -> dict[str, Any]:
+def _summary(described: SObject, version: str) -> dict[str, Any]:
     writable = described.name != "User"
+    sobject_url = f"/services/data/v{version}/sobjects/{described.name}"
     return {
         "name": described.name,
         "label": described.label,
+        "labelPlural": described.label_plural,
         "keyPrefix": described.key_prefix,
         "custom": False,
         "createable": writable,
         "updateable": writable,
         "deletable": writable,
+        "undeletable": writable,
         "queryable": True,
-        "urls": {"sobject": f"/services/data/v59.0/sobjects/{described.name}"},
+        "retrieveable": True,
+        "replicateable": True,
+        "searchable": True,
+        "urls": {
+            "sobject": sobject_url,
+            "describe": f"{sobject_url}/describe",
+            "rowTemplate": f"{sobject_url}/{{ID}}",
+        },
     }
+
+
+def _release(version: int) -> str:
+    """The release a version came with: three a year, and v20.0 was Winter '11."""
+    year, season = divmod(version - 20, 3)
+    return f"{('Winter', 'Spring', 'Summer')[season]} '{11 + year:02d}"
 
 
 def _describe_field(field: Field) -> dict[str, Any]:
