@@ -554,3 +554,123 @@ def test_the_token_endpoint_refuses_get_in_oauths_shape(fresh_sandbox: RunningSa
 
     assert response.status_code == 400
     assert response.json() == {"error": "invalid_request", "error_description": "must use HTTP POST"}
+
+
+def composite(sandbox: RunningSandbox, token: str, subrequests: list[dict], **options: object) -> list[dict]:
+    response = rest(
+        sandbox, "POST", f"{DATA}/composite", token, json={"compositeRequest": subrequests, **options}
+    )
+    assert response.status_code == 200
+    return response.json()["compositeResponse"]
+
+
+def test_composite_chains_subrequests_by_reference_in_one_api_call(
+    fresh_sandbox: RunningSandbox, token: str
+) -> None:
+    results = composite(fresh_sandbox, token, [
+        {"method": "POST", "url": f"{DATA}/sobjects/Account", "referenceId": "newAccount",
+         "body": {"Name": "Composite Ltd"}},
+        {"method": "POST", "url": f"{DATA}/sobjects/Contact", "referenceId": "newContact",
+         "body": {"LastName": "Chained", "AccountId": "@{newAccount.id}"}},
+        {"method": "GET", "url": f"{DATA}/query?q=SELECT+Id,Account.Name+FROM+Contact+WHERE+LastName='Chained'",
+         "referenceId": "found"},
+        {"method": "PATCH", "url": f"{DATA}/sobjects/Contact/@{{found.records[0].Id}}", "referenceId": "renamed",
+         "body": {"Title": "Chained by @{newAccount.id}"}},
+    ])  # fmt: skip
+
+    account, contact, found, renamed = results
+    assert [r["referenceId"] for r in results] == ["newAccount", "newContact", "found", "renamed"]
+    assert account["httpStatusCode"] == 201 and account["body"]["success"] is True
+    assert account["httpHeaders"] == {"Location": f"{DATA}/sobjects/Account/{account['body']['id']}"}
+    assert found["body"]["records"][0]["Account"]["Name"] == "Composite Ltd"
+    assert (renamed["httpStatusCode"], renamed["body"], renamed["httpHeaders"]) == (204, None, {})
+    stored = fresh_sandbox.record("salesforce", "Contact", contact["body"]["id"])
+    assert stored["AccountId"] == account["body"]["id"]
+    assert stored["Title"] == f"Chained by {account['body']['id']}"
+    assert fresh_sandbox.record("salesforce", "_limits", "DailyApiRequests")["Used"] == 1
+
+
+def test_composite_without_all_or_none_halts_only_what_names_a_failed_result(
+    fresh_sandbox: RunningSandbox, token: str
+) -> None:
+    results = composite(fresh_sandbox, token, [
+        {"method": "POST", "url": f"{DATA}/sobjects/Contact", "referenceId": "badContact",
+         "body": {"LastName": "Bad", "Email": "Not a real email address"}},
+        {"method": "PATCH", "url": f"{DATA}/sobjects/Contact/@{{badContact.id}}", "referenceId": "dependent",
+         "body": {"Title": "never"}},
+        {"method": "POST", "url": f"{DATA}/sobjects/Contact", "referenceId": "independent",
+         "body": {"LastName": "Fine"}},
+        {"method": "GET", "url": f"{DATA}/no-such-resource", "referenceId": "lost"},
+    ])  # fmt: skip
+
+    bad, dependent, independent, lost = results
+    assert (bad["httpStatusCode"], bad["body"]) == (400, [
+        {"message": "Email: invalid email address: Not a real email address", "errorCode": "INVALID_EMAIL_ADDRESS",
+         "fields": ["Email"]}
+    ])  # fmt: skip
+    assert dependent["httpStatusCode"] == 400 and dependent["body"][0]["errorCode"] == "PROCESSING_HALTED"
+    assert "badContact.id" in dependent["body"][0]["message"]
+    assert independent["httpStatusCode"] == 201
+    assert fresh_sandbox.record("salesforce", "Contact", independent["body"]["id"])["LastName"] == "Fine"
+    assert (lost["httpStatusCode"], lost["body"]) == (404, NOT_FOUND)
+
+
+def test_composite_with_all_or_none_undoes_every_write_when_one_fails(
+    fresh_sandbox: RunningSandbox, token: str
+) -> None:
+    contact = fresh_sandbox.records("salesforce", "Contact")[0]
+    accounts = len(fresh_sandbox.records("salesforce", "Account"))
+
+    results = composite(fresh_sandbox, token, [
+        {"method": "POST", "url": f"{DATA}/sobjects/Account", "referenceId": "made", "body": {"Name": "Undone"}},
+        {"method": "PATCH", "url": f"{DATA}/sobjects/Contact/{contact['Id']}", "referenceId": "changed",
+         "body": {"Title": "Undone"}},
+        {"method": "POST", "url": f"{DATA}/sobjects/Contact", "referenceId": "failing", "body": {"Email": "a@b.c"}},
+        {"method": "GET", "url": f"{DATA}/limits", "referenceId": "neverRun"},
+    ], allOrNone=True)  # fmt: skip
+
+    assert [(r["referenceId"], r["httpStatusCode"]) for r in results] == [
+        ("made", 400), ("changed", 400), ("failing", 400), ("neverRun", 400),
+    ]  # fmt: skip
+    assert results[2]["body"][0]["errorCode"] == "REQUIRED_FIELD_MISSING"
+    halted = {r["body"][0]["errorCode"] for r in results if r["referenceId"] != "failing"}
+    assert halted == {"PROCESSING_HALTED"}
+    assert len(fresh_sandbox.records("salesforce", "Account")) == accounts
+    assert fresh_sandbox.record("salesforce", "Contact", contact["Id"]) == contact
+
+
+def test_a_malformed_composite_request_is_refused_whole(fresh_sandbox: RunningSandbox, token: str) -> None:
+    accounts = len(fresh_sandbox.records("salesforce", "Account"))
+    create = {"method": "POST", "url": f"{DATA}/sobjects/Account", "body": {"Name": "Never"}}
+
+    no_reference = rest(
+        fresh_sandbox, "POST", f"{DATA}/composite", token, json={"compositeRequest": [create]}
+    )
+    twice = [{**create, "referenceId": "same"}, {**create, "referenceId": "same"}]
+    duplicate = rest(fresh_sandbox, "POST", f"{DATA}/composite", token, json={"compositeRequest": twice})
+    many = [{**create, "referenceId": f"r{i}"} for i in range(26)]
+    too_many = rest(fresh_sandbox, "POST", f"{DATA}/composite", token, json={"compositeRequest": many})
+
+    assert [r.status_code for r in (no_reference, duplicate, too_many)] == [400, 400, 400]
+    assert no_reference.json()[0]["message"] == "Required field 'referenceId' is missing"
+    assert "same" in duplicate.json()[0]["message"]
+    assert "25" in too_many.json()[0]["message"]
+    assert len(fresh_sandbox.records("salesforce", "Account")) == accounts
+
+
+def test_composite_sobjects_reads_records_by_ids_with_the_fields_asked(
+    fresh_sandbox: RunningSandbox, token: str
+) -> None:
+    contacts = [c["Id"] for c in fresh_sandbox.records("salesforce", "Contact")[:2]]
+    ids = ",".join([*contacts, "003RO000000zzzzAAA"])
+
+    read = rest(fresh_sandbox, "GET", f"{DATA}/composite/sobjects/Contact", token,
+                params={"ids": ids, "fields": "Id,LastName"})  # fmt: skip
+    unknown_field = rest(fresh_sandbox, "GET", f"{DATA}/composite/sobjects/Contact", token,
+                         params={"ids": ids, "fields": "Shoe_Size__c"})  # fmt: skip
+
+    assert read.status_code == 200
+    first, second, missing = read.json()
+    assert [first["Id"], second["Id"]] == contacts and set(first) == {"attributes", "Id", "LastName"}
+    assert missing is None
+    assert unknown_field.status_code == 400 and unknown_field.json()[0]["errorCode"] == "INVALID_FIELD"

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 
 from sandbox.vendor import Vendor, VendorState
-from sandbox.vendors.salesforce import login, query, rest
+from sandbox.vendors.salesforce import composite, login, query, rest
 from sandbox.vendors.salesforce.api import NAME, error_response, route_error
 from sandbox.vendors.salesforce.seed import ACTIONS, seed_salesforce
 
@@ -48,6 +48,7 @@ router.include_router(login.router)
 router.include_router(query.router)
 router.include_router(rest.router)
 router.include_router(rest.public)
+router.include_router(composite.router)
 
 VENDOR = Vendor(
     name=NAME,

@@ -9,6 +9,7 @@ body, and puts ``Sforce-Limit-Info`` on the response.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import threading
 from collections.abc import Callable, Coroutine, Sequence
@@ -76,6 +77,18 @@ def route_error(status: int, message: str) -> JSONResponse:
     if status == 400:
         return error_response(400, "JSON_PARSER_ERROR", message)
     return error_response(status, "UNKNOWN_EXCEPTION", message)
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body() or b"null")
+    except ValueError as error:
+        raise SalesforceError(
+            400, "JSON_PARSER_ERROR", f"Unexpected character in the body: {error}"
+        ) from None
+    if not isinstance(body, dict):
+        raise SalesforceError(400, "JSON_PARSER_ERROR", "The body must be a JSON object")
+    return body
 
 
 def salesforce(request: Request) -> VendorState:

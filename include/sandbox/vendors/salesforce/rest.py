@@ -26,11 +26,12 @@ from sandbox.vendors.salesforce.api import (
     SalesforcePath,
     SalesforceRoute,
     api_version,
+    json_object,
     parse_time,
     salesforce,
     salesforce_time,
 )
-from sandbox.vendors.salesforce.records import Records, sobject_or_error
+from sandbox.vendors.salesforce.records import Records, attributes, sobject_or_error
 from sandbox.vendors.salesforce.schema import BY_KEY_PREFIX, SOBJECTS, Field, SObject, sobject_named
 
 COLLECTION_LIMIT = 200
@@ -139,15 +140,19 @@ def deleted(
 
 @router.post("/services/data/{version}/sobjects/{sobject}", status_code=201)
 async def create(request: Request, version: str, sobject: str) -> JSONResponse:
-    api_version(version)
+    number = api_version(version)
     described = sobject_or_error(sobject)
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         body = await _blob_insert(request, described)
     else:
-        body = await _json_object(request)
+        body = await json_object(request)
     records = Records(salesforce(request))
     [new_id] = records.insert(described, [records.prepare_create(described, body)])
-    return JSONResponse({"id": new_id, "success": True, "errors": []}, status_code=201)
+    return JSONResponse(
+        {"id": new_id, "success": True, "errors": []},
+        status_code=201,
+        headers={"Location": attributes(described, new_id, number)["url"]},
+    )
 
 
 @router.get("/services/data/{version}/sobjects/{sobject}/{record_id}")
@@ -165,7 +170,7 @@ def get_record(
 async def update(request: Request, version: str, sobject: str, record_id: str) -> Response:
     api_version(version)
     described = sobject_or_error(sobject)
-    body = await _json_object(request)
+    body = await json_object(request)
     records = Records(salesforce(request))
     records.store(described, [records.prepare_update(described, record_id, body)])
     return Response(status_code=204)
@@ -195,7 +200,7 @@ def blob(request: Request, version: str, sobject: str, record_id: str, blob_fiel
 @router.post("/services/data/{version}/composite/sobjects")
 async def create_many(request: Request, version: str) -> list[dict[str, Any]]:
     api_version(version)
-    body = await _json_object(request)
+    body = await json_object(request)
     items = _collection_records(body)
     records = Records(salesforce(request))
 
@@ -215,7 +220,7 @@ async def create_many(request: Request, version: str) -> list[dict[str, Any]]:
 @router.patch("/services/data/{version}/composite/sobjects")
 async def update_many(request: Request, version: str) -> list[dict[str, Any]]:
     api_version(version)
-    body = await _json_object(request)
+    body = await json_object(request)
     items = _collection_records(body)
     records = Records(salesforce(request))
 
@@ -331,18 +336,6 @@ def _too_many() -> SalesforceError:
     return SalesforceError(
         400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call"
     )
-
-
-async def _json_object(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"null")
-    except ValueError as error:
-        raise SalesforceError(
-            400, "JSON_PARSER_ERROR", f"Unexpected character in the body: {error}"
-        ) from None
-    if not isinstance(body, dict):
-        raise SalesforceError(400, "JSON_PARSER_ERROR", "The body must be a JSON object")
-    return body
 
 
 async def _blob_insert(request: Request, described: SObject) -> dict[str, Any]:
