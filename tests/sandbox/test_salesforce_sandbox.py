@@ -468,11 +468,12 @@ def test_unknown_paths_doubled_slashes_wrong_methods_and_bad_json_answer_in_sale
         assert (response.status_code, response.json()) == (404, NOT_FOUND)
     assert put_on_sobject.status_code == post_on_record.status_code == 405
     assert put_on_sobject.json() == [
-        {"message": "HTTP Method 'PUT' not allowed. Allowed are GET,POST", "errorCode": "METHOD_NOT_ALLOWED",
+        {"message": "HTTP Method 'PUT' not allowed. Allowed are HEAD,GET,POST", "errorCode": "METHOD_NOT_ALLOWED",
          "fields": []}
     ]  # fmt: skip
     assert (
-        post_on_record.json()[0]["message"] == "HTTP Method 'POST' not allowed. Allowed are GET,PATCH,DELETE"
+        post_on_record.json()[0]["message"]
+        == "HTTP Method 'POST' not allowed. Allowed are HEAD,GET,PATCH,DELETE"
     )
     assert bad_json.status_code == 400 and bad_json.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
 
@@ -512,6 +513,16 @@ def test_a_trailing_slash_names_the_same_resource(fresh_sandbox: RunningSandbox,
 
     assert slashed.status_code == 200 and slashed.json() == plain.json()
     assert created.status_code == 201 and created.json()["success"] is True
+
+
+def test_head_answers_wherever_get_does_without_a_body(fresh_sandbox: RunningSandbox, token: str) -> None:
+    contact = fresh_sandbox.records("salesforce", "Contact")[0]["Id"]
+
+    found = rest(fresh_sandbox, "HEAD", f"{DATA}/sobjects/Contact/{contact}", token)
+    missing = rest(fresh_sandbox, "HEAD", f"{DATA}/sobjects/Contact/003RO000000zzzzAAA", token)
+
+    assert (found.status_code, found.content) == (200, b"")
+    assert (missing.status_code, missing.content) == (404, b"")
 
 
 def test_the_version_list_needs_no_session_and_names_each_release(fresh_sandbox: RunningSandbox) -> None:

@@ -202,7 +202,13 @@ class SalesforcePath(APIRoute):
     (clients that join ``base_url + "/limits"`` get that from Salesforce too), even where the
     framework would redirect to the path with the slashes stripped. A method the path does not
     take is 405 ``METHOD_NOT_ALLOWED`` naming every method the path does take, in Salesforce's words.
+    Whatever answers GET answers HEAD, as on Salesforce (the server leaves out the body).
     """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
+        super().__init__(path, endpoint, **options)
+        if "GET" in self.methods:
+            self.methods.add("HEAD")
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if b"//" in scope.get("raw_path", scope["path"].encode()):
@@ -228,7 +234,7 @@ class SalesforcePath(APIRoute):
         await error_response(405, "METHOD_NOT_ALLOWED", message)(scope, receive, send)
 
 
-_METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_METHOD_ORDER = ("HEAD", "GET", "POST", "PUT", "PATCH", "DELETE")
 SUBREQUEST = "salesforce.subrequest"
 
 
