@@ -13,6 +13,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceAuthenticationFailed,
     SalesforceExpiredSession,
+    SalesforceGeneralError,
     SalesforceMalformedRequest,
     SalesforceRefusedRequest,
     SalesforceResourceNotFound,
@@ -22,6 +23,7 @@ from jirasync.connectors.salesforce import SalesforceHostRedirect
 from sandbox.testing import RunningSandbox, running_sandbox
 
 DATA = "/services/data/v59.0"
+NOT_FOUND = [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND", "fields": []}]
 
 
 def redirected_session(sandbox: RunningSandbox) -> requests.Session:
@@ -446,3 +448,240 @@ def test_an_attachment_is_inserted_as_multipart_blob_data_and_served_with_its_ty
     unnamed = {"Body": files["Body"]}
     refused = rest(fresh_sandbox, "POST", f"{DATA}/sobjects/Attachment", token, files=unnamed)
     assert refused.status_code == 400 and refused.json()[0]["errorCode"] == "INVALID_MULTIPART_REQUEST"
+
+
+def test_unknown_paths_doubled_slashes_wrong_methods_and_bad_json_answer_in_salesforces_body(
+    fresh_sandbox: RunningSandbox, token: str
+) -> None:
+    unknown = rest(fresh_sandbox, "GET", f"{DATA}/no-such-resource", token)
+    doubled = rest(fresh_sandbox, "GET", f"{DATA}//limits", token)
+    doubled_at_the_end = rest(fresh_sandbox, "GET", f"{DATA}/limits//", token, allow_redirects=False)
+    unknown_version = rest(fresh_sandbox, "GET", "/services/data/v59/limits", token)
+    put_on_sobject = rest(fresh_sandbox, "PUT", f"{DATA}/sobjects/Contact", token, json={})
+    post_on_record = rest(fresh_sandbox, "POST", f"{DATA}/sobjects/Contact/003RO0000000001AAA/", token)
+    bad_json = rest(
+        fresh_sandbox, "POST", f"{DATA}/sobjects/Contact", token, data="{'LastName': 'Quotes'}",
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+
+    for response in (unknown, doubled, doubled_at_the_end, unknown_version):
+        assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert put_on_sobject.status_code == post_on_record.status_code == 405
+    assert put_on_sobject.json() == [
+        {"message": "HTTP Method 'PUT' not allowed. Allowed are HEAD,GET,POST", "errorCode": "METHOD_NOT_ALLOWED",
+         "fields": []}
+    ]  # fmt: skip
+    assert (
+        post_on_record.json()[0]["message"]
+        == "HTTP Method 'POST' not allowed. Allowed are HEAD,GET,PATCH,DELETE"
+    )
+    assert bad_json.status_code == 400 and bad_json.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
+
+
+def test_simple_salesforce_raises_its_own_exceptions_carrying_salesforces_errors(
+    fresh_sandbox: RunningSandbox,
+) -> None:
+    sf = login(fresh_sandbox)
+
+    with pytest.raises(SalesforceResourceNotFound) as unknown_resource:
+        sf.restful("no-such-resource")
+    with pytest.raises(SalesforceResourceNotFound) as leading_slash:
+        sf.restful("/limits")  # joined to a base URL ending in "/": a doubled slash
+    with pytest.raises(SalesforceResourceNotFound) as unknown_sobject:
+        sf.Shoe__c.describe()
+    with pytest.raises(SalesforceMalformedRequest) as unknown_field:
+        sf.Contact.create({"LastName": "Shoe", "Shoe_Size__c": 44})
+    with pytest.raises(SalesforceGeneralError) as wrong_method:
+        sf.restful("limits", method="DELETE")
+
+    assert unknown_resource.value.content == leading_slash.value.content == NOT_FOUND
+    assert unknown_sobject.value.content[0]["errorCode"] == "NOT_FOUND"
+    assert unknown_field.value.content == [
+        {"message": "No such column 'Shoe_Size__c' on sobject of type Contact", "errorCode": "INVALID_FIELD",
+         "fields": ["Shoe_Size__c"]}
+    ]  # fmt: skip
+    assert wrong_method.value.status == 405
+    assert wrong_method.value.content[0]["errorCode"] == "METHOD_NOT_ALLOWED"
+
+
+def test_a_trailing_slash_names_the_same_resource(fresh_sandbox: RunningSandbox, token: str) -> None:
+    contact = fresh_sandbox.records("salesforce", "Contact")[0]["Id"]
+
+    plain = rest(fresh_sandbox, "GET", f"{DATA}/sobjects/Contact/{contact}", token)
+    slashed = rest(fresh_sandbox, "GET", f"{DATA}/sobjects/Contact/{contact}/", token, allow_redirects=False)
+    created = rest(fresh_sandbox, "POST", f"{DATA}/sobjects/Contact/", token, json={"LastName": "Slash"})
+
+    assert slashed.status_code == 200 and slashed.json() == plain.json()
+    assert created.status_code == 201 and created.json()["success"] is True
+
+
+def test_head_answers_wherever_get_does_without_a_body(fresh_sandbox: RunningSandbox, token: str) -> None:
+    contact = fresh_sandbox.records("salesforce", "Contact")[0]["Id"]
+
+    found = rest(fresh_sandbox, "HEAD", f"{DATA}/sobjects/Contact/{contact}", token)
+    missing = rest(fresh_sandbox, "HEAD", f"{DATA}/sobjects/Contact/003RO000000zzzzAAA", token)
+
+    assert (found.status_code, found.content) == (200, b"")
+    assert (missing.status_code, missing.content) == (404, b"")
+
+
+def test_the_version_list_needs_no_session_and_names_each_release(fresh_sandbox: RunningSandbox) -> None:
+    listed = requests.get(f"{fresh_sandbox.url('/salesforce')}/services/data/", timeout=30)
+
+    versions = listed.json()
+    assert listed.status_code == 200
+    assert {"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"} in versions
+    assert [v["version"] for v in versions][:2] == ["20.0", "21.0"]
+    assert versions[-1] == {"label": "Winter '26", "url": "/services/data/v65.0", "version": "65.0"}
+    assert fresh_sandbox.record("salesforce", "_limits", "DailyApiRequests")["Used"] == 0
+
+
+def test_simple_salesforce_reads_resources_limits_and_describes(fresh_sandbox: RunningSandbox) -> None:
+    sf = login(fresh_sandbox)
+
+    resources = sf.restful("")
+    first, then = sf.restful("limits"), sf.limits()
+    described = sf.describe()
+    case_info = sf.Case.metadata()
+    case_fields = {f["name"]: f for f in sf.Case.describe()["fields"]}
+
+    assert resources["sobjects"] == f"{DATA}/sobjects" and resources["composite"] == f"{DATA}/composite"
+    assert first["DailyApiRequests"]["Max"] == 15000
+    assert then["DailyApiRequests"]["Remaining"] == first["DailyApiRequests"]["Remaining"] - 1
+    assert all(set(limit) == {"Max", "Remaining"} for limit in first.values())
+    assert (described["encoding"], described["maxBatchSize"]) == ("UTF-8", 200)
+    case = next(s for s in described["sobjects"] if s["name"] == "Case")
+    assert (case["keyPrefix"], case["labelPlural"], case["queryable"], case["createable"]) == (
+        "500", "Cases", True, True,
+    )  # fmt: skip
+    assert case["urls"]["describe"] == f"{DATA}/sobjects/Case/describe"
+    assert case_info["objectDescribe"]["urls"] == case["urls"]
+    assert case_fields["Status"]["picklistValues"][0] == {"value": "New", "label": "New", "active": True}
+    assert case_fields["ContactId"]["referenceTo"] == ["Contact"]
+
+
+def test_the_token_endpoint_refuses_get_in_oauths_shape(fresh_sandbox: RunningSandbox) -> None:
+    response = requests.get(f"{fresh_sandbox.url('/salesforce')}/services/oauth2/token", timeout=30)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_request", "error_description": "must use HTTP POST"}
+
+
+def composite(sandbox: RunningSandbox, token: str, subrequests: list[dict], **options: object) -> list[dict]:
+    response = rest(
+        sandbox, "POST", f"{DATA}/composite", token, json={"compositeRequest": subrequests, **options}
+    )
+    assert response.status_code == 200
+    return response.json()["compositeResponse"]
+
+
+def test_composite_chains_subrequests_by_reference_in_one_api_call(
+    fresh_sandbox: RunningSandbox, token: str
+) -> None:
+    results = composite(fresh_sandbox, token, [
+        {"method": "POST", "url": f"{DATA}/sobjects/Account", "referenceId": "newAccount",
+         "body": {"Name": "Composite Ltd"}},
+        {"method": "POST", "url": f"{DATA}/sobjects/Contact", "referenceId": "newContact",
+         "body": {"LastName": "Chained", "AccountId": "@{newAccount.id}"}},
+        {"method": "GET", "url": f"{DATA}/query?q=SELECT+Id,Account.Name+FROM+Contact+WHERE+LastName='Chained'",
+         "referenceId": "found"},
+        {"method": "PATCH", "url": f"{DATA}/sobjects/Contact/@{{found.records[0].Id}}", "referenceId": "renamed",
+         "body": {"Title": "Chained by @{newAccount.id}"}},
+    ])  # fmt: skip
+
+    account, contact, found, renamed = results
+    assert [r["referenceId"] for r in results] == ["newAccount", "newContact", "found", "renamed"]
+    assert account["httpStatusCode"] == 201 and account["body"]["success"] is True
+    assert account["httpHeaders"] == {"Location": f"{DATA}/sobjects/Account/{account['body']['id']}"}
+    assert found["body"]["records"][0]["Account"]["Name"] == "Composite Ltd"
+    assert (renamed["httpStatusCode"], renamed["body"], renamed["httpHeaders"]) == (204, None, {})
+    stored = fresh_sandbox.record("salesforce", "Contact", contact["body"]["id"])
+    assert stored["AccountId"] == account["body"]["id"]
+    assert stored["Title"] == f"Chained by {account['body']['id']}"
+    assert fresh_sandbox.record("salesforce", "_limits", "DailyApiRequests")["Used"] == 1
+
+
+def test_composite_without_all_or_none_halts_only_what_names_a_failed_result(
+    fresh_sandbox: RunningSandbox, token: str
+) -> None:
+    results = composite(fresh_sandbox, token, [
+        {"method": "POST", "url": f"{DATA}/sobjects/Contact", "referenceId": "badContact",
+         "body": {"LastName": "Bad", "Email": "Not a real email address"}},
+        {"method": "PATCH", "url": f"{DATA}/sobjects/Contact/@{{badContact.id}}", "referenceId": "dependent",
+         "body": {"Title": "never"}},
+        {"method": "POST", "url": f"{DATA}/sobjects/Contact", "referenceId": "independent",
+         "body": {"LastName": "Fine"}},
+        {"method": "GET", "url": f"{DATA}/no-such-resource", "referenceId": "lost"},
+    ])  # fmt: skip
+
+    bad, dependent, independent, lost = results
+    assert (bad["httpStatusCode"], bad["body"]) == (400, [
+        {"message": "Email: invalid email address: Not a real email address", "errorCode": "INVALID_EMAIL_ADDRESS",
+         "fields": ["Email"]}
+    ])  # fmt: skip
+    assert dependent["httpStatusCode"] == 400 and dependent["body"][0]["errorCode"] == "PROCESSING_HALTED"
+    assert "badContact.id" in dependent["body"][0]["message"]
+    assert independent["httpStatusCode"] == 201
+    assert fresh_sandbox.record("salesforce", "Contact", independent["body"]["id"])["LastName"] == "Fine"
+    assert (lost["httpStatusCode"], lost["body"]) == (404, NOT_FOUND)
+
+
+def test_composite_with_all_or_none_undoes_every_write_when_one_fails(
+    fresh_sandbox: RunningSandbox, token: str
+) -> None:
+    contact = fresh_sandbox.records("salesforce", "Contact")[0]
+    accounts = len(fresh_sandbox.records("salesforce", "Account"))
+
+    results = composite(fresh_sandbox, token, [
+        {"method": "POST", "url": f"{DATA}/sobjects/Account", "referenceId": "made", "body": {"Name": "Undone"}},
+        {"method": "PATCH", "url": f"{DATA}/sobjects/Contact/{contact['Id']}", "referenceId": "changed",
+         "body": {"Title": "Undone"}},
+        {"method": "POST", "url": f"{DATA}/sobjects/Contact", "referenceId": "failing", "body": {"Email": "a@b.c"}},
+        {"method": "GET", "url": f"{DATA}/limits", "referenceId": "neverRun"},
+    ], allOrNone=True)  # fmt: skip
+
+    assert [(r["referenceId"], r["httpStatusCode"]) for r in results] == [
+        ("made", 400), ("changed", 400), ("failing", 400), ("neverRun", 400),
+    ]  # fmt: skip
+    assert results[2]["body"][0]["errorCode"] == "REQUIRED_FIELD_MISSING"
+    halted = {r["body"][0]["errorCode"] for r in results if r["referenceId"] != "failing"}
+    assert halted == {"PROCESSING_HALTED"}
+    assert len(fresh_sandbox.records("salesforce", "Account")) == accounts
+    assert fresh_sandbox.record("salesforce", "Contact", contact["Id"]) == contact
+
+
+def test_a_malformed_composite_request_is_refused_whole(fresh_sandbox: RunningSandbox, token: str) -> None:
+    accounts = len(fresh_sandbox.records("salesforce", "Account"))
+    create = {"method": "POST", "url": f"{DATA}/sobjects/Account", "body": {"Name": "Never"}}
+
+    no_reference = rest(
+        fresh_sandbox, "POST", f"{DATA}/composite", token, json={"compositeRequest": [create]}
+    )
+    twice = [{**create, "referenceId": "same"}, {**create, "referenceId": "same"}]
+    duplicate = rest(fresh_sandbox, "POST", f"{DATA}/composite", token, json={"compositeRequest": twice})
+    many = [{**create, "referenceId": f"r{i}"} for i in range(26)]
+    too_many = rest(fresh_sandbox, "POST", f"{DATA}/composite", token, json={"compositeRequest": many})
+
+    assert [r.status_code for r in (no_reference, duplicate, too_many)] == [400, 400, 400]
+    assert no_reference.json()[0]["message"] == "Required field 'referenceId' is missing"
+    assert "same" in duplicate.json()[0]["message"]
+    assert "25" in too_many.json()[0]["message"]
+    assert len(fresh_sandbox.records("salesforce", "Account")) == accounts
+
+
+def test_composite_sobjects_reads_records_by_ids_with_the_fields_asked(
+    fresh_sandbox: RunningSandbox, token: str
+) -> None:
+    contacts = [c["Id"] for c in fresh_sandbox.records("salesforce", "Contact")[:2]]
+    ids = ",".join([*contacts, "003RO000000zzzzAAA"])
+
+    read = rest(fresh_sandbox, "GET", f"{DATA}/composite/sobjects/Contact", token,
+                params={"ids": ids, "fields": "Id,LastName"})  # fmt: skip
+    unknown_field = rest(fresh_sandbox, "GET", f"{DATA}/composite/sobjects/Contact", token,
+                         params={"ids": ids, "fields": "Shoe_Size__c"})  # fmt: skip
+
+    assert read.status_code == 200
+    first, second, missing = read.json()
+    assert [first["Id"], second["Id"]] == contacts and set(first) == {"attributes", "Id", "LastName"}
+    assert missing is None
+    assert unknown_field.status_code == 400 and unknown_field.json()[0]["errorCode"] == "INVALID_FIELD"

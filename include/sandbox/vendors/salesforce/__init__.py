@@ -1,9 +1,12 @@
 """Salesforce REST at ``/salesforce`` and at login.salesforce.com, test.salesforce.com and ``*.my.salesforce.com``.
 
 Clients log in (``login``), then send ``Authorization: Bearer <session id>`` to the
-REST routes (``query``, ``rest``). An unknown or expired session is 401
-``INVALID_SESSION_ID``. Salesforce has no 429: a spent allowance is 403 ``REQUEST_LIMIT_EXCEEDED``,
-so the ``rate_limit`` fault answers that too.
+REST routes (``query``, ``rest``, ``composite``). An unknown or expired session is 401
+``INVALID_SESSION_ID``; the version list (``GET /services/data``) needs none. Salesforce has no
+429: a spent allowance is 403 ``REQUEST_LIMIT_EXCEEDED``, so the ``rate_limit`` fault answers that
+too. Every error, a path or method no route serves included, is Salesforce's
+``[{"message","errorCode","fields"}]`` list, except at login, whose OAuth and SOAP errors have
+their own shapes.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 
 from sandbox.vendor import Vendor, VendorState
-from sandbox.vendors.salesforce import login, query, rest
-from sandbox.vendors.salesforce.api import NAME, error_response
+from sandbox.vendors.salesforce import composite, login, query, rest
+from sandbox.vendors.salesforce.api import NAME, error_response, route_error
 from sandbox.vendors.salesforce.seed import ACTIONS, seed_salesforce
 
 
@@ -44,6 +47,8 @@ router = APIRouter()
 router.include_router(login.router)
 router.include_router(query.router)
 router.include_router(rest.router)
+router.include_router(rest.public)
+router.include_router(composite.router)
 
 VENDOR = Vendor(
     name=NAME,
@@ -62,6 +67,7 @@ VENDOR = Vendor(
         "consumer_key": login.CONSUMER_KEY,
         "consumer_secret": login.CONSUMER_SECRET,
     },
-    public_paths=(r"/services/oauth2/token", r"/services/Soap/u/[^/]+"),
+    public_paths=(r"/services/oauth2/token", r"/services/Soap/u/[^/]+", r"/services/data/?"),
     actions=ACTIONS,
+    route_error=route_error,
 )

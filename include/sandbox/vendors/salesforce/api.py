@@ -1,14 +1,16 @@
 """What every Salesforce route shares: error bodies, record ids and times, the daily API allowance.
 
-Every REST route is a ``SalesforceRoute``: it spends one request of the org's daily allowance
-(403 ``REQUEST_LIMIT_EXCEEDED`` once it is spent, never 429), turns a raised ``SalesforceError``
-into Salesforce's ``[{"message","errorCode","fields"}]`` body, and puts ``Sforce-Limit-Info`` on
-the response.
+Every REST route is a ``SalesforceRoute``: it matches paths as Salesforce does (``SalesforcePath``),
+spends one request of the org's daily allowance (403 ``REQUEST_LIMIT_EXCEEDED`` once it is spent,
+never 429), turns a raised ``SalesforceError`` into Salesforce's ``[{"message","errorCode","fields"}]``
+body, and puts ``Sforce-Limit-Info`` on the response.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 import threading
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -18,6 +20,8 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.responses import Response
+from starlette.routing import Match
+from starlette.types import Receive, Scope, Send
 
 from sandbox.vendor import VendorState, public_base_url, vendor_state
 from sandbox.vendors.salesforce.schema import SObject
@@ -28,6 +32,7 @@ INTEGRATION_USER_ID = "005RO0000000001AAA"
 LIMITS = "_limits"
 SEQUENCES = "_sequences"
 DEFAULT_DAILY_REQUESTS = 15_000
+MIN_API_VERSION = "20.0"
 MAX_API_VERSION = "65.0"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 
@@ -63,20 +68,39 @@ def error_response(status: int, error_code: str, message: str, **headers: str) -
     )
 
 
+def route_error(status: int, message: str) -> JSONResponse:
+    """What no route answers, in Salesforce's body: an unknown resource is 404 ``NOT_FOUND``."""
+    if status == 404:
+        return error_response(404, "NOT_FOUND", "The requested resource does not exist")
+    if status == 405:
+        return error_response(405, "METHOD_NOT_ALLOWED", message)
+    if status == 400:
+        return error_response(400, "JSON_PARSER_ERROR", message)
+    return error_response(status, "UNKNOWN_EXCEPTION", message)
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body() or b"null")
+    except ValueError as error:
+        raise SalesforceError(
+            400, "JSON_PARSER_ERROR", f"Unexpected character in the body: {error}"
+        ) from None
+    if not isinstance(body, dict):
+        raise SalesforceError(400, "JSON_PARSER_ERROR", "The body must be a JSON object")
+    return body
+
+
 def salesforce(request: Request) -> VendorState:
     return vendor_state(request, NAME)
 
 
 def api_version(version: str) -> str:
-    """``v59.0`` -> ``59.0``; an unknown version is Salesforce's 404 NOT_FOUND."""
-    number = version[1:] if version.startswith("v") else ""
-    try:
-        ok = 20.0 <= float(number) <= float(MAX_API_VERSION)
-    except ValueError:
-        ok = False
-    if not ok:
+    """``v59.0`` -> ``59.0``; an unknown version, or one written ``v59``, is Salesforce's 404 NOT_FOUND."""
+    served = re.fullmatch(r"v(\d+)\.0", version)
+    if served is None or not float(MIN_API_VERSION) <= float(served[1]) <= float(MAX_API_VERSION):
         raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
-    return number
+    return version[1:]
 
 
 def instance_url(request: Request) -> str:
@@ -170,15 +194,63 @@ class DailyAllowance:
         return f"api-usage={used}/{maximum}"
 
 
-class SalesforceRoute(APIRoute):
-    """A REST route: spends the daily allowance, renders ``SalesforceError``, adds ``Sforce-Limit-Info``."""
+class SalesforcePath(APIRoute):
+    """A route that matches paths the way Salesforce does.
+
+    A trailing slash names the same resource (simple-salesforce asks for ``query/`` and
+    ``sobjects/Contact/``); a doubled slash anywhere names none, so it is 404 ``NOT_FOUND``
+    (clients that join ``base_url + "/limits"`` get that from Salesforce too), even where the
+    framework would redirect to the path with the slashes stripped. A method the path does not
+    take is 405 ``METHOD_NOT_ALLOWED`` naming every method the path does take, in Salesforce's words.
+    Whatever answers GET answers HEAD, as on Salesforce (the server leaves out the body).
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
+        super().__init__(path, endpoint, **options)
+        if "GET" in self.methods:
+            self.methods.add("HEAD")
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if b"//" in scope.get("raw_path", scope["path"].encode()):
+            return Match.NONE, {}
+        match, child = super().matches(scope)
+        if match is Match.NONE and scope["path"].endswith("/"):
+            match, child = super().matches({**scope, "path": scope["path"][:-1]})
+        return match, child
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] in self.methods:
+            await super().handle(scope, receive, send)
+            return
+        allowed = {
+            method
+            for route in scope["app"].router.routes
+            if isinstance(route, SalesforcePath) and route.matches(scope)[0] is not Match.NONE
+            for method in route.methods
+        }
+        message = f"HTTP Method '{scope['method']}' not allowed. Allowed are " + ",".join(
+            m for m in _METHOD_ORDER if m in allowed
+        )
+        await error_response(405, "METHOD_NOT_ALLOWED", message)(scope, receive, send)
+
+
+_METHOD_ORDER = ("HEAD", "GET", "POST", "PUT", "PATCH", "DELETE")
+SUBREQUEST = "salesforce.subrequest"
+
+
+class SalesforceRoute(SalesforcePath):
+    """A REST route: spends the daily allowance, renders ``SalesforceError``, adds ``Sforce-Limit-Info``.
+
+    A composite subrequest (its scope marked ``SUBREQUEST``) spends nothing: Salesforce counts
+    the composite request once.
+    """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def handle(request: Request) -> Response:
             allowance = DailyAllowance(salesforce(request))
-            if not allowance.spend_one():
+            if not request.scope.get(SUBREQUEST) and not allowance.spend_one():
                 response: Response = error_response(
                     403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."
                 )

@@ -75,6 +75,11 @@ async def token(request: Request) -> JSONResponse:
     )
 
 
+@router.get("/services/oauth2/token")
+def token_by_get() -> JSONResponse:
+    return _oauth_error("invalid_request", "must use HTTP POST")
+
+
 def _client(request: Request, form: Any) -> tuple[str, str]:
     """Client id and secret from HTTP Basic (simple-salesforce's client credentials) or the form."""
     header = request.headers.get("authorization", "")

@@ -75,13 +75,11 @@ CURSORS = Cursors()
 
 
 @router.get("/services/data/{version}/query")
-@router.get("/services/data/{version}/query/")
 def query(request: Request, version: str, q: str | None = None) -> dict[str, Any]:
     return _run(request, version, q, include_deleted=False)
 
 
 @router.get("/services/data/{version}/queryAll")
-@router.get("/services/data/{version}/queryAll/")
 def query_all(request: Request, version: str, q: str | None = None) -> dict[str, Any]:
     return _run(request, version, q, include_deleted=True)
 

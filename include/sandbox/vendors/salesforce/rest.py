@@ -1,4 +1,5 @@
-"""sObject REST routes: describe, single-record CRUD, sObject Collections, ``updated``/``deleted``, limits.
+"""sObject REST routes: versions and resources, describe, single-record CRUD, sObject Collections,
+``updated``/``deleted``, limits.
 
 sObject Collections answer 200 even when records fail, with one result per record in input
 order and errors keyed ``statusCode`` (not ``errorCode``); with ``allOrNone`` nothing is
@@ -18,15 +19,19 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
 from sandbox.vendors.salesforce.api import (
+    MAX_API_VERSION,
+    MIN_API_VERSION,
     DailyAllowance,
     SalesforceError,
+    SalesforcePath,
     SalesforceRoute,
     api_version,
+    json_object,
     parse_time,
     salesforce,
     salesforce_time,
 )
-from sandbox.vendors.salesforce.records import Records, sobject_or_error
+from sandbox.vendors.salesforce.records import Records, attributes, sobject_or_error
 from sandbox.vendors.salesforce.schema import BY_KEY_PREFIX, SOBJECTS, Field, SObject, sobject_named
 
 COLLECTION_LIMIT = 200
@@ -38,52 +43,70 @@ ROLLED_BACK = {
 }
 
 router = APIRouter(route_class=SalesforceRoute)
+public = APIRouter(route_class=SalesforcePath)
+
+# The limits besides DailyApiRequests, as a Developer Edition org reports them untouched.
+_FIXED_LIMITS = {
+    "DailyAsyncApexExecutions": 250_000,
+    "DailyBulkApiBatches": 15_000,
+    "DailyBulkV2QueryJobs": 10_000,
+    "DataStorageMB": 5,
+    "FileStorageMB": 20,
+    "SingleEmail": 15,
+}
 
 
-@router.get("/services/data")
-@router.get("/services/data/")
+@public.get("/services/data")
 def versions() -> list[dict[str, str]]:
+    """Every version the org serves, oldest first; Salesforce answers this one without a session."""
+    newest = int(float(MAX_API_VERSION))
     return [
-        {"label": f"API {v}", "url": f"/services/data/v{v}", "version": v} for v in ("59.0", "62.0", "65.0")
+        {"label": _release(v), "url": f"/services/data/v{v}.0", "version": f"{v}.0"}
+        for v in range(int(float(MIN_API_VERSION)), newest + 1)
     ]
 
 
+@router.get("/services/data/{version}")
+def resources(version: str) -> dict[str, str]:
+    """The resources of a version that the sandbox serves, by name."""
+    base = f"/services/data/v{api_version(version)}"
+    return {name: f"{base}/{name}" for name in ("sobjects", "query", "queryAll", "limits", "composite")}
+
+
 @router.get("/services/data/{version}/limits")
-@router.get("/services/data/{version}/limits/")
 def limits(request: Request, version: str) -> dict[str, Any]:
     api_version(version)
     used, maximum = DailyAllowance(salesforce(request)).get()
-    return {"DailyApiRequests": {"Max": maximum, "Remaining": max(0, maximum - used)}}
+    return {
+        "DailyApiRequests": {"Max": maximum, "Remaining": max(0, maximum - used)},
+        **{name: {"Max": most, "Remaining": most} for name, most in _FIXED_LIMITS.items()},
+    }
 
 
 @router.get("/services/data/{version}/sobjects")
-@router.get("/services/data/{version}/sobjects/")
 def describe_global(version: str) -> dict[str, Any]:
-    api_version(version)
+    number = api_version(version)
     return {
         "encoding": "UTF-8",
         "maxBatchSize": COLLECTION_LIMIT,
-        "sobjects": [_summary(s) for s in SOBJECTS.values()],
+        "sobjects": [_summary(s, number) for s in SOBJECTS.values()],
     }
 
 
 @router.get("/services/data/{version}/sobjects/{sobject}")
-@router.get("/services/data/{version}/sobjects/{sobject}/")
 def sobject_basic_info(version: str, sobject: str) -> dict[str, Any]:
-    api_version(version)
-    return {"objectDescribe": _summary(sobject_or_error(sobject)), "recentItems": []}
+    number = api_version(version)
+    return {"objectDescribe": _summary(sobject_or_error(sobject), number), "recentItems": []}
 
 
 @router.get("/services/data/{version}/sobjects/{sobject}/describe")
-@router.get("/services/data/{version}/sobjects/{sobject}/describe/")
 def describe(version: str, sobject: str) -> dict[str, Any]:
-    api_version(version)
+    number = api_version(version)
     described = sobject_or_error(sobject)
-    return {**_summary(described), "fields": [_describe_field(f) for f in described.fields]}
+    return {**_summary(described, number), "fields": [_describe_field(f) for f in described.fields]}
 
 
 @router.get("/services/data/{version}/sobjects/{sobject}/updated")
-@router.get("/services/data/{version}/sobjects/{sobject}/updated/")
 def updated(
     request: Request, version: str, sobject: str, start: str | None = None, end: str | None = None
 ) -> dict:
@@ -99,7 +122,6 @@ def updated(
 
 
 @router.get("/services/data/{version}/sobjects/{sobject}/deleted")
-@router.get("/services/data/{version}/sobjects/{sobject}/deleted/")
 def deleted(
     request: Request, version: str, sobject: str, start: str | None = None, end: str | None = None
 ) -> dict:
@@ -117,17 +139,20 @@ def deleted(
 
 
 @router.post("/services/data/{version}/sobjects/{sobject}", status_code=201)
-@router.post("/services/data/{version}/sobjects/{sobject}/", status_code=201)
 async def create(request: Request, version: str, sobject: str) -> JSONResponse:
-    api_version(version)
+    number = api_version(version)
     described = sobject_or_error(sobject)
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         body = await _blob_insert(request, described)
     else:
-        body = await _json_object(request)
+        body = await json_object(request)
     records = Records(salesforce(request))
     [new_id] = records.insert(described, [records.prepare_create(described, body)])
-    return JSONResponse({"id": new_id, "success": True, "errors": []}, status_code=201)
+    return JSONResponse(
+        {"id": new_id, "success": True, "errors": []},
+        status_code=201,
+        headers={"Location": attributes(described, new_id, number)["url"]},
+    )
 
 
 @router.get("/services/data/{version}/sobjects/{sobject}/{record_id}")
@@ -145,7 +170,7 @@ def get_record(
 async def update(request: Request, version: str, sobject: str, record_id: str) -> Response:
     api_version(version)
     described = sobject_or_error(sobject)
-    body = await _json_object(request)
+    body = await json_object(request)
     records = Records(salesforce(request))
     records.store(described, [records.prepare_update(described, record_id, body)])
     return Response(status_code=204)
@@ -175,7 +200,7 @@ def blob(request: Request, version: str, sobject: str, record_id: str, blob_fiel
 @router.post("/services/data/{version}/composite/sobjects")
 async def create_many(request: Request, version: str) -> list[dict[str, Any]]:
     api_version(version)
-    body = await _json_object(request)
+    body = await json_object(request)
     items = _collection_records(body)
     records = Records(salesforce(request))
 
@@ -195,7 +220,7 @@ async def create_many(request: Request, version: str) -> list[dict[str, Any]]:
 @router.patch("/services/data/{version}/composite/sobjects")
 async def update_many(request: Request, version: str) -> list[dict[str, Any]]:
     api_version(version)
-    body = await _json_object(request)
+    body = await json_object(request)
     items = _collection_records(body)
     records = Records(salesforce(request))
 
@@ -313,18 +338,6 @@ def _too_many() -> SalesforceError:
     )
 
 
-async def _json_object(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"null")
-    except ValueError as error:
-        raise SalesforceError(
-            400, "JSON_PARSER_ERROR", f"Unexpected character in the body: {error}"
-        ) from None
-    if not isinstance(body, dict):
-        raise SalesforceError(400, "JSON_PARSER_ERROR", "The body must be a JSON object")
-    return body
-
-
 async def _blob_insert(request: Request, described: SObject) -> dict[str, Any]:
     """Salesforce's multipart insert of blob data: the fields as JSON in the part
     ``entity_<sobject>`` (``entity_attachment``), then the file, unencoded, in the part named after
@@ -381,19 +394,35 @@ def _window(start: str | None, end: str | None) -> tuple[dt.datetime, dt.datetim
     return since, min(until, now.replace(second=0, microsecond=0) + dt.timedelta(minutes=1))
 
 
-def _summary(described: SObject) -> dict[str, Any]:
+def _summary(described: SObject, version: str) -> dict[str, Any]:
     writable = described.name != "User"
+    sobject_url = f"/services/data/v{version}/sobjects/{described.name}"
     return {
         "name": described.name,
         "label": described.label,
+        "labelPlural": described.label_plural,
         "keyPrefix": described.key_prefix,
         "custom": False,
         "createable": writable,
         "updateable": writable,
         "deletable": writable,
+        "undeletable": writable,
         "queryable": True,
-        "urls": {"sobject": f"/services/data/v59.0/sobjects/{described.name}"},
+        "retrieveable": True,
+        "replicateable": True,
+        "searchable": True,
+        "urls": {
+            "sobject": sobject_url,
+            "describe": f"{sobject_url}/describe",
+            "rowTemplate": f"{sobject_url}/{{ID}}",
+        },
     }
+
+
+def _release(version: int) -> str:
+    """The release a version came with: three a year, and v20.0 was Winter '11."""
+    year, season = divmod(version - 20, 3)
+    return f"{('Winter', 'Spring', 'Summer')[season]} '{11 + year:02d}"
 
 
 def _describe_field(field: Field) -> dict[str, Any]:

@@ -37,6 +37,11 @@ class SObject:
     key_prefix: str
     fields: tuple[Field, ...]
 
+    @property
+    def label_plural(self) -> str:
+        """Every object here makes its plural with an "s" ("Case Comments")."""
+        return self.label + "s"
+
     def field(self, name: str) -> Field | None:
         """Field names are case-insensitive in SOQL and in write bodies."""
         return _by_name(self).get(name.casefold())
