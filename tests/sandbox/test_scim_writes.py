@@ -8,6 +8,7 @@ path-less replace), deprovision with ``active: false``, delete.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import httpx
@@ -154,6 +155,12 @@ def test_deprovisioning_with_active_false_as_entra_and_okta_send_it(scim: httpx.
         f"/Users/{entra['id']}", json=patch({"op": "Replace", "path": "active", "value": "True"})
     )
     assert reactivated.json()["active"] is True
+
+
+def test_a_body_without_content_type_is_read_as_json(scim: httpx.Client) -> None:
+    answer = scim.post("/Users", content=json.dumps(new_user()).encode())
+    assert "content-type" not in answer.request.headers
+    assert answer.status_code == 201, answer.text
 
 
 def test_put_replaces_the_whole_user_but_not_what_the_server_owns(scim: httpx.Client) -> None:

@@ -29,7 +29,8 @@ from sandbox.vendors.scim.filter import ScimFilterError, parse_filter
 from sandbox.vendors.scim.schemas import GROUP, KINDS, USER, ResourceKind
 from sandbox.vendors.scim.writes import apply_patch, read_resource
 
-router = APIRouter(prefix="/v2")
+# Scripts send JSON bodies without a Content-Type: read them as JSON, not as no body.
+router = APIRouter(prefix="/v2", strict_content_type=False)
 
 JsonBody = Annotated[Any, Body()]
 Resource = dict[str, Any]
@@ -100,7 +101,7 @@ def _search(request: Request, kind: ResourceKind, query: Mapping[str, Any]) -> J
     resources = list(scim(request).collection(kind.collection))
     if query.get("filter"):
         try:
-            predicate = parse_filter(query["filter"])
+            predicate = parse_filter(str(query["filter"]))
         except ScimFilterError as exc:
             return error(400, str(exc), "invalidFilter")
         resources = [r for r in resources if predicate(r)]
