@@ -12,6 +12,21 @@ import json
 from typing import Any
 
 import httpx
+from scim2_models import (
+    Context,
+    Email,
+    EnterpriseUser,
+    Error,
+    Group,
+    GroupMember,
+    ListResponse,
+    PatchOp,
+    PatchOperation,
+    ResourceType,
+    Schema,
+    ServiceProviderConfig,
+    User,
+)
 
 from jirasync.connectors.scim import ScimConnector
 from sandbox.testing import RunningSandbox
@@ -56,6 +71,7 @@ def assert_error(answer: httpx.Response, status: int, scim_type: str | None = No
     assert body["status"] == str(status)
     assert body.get("scimType") == scim_type
     assert body["detail"]
+    Error.model_validate(body)
 
 
 def test_entra_creates_a_user_it_did_not_find(scim: httpx.Client) -> None:
@@ -343,3 +359,30 @@ def test_the_scim_connector_sees_api_writes_as_it_sees_admin_changes(
     scim.delete(f"/Users/{seeded}")
     assert {u["id"] for u in connector.read_users().users} == everyone - {seeded} | {ada["id"]}
     assert connector.find_users('userName eq "ADA.LOVELACE@example.com"')[0]["id"] == ada["id"]
+
+
+def test_a_client_on_scim2_models_sends_and_reads_every_message(scim: httpx.Client) -> None:
+    """scim2-models are the RFC's messages as a Python SCIM client builds and checks them."""
+    Account = User[EnterpriseUser]
+    account = Account(
+        user_name="bjensen@example.com",
+        emails=[Email(value="bjensen@example.com", type="work", primary=True)],
+        active=True,
+    )
+    account[EnterpriseUser] = EnterpriseUser(department="Tours")
+    answer = scim.post("/Users", json=account.model_dump(scim_ctx=Context.RESOURCE_CREATION_REQUEST))
+    user = Account.model_validate(answer.json(), scim_ctx=Context.RESOURCE_CREATION_RESPONSE)
+    assert user.id and user.meta and user.meta.version == answer.headers["ETag"]
+    change = PatchOp[Account](operations=[PatchOperation(op="replace", path="active", value=False)])
+    answer = scim.patch(f"/Users/{user.id}", json=change.model_dump(scim_ctx=Context.RESOURCE_PATCH_REQUEST))
+    assert Account.model_validate(answer.json(), scim_ctx=Context.RESOURCE_PATCH_RESPONSE).active is False
+    found = scim.get("/Users", params={"filter": 'userName eq "bjensen@example.com"'}).json()
+    listed = ListResponse[Account].model_validate(found, scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+    assert [u.id for u in listed.resources or []] == [user.id]
+    team = Group(display_name="Tours", members=[GroupMember(value=user.id)])
+    answer = scim.post("/Groups", json=team.model_dump(scim_ctx=Context.RESOURCE_CREATION_REQUEST))
+    group = Group.model_validate(answer.json(), scim_ctx=Context.RESOURCE_CREATION_RESPONSE)
+    assert [(m.value, m.type) for m in group.members or []] == [(user.id, "User")]
+    ServiceProviderConfig.model_validate(scim.get("/ServiceProviderConfig").json())
+    assert ListResponse[ResourceType].model_validate(scim.get("/ResourceTypes").json()).total_results == 2
+    assert ListResponse[Schema].model_validate(scim.get("/Schemas").json()).total_results == 3

@@ -61,7 +61,7 @@ def _routes(kind: ResourceKind) -> None:
         resource_id = str(uuid.uuid4())
         with writing(request):
             _check_unique(collection, kind, resource, resource_id)
-            collection.put(resource_id, {**resource, "id": resource_id, "meta": {"resourceType": kind.name}})
+            collection.put(resource_id, _stored(resource, resource_id, {"resourceType": kind.name}))
         created = _answer(request, collection.get(resource_id) or {}, 201)
         created.headers["Location"] = scim_url(request, f"{kind.endpoint}/{resource_id}")
         return created
@@ -129,7 +129,7 @@ def _update(
         _check_precondition(request, current)
         resource = _complete(request, kind, change(current))
         _check_unique(collection, kind, resource, resource_id)
-        collection.put(resource_id, {**resource, "id": resource_id, "meta": current["meta"]})
+        collection.put(resource_id, _stored(resource, resource_id, current["meta"]))
     return _answer(request, collection.get(resource_id) or {})
 
 
@@ -144,6 +144,11 @@ def _complete(request: Request, kind: ResourceKind, resource: Resource) -> Resou
         resource["members"] = [_member(request, value) for value in members]
     schemas = [kind.schema, *(e for e in kind.extensions if e in resource)]
     return {"schemas": schemas, **resource}
+
+
+def _stored(resource: Resource, resource_id: str, meta: dict[str, Any]) -> Resource:
+    """In the order servers answer: schemas, id, the attributes, meta (stamped by ``on_change``)."""
+    return {"schemas": resource["schemas"], "id": resource_id, **resource, "meta": meta}
 
 
 def _member(request: Request, member_id: Any) -> Resource:
