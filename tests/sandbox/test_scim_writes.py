@@ -281,6 +281,17 @@ def test_groups_and_their_members(scim: httpx.Client) -> None:
     assert scim.get("/Groups").json()["totalResults"] == 0
 
 
+def test_a_member_is_a_user_or_a_group_named_as_it_is_named(scim: httpx.Client) -> None:
+    nameless = created(scim, {"schemas": [CORE], "userName": "nameless@example.com"})
+    inner = created(scim, {"schemas": [GROUP], "displayName": "Inner"}, "/Groups")
+    members = [{"value": nameless["id"]}, {"value": inner["id"]}]
+    outer = created(scim, {"schemas": [GROUP], "displayName": "Outer", "members": members}, "/Groups")
+    assert outer["members"] == [
+        {"value": nameless["id"], "type": "User"},
+        {"value": inner["id"], "display": "Inner", "type": "Group"},
+    ]
+
+
 def test_every_error_is_a_scim_error(scim: httpx.Client) -> None:
     user = created(scim, new_user())
     url = f"/Users/{user['id']}"

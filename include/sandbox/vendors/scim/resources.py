@@ -155,7 +155,8 @@ def _member(request: Request, member_id: Any) -> Resource:
     for kind in (USER, GROUP):
         found = scim(request).collection(kind.collection).get(str(member_id))
         if found is not None:
-            return {"value": found["id"], "display": found.get("displayName"), "type": kind.name}
+            member = {"value": found["id"], "display": found.get("displayName"), "type": kind.name}
+            return {key: value for key, value in member.items() if value is not None}
     fail(400, f"member {member_id!r} is no user or group of this server", "invalidValue")
 
 
