@@ -143,7 +143,14 @@ def test_patch_without_path_and_multi_valued_add_and_remove(scim: httpx.Client) 
         json=patch(
             {
                 "op": "replace",
-                "value": {"title": "Analyst", "name.familyName": "King", ENTERPRISE: {"division": "R&D"}},
+                "value": {  # with what the server owns, as clients sending the whole user do
+                    "schemas": [CORE],
+                    "id": user["id"],
+                    "meta": user["meta"],
+                    "title": "Analyst",
+                    "name.familyName": "King",
+                    ENTERPRISE: {"division": "R&D"},
+                },
             },
             {"op": "add", "path": "emails", "value": [{"type": "home", "value": "ada@home.example"}]},
             {"op": "add", "path": "emails", "value": [{"type": "home", "value": "ada@home.example"}]},

@@ -27,7 +27,7 @@ from sandbox.vendors.scim.api import (
 )
 from sandbox.vendors.scim.filter import ScimFilterError, parse_filter
 from sandbox.vendors.scim.schemas import GROUP, KINDS, USER, ResourceKind
-from sandbox.vendors.scim.writes import apply_patch, read_resource
+from sandbox.vendors.scim.writes import SERVER_OWNED, apply_patch, read_resource
 
 # Scripts send JSON bodies without a Content-Type: read them as JSON, not as no body.
 router = APIRouter(prefix="/v2", strict_content_type=False)
@@ -138,7 +138,7 @@ def _complete(request: Request, kind: ResourceKind, resource: Resource) -> Resou
     required = resource.get(kind.required)
     if not isinstance(required, str) or not required.strip():
         fail(400, f"{kind.name} needs {kind.required}", "invalidValue")
-    resource = {key: value for key, value in resource.items() if key not in ("schemas", "id", "meta")}
+    resource = {key: value for key, value in resource.items() if key not in SERVER_OWNED}
     if kind is GROUP and resource.get("members"):
         members = {m.get("value"): m for m in resource["members"]}  # once each, whatever was sent
         resource["members"] = [_member(request, value) for value in members]

@@ -21,6 +21,7 @@ from sandbox.vendors.scim.schemas import SCHEMAS, Attribute, ResourceKind, find_
 
 Resource = dict[str, Any]
 OPERATIONS = ("add", "replace", "remove")
+SERVER_OWNED = ("schemas", "id", "meta")
 
 _PATH = re.compile(
     r"(?:(?P<urn>urn:.*):)?(?P<name>[A-Za-z$][\w$-]*)(?:\[(?P<filter>.*)\])?(?:\.(?P<sub>[A-Za-z$][\w$-]*))?",
@@ -36,7 +37,7 @@ def read_resource(body: Any, kind: ResourceKind) -> Resource:
     resource: Resource = {}
     for key, value in body.items():
         extension = _extension(kind, key)
-        if extension is not None:
+        if extension is not None and value is not None:
             if not isinstance(value, dict):
                 fail(400, f"{extension} must be an object of its attributes", "invalidValue")
             resource[extension] = _read_object(value, SCHEMAS[extension]["attributes"], extension)
@@ -74,9 +75,10 @@ def apply_patch(resource: Resource, body: Any, kind: ResourceKind) -> Resource:
             fail(400, "a remove operation needs a path", "noTarget")
         elif not isinstance(value, dict):
             fail(400, f"a {op} operation without a path takes an object of attributes", "invalidValue")
-        else:
+        else:  # clients that send the whole resource send what the server owns too: not theirs to change
             for key, item in value.items():
-                _apply_unpathed(result, kind, op, key, item)
+                if key.lower() not in SERVER_OWNED:
+                    _apply_unpathed(result, kind, op, key, item)
     return result
 
 
@@ -132,7 +134,7 @@ def _target(path: str, kind: ResourceKind) -> _Target:
     attributes = SCHEMAS[container or kind.schema]["attributes"]
     attribute = find_attribute(attributes, match["name"])
     if attribute is None:
-        if match["name"].lower() in ("id", "meta", "schemas"):
+        if match["name"].lower() in SERVER_OWNED:
             fail(400, f"{match['name']} is set by the server", "mutability")
         fail(400, f"{path!r}: {kind.name} has no attribute {match['name']!r}", "invalidPath")
     if not _writable(attribute):
