@@ -1,13 +1,15 @@
-"""A SCIM 2.0 server (RFC 7643/7644) at ``/scim/v2``, as an identity provider's user directory, with a static bearer token."""
+"""A SCIM 2.0 server (RFC 7643/7644) at ``/scim/v2``: an identity provider's users and groups, which
+a provisioning client also writes, with a static bearer token."""
 
 from __future__ import annotations
 
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 
 from sandbox.vendor import Vendor, VendorState
-from sandbox.vendors.scim import users
-from sandbox.vendors.scim.api import BEARER_TOKEN, NAME, error
+from sandbox.vendors.scim import discovery, resources
+from sandbox.vendors.scim.api import BEARER_TOKEN, NAME, error, route_error
 from sandbox.vendors.scim.changes import stamp_changes
 from sandbox.vendors.scim.seed import seed_scim
 
@@ -34,11 +36,15 @@ def server_error(status: int) -> JSONResponse:
     return error(status, "The service is temporarily unavailable.")
 
 
+router = APIRouter()
+router.include_router(discovery.router)
+router.include_router(resources.router)
+
 VENDOR = Vendor(
     name=NAME,
     prefix="/scim",
     hosts=(),
-    router=users.router,
+    router=router,
     seed=seed_scim,
     authenticate=authenticate,
     unauthorized=unauthorized,
@@ -46,4 +52,5 @@ VENDOR = Vendor(
     server_error=server_error,
     credentials={"bearer_token": BEARER_TOKEN},
     on_change=stamp_changes,
+    route_error=route_error,
 )

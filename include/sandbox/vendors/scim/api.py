@@ -1,26 +1,31 @@
-"""What the SCIM routes share: the token, the Error body, and how a stored user becomes a response.
+"""What the SCIM routes share: the token, the Error body, writes, and how a stored resource becomes a response.
 
-Stored users are SCIM resources without ``meta.location`` (it depends on the URL the
-client used) and with the enterprise extension under its URN.
+Stored resources (users, groups) are SCIM resources without ``meta.location`` (it depends
+on the URL the client used), users with the enterprise extension under its URN.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from sandbox.vendor import VendorState, public_base_url, vendor_state
+from sandbox.vendor import VendorError, VendorState, public_base_url, vendor_state
 
 NAME = "scim"
 BEARER_TOKEN = "sandbox-scim-bearer-token"
 PAGE_CAP = 100  # the most resources one ListResponse carries, whatever ``count`` asks
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 MEDIA_TYPE = "application/scim+json"
 
 ALWAYS_RETURNED = ("id", "schemas")
@@ -46,10 +51,30 @@ def error(status: int, detail: str, scim_type: str | None = None, **headers: str
     return scim_response(body, status, **headers)
 
 
-def render_user(
-    request: Request, user: dict[str, Any], attributes: list[str] | None, excluded: list[str] | None
+def fail(status: int, detail: str, scim_type: str | None = None) -> NoReturn:
+    """Answer the request with a SCIM Error, from however deep in a write it went wrong."""
+    raise VendorError(error(status, detail, scim_type))
+
+
+def route_error(status: int, message: str) -> JSONResponse:
+    """The framework's own answers (no such endpoint, method, or a body that is not JSON) as SCIM Errors."""
+    return error(status, message, "invalidSyntax" if status == 400 else None)
+
+
+@contextmanager
+def writing(request: Request) -> Iterator[None]:
+    """One write: atomic against other requests (a uniqueness check and its insert), and stamped
+    through the same ``on_change`` hook as admin writes, so readers see it the same way."""
+    sandbox = request.app.state.sandbox
+    with sandbox.store.transaction(), sandbox.telling_vendors():
+        yield
+
+
+def render(
+    request: Request, resource: dict[str, Any], attributes: list[str] | None, excluded: list[str] | None
 ) -> dict[str, Any]:
-    rendered = {**user, "meta": {**user["meta"], "location": scim_url(request, f"/Users/{user['id']}")}}
+    endpoint = f"/{resource['meta']['resourceType']}s/{resource['id']}"
+    rendered = {**resource, "meta": {**resource["meta"], "location": scim_url(request, endpoint)}}
     if attributes:
         rendered = _project(rendered, attributes)
     if excluded:
@@ -66,7 +91,7 @@ def _split(path: str) -> tuple[str | None, str, str | None]:
     urn = None
     if path.lower().startswith("urn:"):
         urn, _, path = path.rpartition(":")
-        if urn.lower() in (CORE_USER.lower(),):
+        if urn.lower() in (CORE_USER.lower(), CORE_GROUP.lower()):
             urn = None
     name, _, sub = path.partition(".")
     return (urn.lower() if urn else None), name.lower(), (sub.lower() or None)

@@ -1,9 +1,9 @@
 """Keeps ``meta.lastModified`` and ``meta.version`` true to every change, whoever made it.
 
-Users change through the sandbox admin API, and the sandbox tells the SCIM module which users
-each write changed (``Vendor.on_change``): :func:`stamp_changes` stamps them then, with
-``lastModified`` now, a new weak ``version`` (and ``created`` for users added without a
-``meta``). A change that set ``meta`` itself (a test placing a user in the past) is kept as
+Users and groups change through the SCIM API and the sandbox admin API, and the sandbox tells
+the SCIM module which ones each write changed (``Vendor.on_change``): :func:`stamp_changes`
+stamps them then, with ``lastModified`` now, a new weak ``version`` (and ``created`` for
+resources added without one). A change that set ``meta`` itself (a test placing a user in the past) is kept as
 written. Requests read the stamps; they never walk the users.
 """
 
@@ -18,7 +18,7 @@ import msgspec
 from sandbox.changes import Change
 from sandbox.vendor import VendorState
 
-USERS = "users"
+RESOURCE_TYPES = {"users": "User", "groups": "Group"}  # collection → meta.resourceType
 
 
 def scim_time(moment: dt.datetime) -> str:
@@ -36,20 +36,22 @@ def version_of(user: dict[str, Any]) -> str:
 
 def stamp_changes(state: VendorState, changes: list[Change]) -> None:
     """SCIM's ``on_change`` hook."""
-    users = state.collection(USERS)
-    before: dict[str, dict[str, Any] | None] = {}  # user id → as it was before the write
+    before: dict[tuple[str, str], dict[str, Any] | None] = {}  # (collection, id) → as it was before
     for change in changes:
-        if change.collection == USERS:
-            before.setdefault(change.record_id, change.before)
+        if change.collection in RESOURCE_TYPES:
+            before.setdefault((change.collection, change.record_id), change.before)
     now = scim_time(dt.datetime.now(dt.UTC))
-    stamped = []
-    for user_id, old in before.items():
-        user = users.get(user_id)
-        if user is None:
+    stamped: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for (collection, resource_id), old in before.items():
+        resource = state.collection(collection).get(resource_id)
+        if resource is None:
             continue
-        meta = user.get("meta") if isinstance(user.get("meta"), dict) else {}
+        meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
         if old is not None and meta != old.get("meta"):
             continue  # the change set meta itself
-        meta = {"resourceType": "User", "created": now, **meta, "lastModified": now}
-        stamped.append((user_id, {**user, "meta": {**meta, "version": version_of(user)}}))
-    users.put_many(stamped)
+        meta = {"resourceType": RESOURCE_TYPES[collection], "created": now, **meta, "lastModified": now}
+        stamped.setdefault(collection, []).append(
+            (resource_id, {**resource, "meta": {**meta, "version": version_of(resource)}})
+        )
+    for collection, resources in stamped.items():
+        state.collection(collection).put_many(resources)
