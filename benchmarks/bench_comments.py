@@ -5,9 +5,10 @@ The records ↔ issues steps and the comments stream run in this process as the 
 (bench_records_to_issues.run). A first run links every deal to a new issue and mirrors the notes
 seeded on some deals; then 5 notes are added to each deal, and the next run must post exactly
 5,000 Jira comments, one call each, reading each pair's comments once and the changed notes in
-as few calls as Zoho's pages allow. A third run posts nothing, but reads each pair it wrote to once
-more: its own comments made those issues "updated" in Jira, and the stream does not yet tell its
-own updates from a person's.
+as few calls as Zoho's pages allow. A third run posts nothing, but reads the comments of each issue
+it wrote to once more: its own comments made those issues "updated" in Jira, and Jira cannot tell
+them from a person's comment made while the run was writing. It reads no notes of those deals:
+their issues send nothing to the CRM.
 """
 
 from __future__ import annotations
@@ -19,9 +20,8 @@ from pathlib import Path
 from benchmarks.bench_records_to_issues import SHIPPED, connector, run
 from jirasync.engine.definitions import SyncDefinition, load_definition
 from jirasync.engine.store import StateStore
-from jirasync.syncs.comments import CommentsOutcome
+from jirasync.syncs.comments import CommentsOutcome, sync_comments
 from jirasync.syncs.family import RunOptions, SyncRun
-from jirasync.syncs.records_to_issues import RecordsToIssues
 from sandbox.testing import RunningSandbox, running_sandbox
 
 DEALS = 1_000
@@ -74,7 +74,7 @@ def streams(
     sync_run = SyncRun(
         definition, RunOptions(), store, "bench", None, connect=lambda e: connector(sandbox, e.system)
     )
-    outcome = RecordsToIssues().sync_streams(sync_run, connector(sandbox, "jira"))
+    outcome = sync_comments(sync_run, connector(sandbox, "jira"))
     assert outcome is not None, "the definition mirrors no comments"
     return outcome, sandbox.counters(), time.perf_counter() - started
 

@@ -12,7 +12,8 @@ mirrored); a deleted origin keeps its mirror or deletes it, as ``options.comment
 
 Only the pairs whose comments changed are read: the CRM's notes changed since the cursor (Zoho's
 ``If-Modified-Since`` on notes; one SOQL on ``CaseComment.SystemModstamp``), and the project's
-issues ``updated`` since the Jira cursor; a first run reads every linked pair.
+issues ``updated`` since the Jira cursor; a first run reads every linked pair. A pair whose only
+change is on the Jira side has its CRM notes read only when a comment is to go out.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ CRM_MARKER = re.compile(r"\n*\[jirasync:jira:(?P<id>\d+)\]\s*$")
 JIRA_LIMIT = 32_767  # characters Jira keeps in a comment
 COMMENTS_PAGE = 100
 SHOWN = 60  # characters of a comment a dry run's line shows
+PAIRS_AT_ONCE = 200  # pairs whose comments are held together: one SOQL of case comments
 
 
 @dataclass
@@ -142,13 +144,25 @@ class _CommentsStream(PairStream):
         cursor = stream_cursor(self.sync_run, STREAM)
         started = datetime.now(UTC)
         pairs, changed_notes = self._changed_pairs(cursor)
-        notes, calls = self.crm.notes_of(sorted({p.record_id for p in pairs})) if pairs else ([], 0)
-        self.outcome.ideal_calls += calls
-        by_record: dict[str, list[Note]] = {}
-        for note in notes:
-            by_record.setdefault(note.record_id, []).append(note)
-        for pair in sorted(pairs, key=lambda p: p.issue_key):
-            self._sync_pair(pair, by_record.get(pair.record_id, []))
+        # Records whose notes a person changed: the notes jirasync wrote (they carry its marker)
+        # changed nothing to mirror.
+        noted = {n.record_id for n in changed_notes if not _marker(n.text)}
+        notes: list[Note] = []
+        ordered = sorted(pairs, key=lambda p: p.issue_key)
+        for start in range(0, len(ordered), PAIRS_AT_ONCE):
+            chunk = ordered[start : start + PAIRS_AT_ONCE]
+            comments = {pair: self._issue_comments(pair.issue_key) for pair in chunk}
+            wanted = [
+                p for p in chunk if not cursor or p.record_id in noted or self._asks_crm(p, comments[p])
+            ]
+            read, calls = self.crm.notes_of([p.record_id for p in wanted]) if wanted else ([], 0)
+            self.outcome.ideal_calls += calls
+            notes += read
+            by_record: dict[str, list[Note]] = {}
+            for note in read:
+                by_record.setdefault(note.record_id, []).append(note)
+            for pair in wanted:
+                self._sync_pair(pair, comments[pair], by_record.get(pair.record_id, []))
         self._delete_mirrors()
         if not self.dry_run and not self.outcome.failures:  # a failed pair is read again next run
             next_cursor = {
@@ -173,6 +187,26 @@ class _CommentsStream(PairStream):
         records |= {self.record_of[key] for key in keys if key in self.record_of}
         return {Pair(r, self.issue_of[r]) for r in records}, notes
 
+    def _asks_crm(self, pair: Pair, comments: list[JiraComment]) -> bool:
+        """Whether an issue whose notes did not change has a comment to send to the CRM: new,
+        edited, or deleted with ``on_delete: delete``. An issue jirasync itself commented on last
+        run is read again (its ``updated`` cannot tell that write from a person's comment made
+        while the run was at it), but its notes are not, when it asks nothing of the CRM."""
+        if not self.options.to_crm:
+            return False
+        links = self.links[self.links["record_id"] == pair.record_id]
+        sent = _linked(links, "target")
+        mirrors = {mirror for mirror, _ in _linked(links, "source").values()} | {
+            c.id for c in comments if c.origin
+        }
+        for comment in comments:
+            if comment.id in mirrors or not self._goes_out(comment):
+                continue
+            if sent.get(comment.id, ("", ""))[1] != _digest(self._unmarked(comment.text), comment.author):
+                return True
+        present = {c.id for c in comments}
+        return self.options.on_delete == "delete" and any(origin not in present for origin in sent)
+
     def _issue_comments(self, key: str) -> list[JiraComment]:
         found = list(self.jira.comments(key, with_properties=True))
         self.outcome.ideal_calls += max(1, math.ceil(len(found) / COMMENTS_PAGE))
@@ -192,8 +226,7 @@ class _CommentsStream(PairStream):
 
     # ---- one pair ------------------------------------------------------------------------
 
-    def _sync_pair(self, pair: Pair, notes: list[Note]) -> None:
-        comments = self._issue_comments(pair.issue_key)
+    def _sync_pair(self, pair: Pair, comments: list[JiraComment], notes: list[Note]) -> None:
         links = self.links[self.links["record_id"] == pair.record_id]
         in_jira = Mirrors(
             _linked(links, "source"),
