@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 import pytest
 from tests.e2e.harness import EndToEnd, end_to_end
 from tests.e2e.test_records_to_issues import SALESFORCE, ZOHO, Crm, assert_ideal, synced_issues
+from tests.faults.matrix import forked_run, settle, wait_for_a_struck_fault
 
 PEOPLE = 200  # about ten deals and ten cases: a few linked pairs are all these tests need
 DEFINITIONS = [f"{ZOHO.sync}.yaml", f"{SALESFORCE.sync}.yaml"]
@@ -193,3 +196,43 @@ def test_a_file_over_max_bytes_is_skipped_and_reported_by_name_and_size(e2e: End
     assert not named(jira_files(e2e, issue), "big.zip")
     again = e2e.run(ZOHO.sync)  # skipped again, listed again, never a failure
     assert again["attachments"]["failed"] == 0 and again["attachments"]["uploaded"] == 0
+
+
+@pytest.mark.parametrize(
+    ("files", "to_jira"),
+    [(ZOHO_FILES, True), (SALESFORCE_FILES, False)],
+    ids=["zoho-to-jira", "salesforce-to-crm"],
+)
+def test_a_process_killed_after_the_upload_reached_the_other_side_leaves_one_copy_after_the_rerun(
+    e2e: EndToEnd, files: Files, to_jira: bool
+) -> None:
+    """SIGKILL a real process running the DAG while the other side holds its upload (1 s); the
+    sandbox stores the file anyway, as the vendor would, and the store never hears of it."""
+    e2e.run(files.crm.sync)
+    record_id, issue = linked_pair(e2e, files)
+    data = content(4096, "killed")
+    if to_jira:
+        attach_in_crm(e2e, files, record_id, "killed.bin", data, "application/octet-stream")
+        vendor, route = "jira", f"/rest/api/3/issue/{issue['key']}/attachments"
+    else:
+        attach_in_jira(e2e, issue, "killed.bin", data, "application/octet-stream")
+        vendor, route = files.crm.vendor, files.upload
+    e2e.sandbox.add_fault(vendor, "latency", route=route, method="POST", latency_ms=1000, count=1)
+    with forked_run(e2e, files.crm.sync) as child:
+        wait_for_a_struck_fault(e2e, child)
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+    settle(e2e)
+    e2e.sandbox.clear_faults()
+
+    def copies() -> list[bytes]:
+        held = jira_files(e2e, issue) if to_jira else crm_files(e2e, files, record_id)
+        return [f["bytes"] for f in named(held, "killed.bin")]
+
+    assert copies() == [data]  # the upload reached the other side, its link was never saved
+    rerun = e2e.run(files.crm.sync)
+    assert rerun["attachments"]["relinked"] == 1 and rerun["attachments"]["uploaded"] == 0
+    assert copies() == [data]
+    assert_ideal(rerun)
+    again = e2e.run(files.crm.sync)
+    assert again["attachments"]["uploaded"] == again["attachments"]["relinked"] == 0
