@@ -267,7 +267,8 @@ def test_a_deleted_file_keeps_its_copy_unless_on_delete_says_delete(e2e: EndToEn
     from_crm, from_jira = content(1500, "from crm"), content(700, "from jira")
     crm_origin = attach_in_crm(e2e, files, record_id, "from-crm.txt", from_crm, "text/plain")
     jira_origin = attach_in_jira(e2e, issue, "from-jira.txt", from_jira, "text/plain")
-    assert e2e.run(files.crm.sync)["attachments"]["uploaded"] == 2
+    twice = [attach_in_crm(e2e, files, record_id, "twice.txt", b"twice", "text/plain") for _ in range(2)]
+    assert e2e.run(files.crm.sync)["attachments"]["uploaded"] == 3
 
     # on_delete: keep (the default): the copy stays, and does not come back as a new file.
     delete_in_crm(e2e, files, crm_origin)
@@ -278,6 +279,7 @@ def test_a_deleted_file_keeps_its_copy_unless_on_delete_says_delete(e2e: EndToEn
     assert not named(crm_files(e2e, files, record_id), "from-crm.txt")
 
     deleting_copies(e2e, files.crm)
+    delete_in_crm(e2e, files, twice[0])  # its copy is still the copy of the other one: it stays
     dry = e2e.attempt(files.crm.sync, dry_run=True)
     assert dry.succeeded
     pair = f"record {record_id} (issue {issue['key']})"
@@ -292,6 +294,7 @@ def test_a_deleted_file_keeps_its_copy_unless_on_delete_says_delete(e2e: EndToEn
     assert deleted["attachments"]["deleted"] == 1 and deleted["attachments"]["uploaded"] == 0
     assert not named(jira_files(e2e, issue), "from-crm.txt")
     assert e2e.calls("jira", "DELETE /rest/api/3/attachment/") == 1
+    assert [f["bytes"] for f in named(jira_files(e2e, issue), "twice.txt")] == [b"twice"]
 
     # A file deleted in Jira takes its copy in the CRM with it.
     e2e.sandbox.mutate("jira", "detach", id=jira_origin)
