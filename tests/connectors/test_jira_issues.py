@@ -192,7 +192,9 @@ def test_comments_are_written_as_adf(fresh_sandbox: RunningSandbox) -> None:
     assert adf_to_text(stored["body"]) == "Customer called.\nSecond line.\n\nNew paragraph."
 
 
-def test_attachment_upload_listing_and_download_with_a_unicode_name(fresh_sandbox: RunningSandbox) -> None:
+def test_attachment_upload_listing_download_and_delete_with_a_unicode_name(
+    fresh_sandbox: RunningSandbox,
+) -> None:
     jira = connect(fresh_sandbox)
     issue = jira.create_issue(new_task("With a file")["fields"])
 
@@ -206,6 +208,8 @@ def test_attachment_upload_listing_and_download_with_a_unicode_name(fresh_sandbo
     assert attachment["filename"] == listed["filename"] == "facture été.pdf"
     assert attachment["size"] == listed["size"] == len(b"%PDF-1.7 fake")
     assert listed["mimeType"] == "application/pdf" and downloaded == b"%PDF-1.7 fake"
+    jira.delete_attachment(str(listed["id"]))
+    assert jira.attachments(issue.key) == []
 
 
 def test_issue_property_lifecycle(fresh_sandbox: RunningSandbox) -> None:

@@ -95,6 +95,8 @@ def test_notes_attachments_and_deleted_records(fresh_sandbox: RunningSandbox) ->
     attachments = connector.attachments("Cases", case["id"])
     with connector.open_attachment("Cases", case["id"], uploaded.id or "") as answer:
         content = answer.content
+    removed = connector.delete_attachment("Cases", case["id"], uploaded.id or "")
+    left = connector.attachments("Cases", case["id"])
     [missing] = connector.update("Cases", [{"id": "1", "Status": "Closed"}])
     deletions = connector.delete("Cases", [case["id"], "2"])
 
@@ -102,6 +104,7 @@ def test_notes_attachments_and_deleted_records(fresh_sandbox: RunningSandbox) ->
     assert "SUP-1 was resolved." in [n["Note_Content"] for n in notes]
     assert ("trace ✓.log", 12) in [(a.file_name, a.size) for a in attachments]
     assert content == b"stack trace\n"
+    assert removed.ok and removed.id == uploaded.id and uploaded.id not in [a.id for a in left]
     assert (
         not missing.ok
         and missing.error

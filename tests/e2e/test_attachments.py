@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -12,10 +14,11 @@ from typing import Any
 import pytest
 from tests.e2e.harness import EndToEnd, end_to_end
 from tests.e2e.test_records_to_issues import SALESFORCE, ZOHO, Crm, assert_ideal, synced_issues
+from tests.faults.matrix import forked_run, settle, wait_for_a_struck_fault
 
 PEOPLE = 200  # about ten deals and ten cases: a few linked pairs are all these tests need
 DEFINITIONS = [f"{ZOHO.sync}.yaml", f"{SALESFORCE.sync}.yaml"]
-SHIPPED = "attachments: {direction: both, max_bytes: 10485760}"
+SHIPPED = "attachments: {direction: both, max_bytes: 10485760, on_delete: keep}"
 
 pytestmark = pytest.mark.e2e
 
@@ -73,16 +76,27 @@ def crm_files(e2e: EndToEnd, files: Files, record_id: str) -> list[dict[str, Any
     ]
 
 
-def attach_in_crm(e2e: EndToEnd, files: Files, record_id: str, name: str, data: bytes, kind: str) -> None:
+def attach_in_crm(e2e: EndToEnd, files: Files, record_id: str, name: str, data: bytes, kind: str) -> str:
+    """The new file's id."""
     encoded = base64.b64encode(data).decode()
     if files.crm.vendor == "zoho":
-        e2e.sandbox.mutate(
-            "zoho", "add_attachment", module="Deals", record_id=record_id, file_name=name, content=encoded
+        return str(
+            e2e.sandbox.mutate(
+                "zoho", "add_attachment", module="Deals", record_id=record_id, file_name=name, content=encoded
+            )["id"]
         )
-    else:
+    return str(
         e2e.sandbox.mutate(
             "salesforce", "add_attachment", parent=record_id, name=name, content=encoded, content_type=kind
-        )
+        )["Id"]
+    )
+
+
+def delete_in_crm(e2e: EndToEnd, files: Files, file_id: str) -> None:
+    if files.crm.vendor == "zoho":
+        e2e.sandbox.delete("zoho", "Attachments", file_id)
+    else:
+        e2e.sandbox.mutate("salesforce", "delete_record", sobject="Attachment", id=file_id)
 
 
 def jira_files(e2e: EndToEnd, issue: dict[str, Any]) -> list[dict[str, Any]]:
@@ -93,9 +107,21 @@ def jira_files(e2e: EndToEnd, issue: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def attach_in_jira(e2e: EndToEnd, issue: dict[str, Any], name: str, data: bytes, kind: str) -> None:
+def attach_in_jira(e2e: EndToEnd, issue: dict[str, Any], name: str, data: bytes, kind: str) -> str:
+    """The new attachment's id."""
     encoded = base64.b64encode(data).decode()
-    e2e.sandbox.mutate("jira", "attach", issue=issue["key"], filename=name, content=encoded, mimeType=kind)
+    return str(
+        e2e.sandbox.mutate(
+            "jira", "attach", issue=issue["key"], filename=name, content=encoded, mimeType=kind
+        )["id"]
+    )
+
+
+def deleting_copies(e2e: EndToEnd, crm: Crm) -> None:
+    """The sync's definition with ``on_delete: delete`` for attachments."""
+    definition = e2e.stack.syncs_dir / f"{crm.sync}.yaml"
+    deleting = SHIPPED.replace("on_delete: keep", "on_delete: delete")
+    definition.write_text(definition.read_text().replace(SHIPPED, deleting))
 
 
 def linked_pair(e2e: EndToEnd, files: Files) -> tuple[str, dict[str, Any]]:
@@ -193,3 +219,117 @@ def test_a_file_over_max_bytes_is_skipped_and_reported_by_name_and_size(e2e: End
     assert not named(jira_files(e2e, issue), "big.zip")
     again = e2e.run(ZOHO.sync)  # skipped again, listed again, never a failure
     assert again["attachments"]["failed"] == 0 and again["attachments"]["uploaded"] == 0
+
+
+@pytest.mark.parametrize(
+    ("files", "to_jira"),
+    [(ZOHO_FILES, True), (SALESFORCE_FILES, False)],
+    ids=["zoho-to-jira", "salesforce-to-crm"],
+)
+def test_a_process_killed_after_the_upload_reached_the_other_side_leaves_one_copy_after_the_rerun(
+    e2e: EndToEnd, files: Files, to_jira: bool
+) -> None:
+    """SIGKILL a real process running the DAG while the other side holds its upload (1 s); the
+    sandbox stores the file anyway, as the vendor would, and the store never hears of it."""
+    e2e.run(files.crm.sync)
+    record_id, issue = linked_pair(e2e, files)
+    data = content(4096, "killed")
+    if to_jira:
+        attach_in_crm(e2e, files, record_id, "killed.bin", data, "application/octet-stream")
+        vendor, route = "jira", f"/rest/api/3/issue/{issue['key']}/attachments"
+    else:
+        attach_in_jira(e2e, issue, "killed.bin", data, "application/octet-stream")
+        vendor, route = files.crm.vendor, files.upload
+    e2e.sandbox.add_fault(vendor, "latency", route=route, method="POST", latency_ms=1000, count=1)
+    with forked_run(e2e, files.crm.sync) as child:
+        wait_for_a_struck_fault(e2e, child)
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+    settle(e2e)
+    e2e.sandbox.clear_faults()
+
+    def copies() -> list[bytes]:
+        held = jira_files(e2e, issue) if to_jira else crm_files(e2e, files, record_id)
+        return [f["bytes"] for f in named(held, "killed.bin")]
+
+    assert copies() == [data]  # the upload reached the other side, its link was never saved
+    rerun = e2e.run(files.crm.sync)
+    assert rerun["attachments"]["relinked"] == 1 and rerun["attachments"]["uploaded"] == 0
+    assert copies() == [data]
+    assert_ideal(rerun)
+    again = e2e.run(files.crm.sync)
+    assert again["attachments"]["uploaded"] == again["attachments"]["relinked"] == 0
+
+
+def test_a_deleted_file_keeps_its_copy_unless_on_delete_says_delete(e2e: EndToEnd, files: Files) -> None:
+    e2e.run(files.crm.sync)
+    record_id, issue = linked_pair(e2e, files)
+    from_crm, from_jira = content(1500, "from crm"), content(700, "from jira")
+    crm_origin = attach_in_crm(e2e, files, record_id, "from-crm.txt", from_crm, "text/plain")
+    jira_origin = attach_in_jira(e2e, issue, "from-jira.txt", from_jira, "text/plain")
+    twice = [attach_in_crm(e2e, files, record_id, "twice.txt", b"twice", "text/plain") for _ in range(2)]
+    assert e2e.run(files.crm.sync)["attachments"]["uploaded"] == 3
+
+    # on_delete: keep (the default): the copy stays, and does not come back as a new file.
+    delete_in_crm(e2e, files, crm_origin)
+    kept = e2e.run(files.crm.sync)
+    assert_ideal(kept)
+    assert kept["attachments"] == {**kept["attachments"], "deleted": 0, "uploaded": 0, "failed": 0}
+    assert [f["bytes"] for f in named(jira_files(e2e, issue), "from-crm.txt")] == [from_crm]
+    assert not named(crm_files(e2e, files, record_id), "from-crm.txt")
+
+    deleting_copies(e2e, files.crm)
+    delete_in_crm(e2e, files, twice[0])  # its copy is still the copy of the other one: it stays
+    dry = e2e.attempt(files.crm.sync, dry_run=True)
+    assert dry.succeeded
+    pair = f"record {record_id} (issue {issue['key']})"
+    line = (
+        f"{pair}: would delete 'from-crm.txt' (1500 bytes) from Jira, its origin deleted from {files.system}"
+    )
+    assert line in dry.log_path.read_text()
+    assert named(jira_files(e2e, issue), "from-crm.txt")  # a dry run deletes nothing
+
+    deleted = e2e.run(files.crm.sync)
+    assert_ideal(deleted)
+    assert deleted["attachments"]["deleted"] == 1 and deleted["attachments"]["uploaded"] == 0
+    assert not named(jira_files(e2e, issue), "from-crm.txt")
+    assert e2e.calls("jira", "DELETE /rest/api/3/attachment/") == 1
+    assert [f["bytes"] for f in named(jira_files(e2e, issue), "twice.txt")] == [b"twice"]
+
+    # A file deleted in Jira takes its copy in the CRM with it.
+    e2e.sandbox.mutate("jira", "detach", id=jira_origin)
+    followed = e2e.run(files.crm.sync)
+    assert_ideal(followed)
+    assert followed["attachments"]["deleted"] == 1 and followed["attachments"]["uploaded"] == 0
+    assert not named(crm_files(e2e, files, record_id), "from-jira.txt")
+    last = e2e.run(files.crm.sync)
+    assert last["attachments"] == {**last["attachments"], "deleted": 0, "uploaded": 0, "failed": 0}
+
+
+def test_deleting_too_many_copies_waits_for_the_override(e2e: EndToEnd) -> None:
+    deleting_copies(e2e, ZOHO)
+    first = e2e.run(ZOHO.sync)
+    record_id, issue = linked_pair(e2e, ZOHO_FILES)
+    origins = [
+        attach_in_crm(e2e, ZOHO_FILES, record_id, f"batch-{n}.txt", content(300, f"batch {n}"), "text/plain")
+        for n in range(20)
+    ]
+    assert e2e.run(ZOHO.sync)["attachments"]["uploaded"] == 20
+    copied = first["attachments"]["uploaded"] + first["attachments"]["deduplicated"] + 20
+    gone = origins[:10]  # past the default max_delete_share of 10%, and min_target_size is 20
+    assert len(gone) / copied > 0.1, copied
+    for origin in gone:
+        delete_in_crm(e2e, ZOHO_FILES, origin)
+
+    held = e2e.attempt(ZOHO.sync)
+    assert not held.succeeded
+    assert any(
+        f"sync '{ZOHO.sync}'" in line and "more than max_delete_share 10%" in line for line in held.failures()
+    ), held.failures()
+    assert len([f for f in jira_files(e2e, issue) if f["name"].startswith("batch-")]) == 20
+
+    overridden = e2e.run(ZOHO.sync, override_circuit_breaker=True)
+    assert overridden["attachments"]["deleted"] == 10
+    assert sorted(f["name"] for f in jira_files(e2e, issue) if f["name"].startswith("batch-")) == sorted(
+        f"batch-{n}.txt" for n in range(10, 20)
+    )

@@ -190,6 +190,29 @@ def test_attachment_over_the_size_limit_is_413(jira: requests.Session, fresh_san
     assert response.status_code == 413
 
 
+def test_deleting_an_attachment_takes_it_off_its_issue_and_updates_the_issue(
+    jira: requests.Session, fresh_sandbox: RunningSandbox
+) -> None:
+    key = jira.post(_api(fresh_sandbox, "/issue"), json={"fields": FIELDS}).json()["key"]
+    [attached] = jira.post(
+        _api(fresh_sandbox, f"/issue/{key}/attachments"),
+        files={"file": ("a.txt", b"data", "text/plain")},
+        headers={"X-Atlassian-Token": "no-check"},
+    ).json()
+    issue = _api(fresh_sandbox, f"/issue/{key}")
+    attached_at = jira.get(issue, params={"fields": "updated"}).json()["fields"]["updated"]
+
+    deleted = jira.delete(_api(fresh_sandbox, f"/attachment/{attached['id']}"))
+
+    assert (deleted.status_code, deleted.content) == (204, b"")
+    fields = jira.get(issue, params={"fields": "attachment,updated"}).json()["fields"]
+    assert fields["attachment"] == [] and fields["updated"] > attached_at  # JQL "updated >=" finds it
+    assert jira.get(_api(fresh_sandbox, f"/attachment/{attached['id']}")).status_code == 404
+    again = jira.delete(_api(fresh_sandbox, f"/attachment/{attached['id']}"))
+    assert again.status_code == 404
+    assert again.json()["errorMessages"] == [f"The attachment with id '{attached['id']}' does not exist."]
+
+
 def test_an_illegal_transition_is_refused(jira: requests.Session, fresh_sandbox: RunningSandbox) -> None:
     key = jira.post(_api(fresh_sandbox, "/issue"), json={"fields": FIELDS}).json()["key"]
     listed = jira.get(_api(fresh_sandbox, f"/issue/{key}/transitions")).json()["transitions"]

@@ -11,7 +11,7 @@ from jirasync.engine.definitions import load_definition
 from jirasync.syncs.attachments_definition import AttachmentsOptions
 from jirasync.syncs.records_definition import records_options
 
-SHIPPED_ATTACHMENTS = "  attachments: {direction: both, max_bytes: 10485760}\n"
+SHIPPED_ATTACHMENTS = "  attachments: {direction: both, max_bytes: 10485760, on_delete: keep}\n"
 
 
 def test_the_shipped_definitions_move_files_both_ways_up_to_10_mb() -> None:
@@ -19,6 +19,11 @@ def test_the_shipped_definitions_move_files_both_ways_up_to_10_mb() -> None:
         options = records_options(load_definition(SYNCS / name)).attachments
         assert options == AttachmentsOptions()
         assert options is not None and options.to_jira and options.to_crm
+
+
+def test_a_deleted_file_keeps_its_copy_unless_the_definition_says_delete() -> None:
+    assert AttachmentsOptions().on_delete == "keep"
+    assert AttachmentsOptions(on_delete="delete").on_delete == "delete"
 
 
 def test_the_limit_is_10_mb_unless_the_definition_says_otherwise() -> None:
@@ -33,6 +38,7 @@ def test_the_limit_is_10_mb_unless_the_definition_says_otherwise() -> None:
         ("{max_bytes: 0}", "options.attachments.max_bytes", "greater than 0"),
         ("{max_bytes: ten}", "options.attachments.max_bytes", "valid integer"),
         ("{max_size: 10}", "options.attachments.max_size", "Extra inputs are not permitted"),
+        ("{on_delete: purge}", "options.attachments.on_delete", "'keep' or 'delete'"),
     ],
 )
 def test_a_wrong_attachments_option_is_refused_naming_it(

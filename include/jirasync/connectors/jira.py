@@ -642,6 +642,9 @@ class JiraConnector(AtlassianSiteConnector):
             headers={"X-Atlassian-Token": "no-check"},
         )
 
+    def delete_attachment(self, attachment_id: str) -> None:
+        self.http.request("DELETE", f"{API}/attachment/{{id}}", path_params={"id": attachment_id})
+
     def issue_property(self, issue: str, key: str) -> Any | None:
         response = self.http.request(
             "GET",

@@ -431,6 +431,14 @@ class ZohoCrmConnector:
         )
         return _outcome(answer["data"][0])
 
+    def delete_attachment(self, module: str, record_id: str, attachment_id: str) -> RecordOutcome:
+        answer = self.http.request_json(
+            "DELETE",
+            f"{API}/{{module}}/{{record_id}}/Attachments/{{attachment_id}}",
+            path_params={"module": module, "record_id": record_id, "attachment_id": attachment_id},
+        )
+        return _outcome(answer["data"][0])
+
     def _write(
         self, method: str, path: str, module: str, records: Sequence[dict[str, Any]], extra: dict[str, Any]
     ) -> list[RecordOutcome]:

@@ -216,7 +216,7 @@ def report(
     if applied["failed"]:
         failures = "; ".join(f"{f['key']}: {f['error']} ({f['action']})" for f in applied["failures"][:10])
         raise SyncFailed(
-            f"sync '{sync_id}': {applied['failed']} record(s) or comment(s) could not be written; the next "
+            f"sync '{sync_id}': {applied['failed']} record(s), comment(s) or file(s) could not be written; the next "
             f"run tries them again: {failures}",
             "the next run writes them again; those marked 'correct the record or the field mapping' "
             "need that fix first, the others need nothing",

@@ -10,6 +10,12 @@ left behind (it is linked on the next run, not uploaded again), and sends a file
 a record once. A file bigger than ``options.attachments.max_bytes`` is listed in the run's summary
 (``too_large``) and skipped, never a failure.
 
+A file deleted from its side keeps its copy (and its link, so the copy never comes back as a new
+file), unless ``options.attachments.on_delete`` is ``delete``: then the copy is deleted too, and
+its link, once every pair is read, unless the deletions are more than the gate's circuit breaker
+allows (``max_delete_share`` of the copies the sync links). A copy that is still the copy of
+another file (one attached twice) stays; the link of a copy someone deleted already is dropped.
+
 Content is streamed: downloaded in chunks into a temporary file while hashed, and uploaded from
 that file as it is sent, so memory does not grow with the file.
 
@@ -18,10 +24,12 @@ What a run reads, and what it costs:
   listing of the files of many records, nor their change times across records); on Salesforce one
   SOQL per 200 cases;
 - the issue's files (one call per pair) only for the pairs whose issue was ``updated`` since the
-  cursor (one search, as the comments stream does; an attachment updates its issue) or whose record
-  holds a file not linked yet; a first run, or a full sync, reads every pair;
+  cursor (one search, as the comments stream does; adding or deleting an attachment updates its
+  issue), whose record holds a file not linked yet, or (with ``on_delete: delete``) lost a linked
+  one; a first run, or a full sync, reads every pair;
 - one download per file to copy (and per candidate copy to confirm by its content), one upload per
-  copy. A dry run downloads nothing: it lists the files it would upload, by record.
+  copy, one call per copy deleted. A dry run downloads nothing: it lists the files it would upload
+  and the copies it would delete, by record.
 """
 
 from __future__ import annotations
@@ -49,6 +57,7 @@ from jirasync.syncs.records_definition import records_options
 from jirasync.syncs.streams import (
     PairStream,
     StreamOutcome,
+    deletions_held,
     issues_updated_since,
     jira_cursor,
     run_stream,
@@ -59,6 +68,9 @@ log = logging.getLogger(__name__)
 
 STREAM = "attachments"
 CHUNK = 1024 * 1024  # bytes read from a download at a time
+# What the next run does about a failed write, as the run report says it.
+RECOPIED = "the next run copies it again, finding what was uploaded by its name and content"
+REDELETED = "the next run deletes it again, or drops its link if it is gone by then"
 
 
 @dataclass
@@ -67,15 +79,17 @@ class AttachmentsOutcome(StreamOutcome):
     and content, and linked."""
 
     uploaded: int = 0
+    deleted: int = 0  # copies of deleted files, with on_delete: delete
     deduplicated: int = 0  # files with the name and content of one already copied: linked to its copy
     too_large: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "uploaded": self.uploaded,
+            "deleted": self.deleted,
             "relinked": self.relinked,
             "deduplicated": self.deduplicated,
-            "would_upload": self.planned,
+            "would_write": self.planned,
             "too_large": self.too_large,
             "failed": len(self.failures),
         }
@@ -88,6 +102,16 @@ class Pair:
 
     def __str__(self) -> str:
         return f"record {self.record_id} (issue {self.issue_key})"
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """A copy to delete: its origins (on ``side``) are all gone."""
+
+    pair: Pair
+    side: str
+    origin_ids: list[str]
+    copy: File
 
 
 @dataclass
@@ -119,6 +143,7 @@ class _AttachmentsStream(PairStream):
         self.options = options
         self.crm = crm
         self.outcome = AttachmentsOutcome(ideal_calls=crm.setup_calls)
+        self.deletions: list[Deletion] = []  # made once every pair is read, as the breaker allows
 
     def mirror_changed(self) -> None:
         cursor = stream_cursor(self.sync_run, STREAM)
@@ -131,8 +156,9 @@ class _AttachmentsStream(PairStream):
         changed = self._changed_issues(cursor)
         for record_id, issue_key in sorted(self.issue_of.items(), key=lambda pair: pair[1]):
             pair, crm_side = Pair(record_id, issue_key), by_record.get(record_id, [])
-            if changed is None or issue_key in changed or self._to_copy(pair, crm_side):
+            if changed is None or issue_key in changed or self._to_write(pair, crm_side):
                 self._sync_pair(pair, crm_side)
+        self._delete_copies()
         if not self.dry_run and not self.outcome.failures:  # a failed pair is read again next run
             next_cursor = {"jira": jira_cursor(started)}
             self.sync_run.store.save_cursor(self.sync_id, STREAM, json.dumps(next_cursor))
@@ -147,13 +173,18 @@ class _AttachmentsStream(PairStream):
         self.outcome.ideal_calls += calls
         return set(keys)
 
-    def _to_copy(self, pair: Pair, crm_side: list[File]) -> bool:
-        """Whether the record holds a file to send to Jira that is not linked yet."""
+    def _to_write(self, pair: Pair, crm_side: list[File]) -> bool:
+        """Whether the record holds a file to send to Jira that is not linked yet, or lost a file
+        sent there whose copy goes with it."""
         if not self.options.to_jira:
             return False
         links = self.links[self.links["record_id"] == pair.record_id]
         linked = _linked_ids(links)["source"]
-        return any(f.id not in linked and f.size <= self.options.max_bytes for f in crm_side)
+        if any(f.id not in linked and f.size <= self.options.max_bytes for f in crm_side):
+            return True
+        held = {f.id for f in crm_side}
+        sent = links.loc[links["origin_side"] == "source", "origin_id"]
+        return self.options.on_delete == "delete" and not set(sent) <= held
 
     def _issue_files(self, key: str) -> list[File]:
         found = self.jira.attachments(key)
@@ -179,10 +210,37 @@ class _AttachmentsStream(PairStream):
             for side, wanted in (("source", self.options.to_jira), ("target", self.options.to_crm))
             if wanted
         ]
+        if self.options.on_delete == "delete":
+            for side in sides:
+                self._follow_deletions(pair, side, held, links)
         for side in sides:
             for origin in list(held.files[side]):
                 if origin.id not in held.linked[side]:
                     self._copy(pair, side, origin, held)
+
+    def _follow_deletions(self, pair: Pair, side: str, held: PairFiles, links: pd.DataFrame) -> None:
+        """The copies of files gone from ``side``, to delete once every pair is read; a copy that
+        still is the copy of a file there stays, and the link of a copy already gone is dropped.
+        A copy to delete is out of the pair's files, so no new file is linked to it instead of
+        uploaded (a file deleted and attached again)."""
+        other = _other(side)
+        present = {f.id for f in held.files[side]}
+        copies = {f.id: f for f in held.files[other]}
+        mine = links[links["origin_side"] == side]
+        still_copies: set[str] = set()
+        gone: dict[str, list[str]] = {}  # copy id → its origins gone
+        for origin_id, mirror_id in zip(mine["origin_id"], mine["mirror_id"], strict=True):
+            if origin_id in present:
+                still_copies.add(mirror_id)
+            else:
+                gone.setdefault(mirror_id, []).append(origin_id)
+        for mirror_id, origin_ids in gone.items():
+            if mirror_id in copies and mirror_id not in still_copies:
+                self.deletions.append(Deletion(pair, side, origin_ids, copies[mirror_id]))
+                held.files[other].remove(copies[mirror_id])
+            elif not self.dry_run:
+                for origin_id in origin_ids:
+                    self.sync_run.store.remove_stream_link(self.sync_id, STREAM, side, origin_id)
 
     def _copy(self, pair: Pair, side: str, origin: File, held: PairFiles) -> None:
         """Link the origin to the same file on the other side, or upload it there."""
@@ -205,10 +263,10 @@ class _AttachmentsStream(PairStream):
         except AuthenticationError:
             raise
         except ApiError as error:
-            self._failed(what, str(error))
+            self._failed(what, str(error), RECOPIED)
             return
         if not written.ok or not written.id:
-            self._failed(what, written.error or "failed")
+            self._failed(what, written.error or "failed", RECOPIED)
             return
         owner = pair.record_id if other == "source" else pair.issue_key
         held.files[other].append(File(written.id, owner, origin.name, origin.size, origin.content_type))
@@ -233,6 +291,46 @@ class _AttachmentsStream(PairStream):
                     self.outcome.relinked += 1
                     return candidate
         return None
+
+    def _delete_copies(self) -> None:
+        """Delete the copies of deleted files, unless the gate's circuit breaker holds them all."""
+        held = deletions_held(self.sync_run, len(self.deletions), len(self.links), "copied file(s)")
+        if held is not None:
+            self.outcome.failures.append(held)
+            return
+        for deletion in self.deletions:
+            self._delete(deletion)
+
+    def _delete(self, deletion: Deletion) -> None:
+        copy, side = deletion.copy, _other(deletion.side)
+        where, origin = ("Jira", self.crm.system) if side == "target" else (self.crm.system, "Jira")
+        named = f"{copy.name!r} ({copy.size} bytes) from {where}"
+        if self.dry_run:
+            self.outcome.planned.append(
+                f"{deletion.pair}: would delete {named}, its origin deleted from {origin}"
+            )
+            return
+        what = f"{deletion.pair}: delete {named}"
+        try:
+            deleted = self._remove(side, copy)
+        except AuthenticationError:
+            raise
+        except ApiError as error:
+            self._failed(what, str(error), REDELETED)
+            return
+        if not deleted.ok:
+            self._failed(what, deleted.error or "failed", REDELETED)
+            return
+        self.outcome.ideal_calls += 1
+        for origin_id in deletion.origin_ids:
+            self.sync_run.store.remove_stream_link(self.sync_id, STREAM, deletion.side, origin_id)
+        self.outcome.deleted += 1
+
+    def _remove(self, side: str, copy: File) -> RecordOutcome:
+        if side == "target":
+            self.jira.delete_attachment(copy.id)
+            return RecordOutcome.success(copy.id)
+        return self.crm.delete(copy)
 
     # ---- content -------------------------------------------------------------------------
 
@@ -278,14 +376,8 @@ class _AttachmentsStream(PairStream):
         self.sync_run.store.save_stream_link(self.sync_id, STREAM, link)
         held.add_link(side, origin_id, mirror_id, digest)
 
-    def _failed(self, what: str, error: str) -> None:
-        self.outcome.failures.append(
-            {
-                "key": what,
-                "error": error,
-                "action": "the next run copies it again, finding what was uploaded by its name and content",
-            }
-        )
+    def _failed(self, what: str, error: str, action: str) -> None:
+        self.outcome.failures.append({"key": what, "error": error, "action": action})
 
 
 def _other(side: str) -> str:

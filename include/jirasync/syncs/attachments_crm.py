@@ -2,7 +2,8 @@
 a Case.
 
 Each side lists the files of the linked records (counting the fewest calls the listing took, for
-the run summary), opens one file's content unread, and uploads one file from an open file.
+the run summary), opens one file's content unread, uploads one file from an open file, and
+deletes one file.
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ class ZohoFiles:
     def upload(self, record_id: str, name: str, content: BinaryIO, content_type: str) -> RecordOutcome:
         return self.crm.upload_attachment(self.module, record_id, name, content, content_type)
 
+    def delete(self, file: File) -> RecordOutcome:
+        return self.crm.delete_attachment(self.module, file.owner, file.id)
+
     def calls(self) -> dict[str, int]:
         return {endpoint: count for endpoint, count in self.crm.calls_by_endpoint().items() if count}
 
@@ -95,6 +99,9 @@ class SalesforceFiles:
 
     def upload(self, record_id: str, name: str, content: BinaryIO, content_type: str) -> RecordOutcome:
         return RecordOutcome.success(self.org.upload_attachment(record_id, name, content, content_type))
+
+    def delete(self, file: File) -> RecordOutcome:
+        return self.org.delete([file.id])[0]
 
     def calls(self) -> dict[str, int]:
         return self.org.calls.by_endpoint()

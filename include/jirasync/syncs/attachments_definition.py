@@ -17,6 +17,8 @@ class AttachmentsOptions(Directed):
     issue's attachments.
 
     ``direction``: ``both``, ``to_jira`` (the record's files go to the issue) or ``to_crm``.
+    ``on_delete``: a file deleted from its side ``keep``s its copy on the other side, or
+    ``delete``s it too.
     ``max_bytes``: a bigger file is skipped and listed in the run's summary, never a failure; the
     vendors' own limits are larger (Jira Cloud's default 1 GB, Zoho's 20 MB), so this is the one
     that bites.

@@ -42,6 +42,7 @@ from jirasync.syncs.streams import (
     JIRA_CLOCK_MARGIN,
     PairStream,
     StreamOutcome,
+    deletions_held,
     issues_updated_since,
     jira_cursor,
     run_stream,
@@ -289,24 +290,10 @@ class _CommentsStream(PairStream):
                 self.deletions.append((pair, side, origin_id, mirror_id))
 
     def _delete_mirrors(self) -> None:
-        """Delete the mirrors of deleted origins, unless they are more than the circuit breaker's
-        ``max_delete_share`` of the mirrors the sync keeps (a CRM export gone wrong, a project
-        emptied by mistake): then none is deleted, the run fails saying so, and the next run, or
-        one with the override, tries again."""
-        breaker = self.sync_run.definition.circuit_breaker
-        kept = len(self.links)
-        share = len(self.deletions) / kept if kept else 0.0
-        too_many = kept >= breaker.min_target_size and share > breaker.max_delete_share
-        if self.deletions and too_many and not self.sync_run.options.override_circuit_breaker:
-            self.outcome.failures.append(
-                {
-                    "key": f"{len(self.deletions)} mirrored comment(s) of deleted origins",
-                    "error": f"gate: deleting them would remove {share:.0%} of the {kept} mirrors this "
-                    f"sync keeps, more than max_delete_share {breaker.max_delete_share:.0%}",
-                    "action": "check why the origins were deleted; if that is intended, trigger the sync "
-                    "with 'Override the circuit breaker' on",
-                }
-            )
+        """Delete the mirrors of deleted origins, unless the gate's circuit breaker holds them all."""
+        held = deletions_held(self.sync_run, len(self.deletions), len(self.links), "mirrored comment(s)")
+        if held is not None:
+            self.outcome.failures.append(held)
             return
         for pair, side, origin_id, mirror_id in self.deletions:
             self._write(pair, side, "delete", origin_id, mirror_id, "", "")

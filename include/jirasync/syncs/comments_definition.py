@@ -11,12 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Directed(BaseModel):
-    """A stream of a connected item (comments, attachments) and the way it goes: ``both``,
-    ``to_jira`` (from the CRM record to its issue) or ``to_crm``."""
+    """A stream of a connected item (comments, attachments): the way it goes, ``both``,
+    ``to_jira`` (from the CRM record to its issue) or ``to_crm``; and what a deleted origin does to
+    its mirror, ``on_delete``: ``keep`` it (a person may have deleted the origin by mistake; the
+    default) or ``delete`` it too."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     direction: Literal["both", "to_jira", "to_crm"] = "both"
+    on_delete: Literal["keep", "delete"] = "keep"
 
     @property
     def to_jira(self) -> bool:
@@ -41,7 +44,6 @@ class CommentsOptions(Directed):
     push: Literal["automatic", "marked"] = "automatic"
     marker: str = Field(default="#crm", min_length=1)
     internal: bool = False
-    on_delete: Literal["keep", "delete"] = "keep"
 
     @model_validator(mode="after")
     def _push_needs_jira_comments_going_out(self) -> Self:

@@ -84,6 +84,25 @@ def issues_updated_since(run: SyncRun, jira: JiraConnector, since: str) -> tuple
     return keys, max(1, math.ceil(len(keys) / ISSUE_SEARCH_PAGE_SIZE))
 
 
+def deletions_held(run: SyncRun, deleting: int, kept: int, kind: str) -> dict[str, str] | None:
+    """The failure that holds a stream's deletions of the mirrors of deleted origins when they are
+    more than the circuit breaker's ``max_delete_share`` of the ``kept`` mirrors the stream links (a
+    CRM export gone wrong, a project emptied by mistake): then none is deleted, and the next run, or
+    one with the override, tries again. None when they may go."""
+    breaker = run.definition.circuit_breaker
+    share = deleting / kept if kept else 0.0
+    too_many = deleting and kept >= breaker.min_target_size and share > breaker.max_delete_share
+    if not too_many or run.options.override_circuit_breaker:
+        return None
+    return {
+        "key": f"{deleting} {kind} of deleted origins",
+        "error": f"gate: deleting them would remove {share:.0%} of the {kept} {kind} sync "
+        f"'{run.definition.id}' keeps, more than max_delete_share {breaker.max_delete_share:.0%}",
+        "action": "check why the origins were deleted; if that is intended, trigger the sync "
+        "with 'Override the circuit breaker' on",
+    }
+
+
 class PairStream:
     """A stream's run over the sync's linked pairs: the pairs (record id → issue key) and the
     stream's links as the store holds them when the run starts."""

@@ -10,7 +10,7 @@ from typing import Any
 from sandbox.vendor import VendorState
 from sandbox.vendors.jira.api import ADMIN_ACCOUNT_ID
 from sandbox.vendors.jira.bulk import slow_bulk_tasks
-from sandbox.vendors.jira.issues import OCTET_STREAM, store_attachment
+from sandbox.vendors.jira.issues import OCTET_STREAM, delete_attachment, store_attachment
 from sandbox.vendors.jira.records import (
     FieldErrors,
     add_comment,
@@ -87,6 +87,15 @@ def attach(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def detach(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:
+    """``{"id": "10000"}``: a person deletes a file from its issue."""
+    found = state.collection("attachments").get(str(payload["id"]))
+    if found is None:
+        raise KeyError(f"no Jira attachment {payload['id']!r}")
+    delete_attachment(state, found)
+    return {"deleted": found["id"]}
+
+
 def change_comment(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:
     """``{"id": "10001", "text": "…"}`` edits a comment; ``{"id", "delete": true}`` deletes it."""
     found = state.collection("comments").get(str(payload["id"]))
@@ -145,6 +154,7 @@ ACTIONS: dict[str, Callable[[VendorState, dict[str, Any]], Any]] = {
     "comment": comment,
     "change_comment": change_comment,
     "attach": attach,
+    "detach": detach,
     "delete_issue": delete,
     "add_user": add_user,
     "deactivate_user": deactivate_user,

@@ -34,6 +34,7 @@ from sandbox.vendors.jira.records import (
     edit_comment,
     edit_issue,
     find_issue,
+    require_issue,
     touch,
     transition_issue,
 )
@@ -550,6 +551,12 @@ def store_attachment(
     return record
 
 
+def delete_attachment(state: VendorState, attachment: dict[str, Any]) -> None:
+    """Remove a file from its issue, which, as attaching one, counts as a change of the issue."""
+    state.collection("attachments").delete(attachment["id"])
+    touch(state, require_issue(state, attachment["issueId"]))
+
+
 def _attachment_json(request: Request, record: dict[str, Any]) -> dict[str, Any]:
     author = jira(request).collection("users").get(record["author"])
     return {
@@ -570,6 +577,16 @@ def attachment(request: Request, attachmentId: str) -> Any:
     if record is None:
         return error(404, f"The attachment with id '{attachmentId}' does not exist.")
     return {**_attachment_json(request, record), "id": int(record["id"])}  # AttachmentMetadata: a number
+
+
+@router.delete("/attachment/{attachmentId}")
+def remove_attachment(request: Request, attachmentId: str) -> Any:
+    state = jira(request)
+    record = state.collection("attachments").get(attachmentId)
+    if record is None:
+        return error(404, f"The attachment with id '{attachmentId}' does not exist.")
+    delete_attachment(state, record)
+    return Response(status_code=204)
 
 
 @router.get("/attachment/content/{attachmentId}")

@@ -158,11 +158,13 @@ def touch(state: VendorState, issue: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete_issue(state: VendorState, issue: dict[str, Any]) -> None:
+    """The issue, with its comments and files."""
     state.collection("issues").delete(issue["id"])
-    comments = state.collection("comments")
-    for comment in comments:
-        if comment["issueId"] == issue["id"]:
-            comments.delete(comment["id"])
+    for name in ("comments", "attachments"):
+        held = state.collection(name)
+        for item in held:
+            if item["issueId"] == issue["id"]:
+                held.delete(item["id"])
 
 
 def adf_text(text: str) -> dict[str, Any]:
