@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
@@ -109,6 +110,23 @@ class ZohoError(Exception):
 
 def invalid_param(name: str, message: str, **details: Any) -> ZohoError:
     return ZohoError(400, "INVALID_DATA", message, param_name=name, **details)
+
+
+async def json_body(request: Request) -> Any:
+    """The request body read as JSON whatever its ``Content-Type``, as Zoho reads it: clients send
+    JSON with none (``requests`` given a string), ``text/plain`` or a form type (``curl -d``).
+    No body is ``None``, for the route to answer as it does a body without the field it needs; one
+    that is not JSON gets Zoho's terse ``INVALID_DATA`` with the message ``body``."""
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ZohoError(400, "INVALID_DATA", "body") from None
+
+
+JsonBody = Annotated[Any, Depends(json_body)]
 
 
 class ConcurrencyLimit:

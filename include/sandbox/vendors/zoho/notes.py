@@ -8,15 +8,15 @@ multipart part ``file`` and kept (base64) in the store, so a restart keeps them.
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Header, Request, Response
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
 from sandbox.vendor import VendorState
-from sandbox.vendors.zoho.api import ZohoError, ZohoRoute, new_ids, now, owner, record_error, zoho
+from sandbox.vendors.zoho.api import JsonBody, ZohoError, ZohoRoute, new_ids, now, owner, record_error, zoho
 from sandbox.vendors.zoho.metadata import MODULES
 from sandbox.vendors.zoho.records import (
     check_batch,
@@ -169,7 +169,7 @@ def list_notes(
 
 
 @router.post("/crm/v8/Notes")
-def create_notes(request: Request, body: Annotated[Any, Body()] = None) -> JSONResponse:
+def create_notes(request: Request, body: JsonBody) -> JSONResponse:
     return _create_notes(zoho(request), check_batch(body), None)
 
 
@@ -180,7 +180,7 @@ def get_note(request: Request, note_id: str) -> Response:
 
 
 @router.put("/crm/v8/Notes/{note_id}")
-def update_note(request: Request, note_id: str, body: Annotated[Any, Body()] = None) -> JSONResponse:
+def update_note(request: Request, note_id: str, body: JsonBody) -> JSONResponse:
     state = zoho(request)
     note = state.collection("Notes").get(note_id)
     if note is None:
@@ -223,9 +223,7 @@ def record_notes(
 
 
 @router.post("/crm/v8/{module}/{record_id}/Notes")
-def create_record_notes(
-    request: Request, module: str, record_id: str, body: Annotated[Any, Body()] = None
-) -> JSONResponse:
+def create_record_notes(request: Request, module: str, record_id: str, body: JsonBody) -> JSONResponse:
     state = zoho(request)
     record = _parent(state, module, record_id)
     return _create_notes(state, check_batch(body), (module, record))

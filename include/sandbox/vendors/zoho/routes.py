@@ -6,12 +6,21 @@ rather than FastAPI's. An empty result is HTTP 204 with no body, as Zoho answers
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Header, Request, Response
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 
-from sandbox.vendors.zoho.api import ZohoError, ZohoRoute, invalid_param, now, owner, record_error, zoho
+from sandbox.vendors.zoho.api import (
+    JsonBody,
+    ZohoError,
+    ZohoRoute,
+    invalid_param,
+    now,
+    owner,
+    record_error,
+    zoho,
+)
 from sandbox.vendors.zoho.coql import CoqlError, field_value, parse_coql
 from sandbox.vendors.zoho.criteria import parse_criteria
 from sandbox.vendors.zoho.deal_lists import record_stage_change
@@ -90,7 +99,7 @@ def list_related_lists(module: str | None = None) -> dict[str, Any]:
 
 
 @router.post("/crm/v8/coql")
-def coql(request: Request, body: Annotated[Any, Body()] = None) -> Response:
+def coql(request: Request, body: JsonBody) -> Response:
     if not isinstance(body, dict) or not isinstance(body.get("select_query"), str):
         raise ZohoError(
             400,
@@ -277,7 +286,7 @@ def related_records(
 
 
 @router.post("/crm/v8/{module}")
-def insert_records(request: Request, module: str, body: Annotated[Any, Body()] = None) -> JSONResponse:
+def insert_records(request: Request, module: str, body: JsonBody) -> JSONResponse:
     """Per-record outcomes in input order; the spec gives HTTP 200 for the call whatever each record's fate."""
     spec = module_or_error(module)
     state = zoho(request)
@@ -294,7 +303,7 @@ def insert_records(request: Request, module: str, body: Annotated[Any, Body()] =
 
 
 @router.put("/crm/v8/{module}")
-def update_records(request: Request, module: str, body: Annotated[Any, Body()] = None) -> JSONResponse:
+def update_records(request: Request, module: str, body: JsonBody) -> JSONResponse:
     spec = module_or_error(module)
     state = zoho(request)
     answers = []
@@ -315,9 +324,7 @@ def update_records(request: Request, module: str, body: Annotated[Any, Body()] =
 
 
 @router.put("/crm/v8/{module}/{record_id}")
-def update_record(
-    request: Request, module: str, record_id: str, body: Annotated[Any, Body()] = None
-) -> JSONResponse:
+def update_record(request: Request, module: str, record_id: str, body: JsonBody) -> JSONResponse:
     spec = module_or_error(module)
     state = zoho(request)
     values = check_batch(body, limit=1)[0]
@@ -346,7 +353,7 @@ def _store(state: Any, spec: Any, before: dict[str, Any] | None, record: dict[st
 
 
 @router.post("/crm/v8/{module}/upsert")
-def upsert_records(request: Request, module: str, body: Annotated[Any, Body()] = None) -> JSONResponse:
+def upsert_records(request: Request, module: str, body: JsonBody) -> JSONResponse:
     """Match by ``id``, then by ``duplicate_check_fields`` (in order); update the match or insert."""
     spec = module_or_error(module)
     state = zoho(request)
