@@ -1,5 +1,6 @@
 """Zoho CRM as ordinary clients call it: ``requests`` with a JSON string and no ``Content-Type``
-(or ``text/plain``, or ``curl -d``'s form type); at the ``/zoho`` prefix and at
+(or ``text/plain``, or ``curl -d``'s form type), trailing slashes, paths that are not modules, and
+wrong paths and methods answered in Zoho's error bodies; at the ``/zoho`` prefix and at
 ``www.zohoapis.com`` (by Host header), as a client configured with either reaches it.
 """
 
@@ -13,6 +14,8 @@ import pytest
 import requests
 
 from sandbox.testing import RunningSandbox
+
+ADMIN_ID = "4150868000000225013"
 
 
 class Crm:
@@ -47,6 +50,10 @@ def crm(request: pytest.FixtureRequest, fresh_sandbox: RunningSandbox) -> Iterat
     client = Crm(fresh_sandbox, by_host=request.param == "host")
     yield client
     client.session.close()
+
+
+def _deal_id(sandbox: RunningSandbox, index: int = 0) -> str:
+    return sorted(d["id"] for d in sandbox.records("zoho", "Deals"))[index]
 
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
@@ -109,3 +116,106 @@ def test_a_body_that_is_not_json_is_refused_as_invalid_data(fresh_sandbox: Runni
     assert answer.status_code == 400
     assert {k: answer.json()[k] for k in ("code", "status")} == {"code": "INVALID_DATA", "status": "error"}
     assert len(fresh_sandbox.records("zoho", "Leads")) == before
+
+
+def test_an_unreadable_upload_is_an_invalid_request(fresh_sandbox: RunningSandbox, crm: Crm) -> None:
+    answer = crm.call(
+        "POST",
+        f"/crm/v8/Deals/{_deal_id(fresh_sandbox)}/Attachments",
+        data=b"no parts here",
+        headers={"Content-Type": "multipart/form-data"},
+    )
+
+    assert answer.status_code == 400
+    assert {k: answer.json()[k] for k in ("code", "status")} == {"code": "INVALID_REQUEST", "status": "error"}
+
+
+def test_a_trailing_slash_is_served_in_place(fresh_sandbox: RunningSandbox, crm: Crm) -> None:
+    listed = crm.call("GET", "/crm/v8/Deals/", params={"fields": "Deal_Name", "per_page": 2})
+    inserted = crm.send("POST", "/crm/v8/Leads/", {"data": [{"Last_Name": "Ito", "Company": "Kaze"}]}, None)
+    lists = crm.call("GET", "/crm/v8/settings/related_lists/", params={"module": "Deals"})
+
+    assert [a.status_code for a in (listed, inserted, lists)] == [200, 200, 200]
+    assert listed.json()["info"]["count"] == 2
+    assert (
+        fresh_sandbox.record("zoho", "Leads", inserted.json()["data"][0]["details"]["id"])["Last_Name"]
+        == "Ito"
+    )
+
+
+def test_paths_that_are_not_modules_are_not_taken_for_modules(crm: Crm) -> None:
+    users = crm.call("GET", "/crm/v8/users", params={"type": "CurrentUser"})
+    lists = crm.call("GET", "/crm/v8/settings/related_lists", params={"module": "Deals"})
+
+    assert users.status_code == 200 and [u["id"] for u in users.json()["users"]] == [ADMIN_ID]
+    assert {"Notes", "Attachments", "Stage_History", "Contact_Roles"} <= {
+        r["api_name"] for r in lists.json()["related_lists"]
+    }
+    assert crm.call("GET", "/crm/v8/coql").json()["code"] == "INVALID_REQUEST_METHOD"
+    assert crm.call("POST", "/crm/v8/users/anything/else").json()["code"] == "INVALID_URL_PATTERN"
+    for path in ("/crm/v8/settings", "/crm/v8/settings/layouts_of_nothing", "/crm/v8/Notes/1/Nothing"):
+        answer = crm.call("GET", path)
+        assert (answer.status_code, answer.json()["code"]) == (404, "INVALID_URL_PATTERN"), path
+
+
+def test_users_are_filtered_by_type(crm: Crm) -> None:
+    def ids(kind: str | None) -> list[str]:
+        answer = crm.call("GET", "/crm/v8/users", params={"type": kind} if kind else None)
+        return [] if answer.status_code == 204 else [u["id"] for u in answer.json()["users"]]
+
+    every = crm.call("GET", "/crm/v8/users", params={"type": "AllUsers"}).json()["users"]
+    by_id = {u["id"]: u for u in every}
+    assert ids(None) == ids("AllUsers") == [u["id"] for u in every] and len(every) == 4
+    assert ids("ActiveUsers") == [u["id"] for u in every if u["status"] == "active"]
+    assert [by_id[i]["status"] for i in ids("DeactiveUsers")] == ["disabled"]
+    assert [by_id[i]["confirm"] for i in ids("NotConfirmedUsers")] == [False]
+    assert set(ids("ConfirmedUsers")) == {i for i, u in by_id.items() if u["confirm"]}
+    assert ids("AdminUsers") == ids("ActiveConfirmedAdmins") == ids("CurrentUser") == [ADMIN_ID]
+    assert ids("DeletedUsers") == []
+    refused = crm.call("GET", "/crm/v8/users", params={"type": "Everyone"})
+    assert (refused.status_code, refused.json()["code"]) == (400, "INVALID_DATA")
+
+
+def test_the_current_user_owns_the_records_and_is_read_by_id(fresh_sandbox: RunningSandbox, crm: Crm) -> None:
+    deal = crm.call("GET", f"/crm/v8/Deals/{_deal_id(fresh_sandbox)}").json()["data"][0]
+
+    one = crm.call("GET", f"/crm/v8/users/{deal['Owner']['id']}")
+
+    assert one.json()["users"][0]["email"] == deal["Owner"]["email"]
+    assert crm.call("GET", "/crm/v8/users/4150868000000000001").status_code == 204
+
+
+def test_unknown_paths_and_wrong_methods_answer_in_zohos_error_body(crm: Crm) -> None:
+    unknown = crm.call("GET", "/crm/v8/Deals/1/Stage_History/2/more")
+    other_version = crm.call("GET", "/crm/v9/Deals")
+    wrong_method = crm.call("PATCH", "/crm/v8/Deals")
+
+    not_found = {
+        "code": "INVALID_URL_PATTERN",
+        "details": {},
+        "message": "Please check if the URL trying to access is a correct one",
+        "status": "error",
+    }
+    assert [(a.status_code, a.json()) for a in (unknown, other_version)] == [(404, not_found)] * 2
+    assert (wrong_method.status_code, wrong_method.json()) == (
+        400,
+        {
+            **not_found,
+            "code": "INVALID_REQUEST_METHOD",
+            "message": "The http request method type is not a valid one",
+        },
+    )
+
+
+@pytest.mark.parametrize("by_host", [False, True], ids=["prefix", "host"])
+def test_the_accounts_server_answers_wrong_paths_and_methods_in_its_oauth_shape(
+    fresh_sandbox: RunningSandbox, by_host: bool
+) -> None:
+    base = fresh_sandbox.base_url if by_host else fresh_sandbox.url("/zoho-accounts")
+    headers = {"Host": f"accounts.zoho.com:{fresh_sandbox.port}"} if by_host else {}
+
+    unknown = requests.post(base + "/oauth/v2/nothing", headers=headers, timeout=60)
+    wrong_method = requests.get(base + "/oauth/v2/token", headers=headers, timeout=60)
+
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "invalid_request")
+    assert (wrong_method.status_code, wrong_method.json()["error"]) == (405, "invalid_request")

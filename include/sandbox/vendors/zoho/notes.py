@@ -212,7 +212,7 @@ def _parent(state: VendorState, module: str, record_id: str) -> dict[str, Any]:
     return record
 
 
-@router.get("/crm/v8/{module}/{record_id}/Notes")
+@router.get("/crm/v8/{module:zoho_module}/{record_id}/Notes")
 def record_notes(
     request: Request, module: str, record_id: str, page: str | None = None, per_page: str | None = None
 ) -> Response:
@@ -222,7 +222,7 @@ def record_notes(
     return _notes_page(state, notes, page, per_page)
 
 
-@router.post("/crm/v8/{module}/{record_id}/Notes")
+@router.post("/crm/v8/{module:zoho_module}/{record_id}/Notes")
 def create_record_notes(request: Request, module: str, record_id: str, body: JsonBody) -> JSONResponse:
     state = zoho(request)
     record = _parent(state, module, record_id)
@@ -261,7 +261,7 @@ def new_attachment(
     }
 
 
-@router.get("/crm/v8/{module}/{record_id}/Attachments")
+@router.get("/crm/v8/{module:zoho_module}/{record_id}/Attachments")
 def list_attachments(
     request: Request, module: str, record_id: str, page: str | None = None, per_page: str | None = None
 ) -> Response:
@@ -273,7 +273,7 @@ def list_attachments(
     return Response(status_code=204) if answer is None else JSONResponse(answer)
 
 
-@router.post("/crm/v8/{module}/{record_id}/Attachments")
+@router.post("/crm/v8/{module:zoho_module}/{record_id}/Attachments")
 async def upload_attachment(request: Request, module: str, record_id: str) -> JSONResponse:
     state = zoho(request)
     record = _parent(state, module, record_id)
@@ -309,7 +309,7 @@ async def upload_attachment(request: Request, module: str, record_id: str) -> JS
     )
 
 
-@router.get("/crm/v8/{module}/{record_id}/Attachments/{attachment_id}")
+@router.get("/crm/v8/{module:zoho_module}/{record_id}/Attachments/{attachment_id}")
 def download_attachment(request: Request, module: str, record_id: str, attachment_id: str) -> Response:
     state = zoho(request)
     _parent(state, module, record_id)
@@ -324,7 +324,7 @@ def download_attachment(request: Request, module: str, record_id: str, attachmen
     )
 
 
-@router.delete("/crm/v8/{module}/{record_id}/Attachments/{attachment_id}")
+@router.delete("/crm/v8/{module:zoho_module}/{record_id}/Attachments/{attachment_id}")
 def delete_attachment(request: Request, module: str, record_id: str, attachment_id: str) -> JSONResponse:
     state = zoho(request)
     _parent(state, module, record_id)

@@ -134,7 +134,7 @@ def coql(request: Request, body: JsonBody) -> Response:
 # ---- reads -----------------------------------------------------------------------------------
 
 
-@router.get("/crm/v8/{module}/search")
+@router.get("/crm/v8/{module:zoho_module}/search")
 def search(
     request: Request,
     module: str,
@@ -178,7 +178,7 @@ def _any_field_equals(spec: Any, data_type: str, value: str) -> Any:
     return lambda r: any(str(r.get(n) or "").casefold() == wanted for n in names)
 
 
-@router.get("/crm/v8/{module}/deleted")
+@router.get("/crm/v8/{module:zoho_module}/deleted")
 def deleted_records(
     request: Request,
     module: str,
@@ -211,7 +211,7 @@ def deleted_records(
     return JSONResponse({"data": [render(e, fields) for e in chunk], "info": info})
 
 
-@router.get("/crm/v8/{module}")
+@router.get("/crm/v8/{module:zoho_module}")
 def list_records(
     request: Request,
     module: str,
@@ -240,7 +240,7 @@ def list_records(
     return _answer(answer, empty_status=NOT_MODIFIED if if_modified_since and not records else NO_CONTENT)
 
 
-@router.get("/crm/v8/{module}/{record_id}")
+@router.get("/crm/v8/{module:zoho_module}/{record_id}")
 def get_record(request: Request, module: str, record_id: str, fields: str | None = None) -> Response:
     spec = module_or_error(module)
     record = records_of(zoho(request), spec).get(record_id)
@@ -249,7 +249,7 @@ def get_record(request: Request, module: str, record_id: str, fields: str | None
     return JSONResponse({"data": [render(record, selected_fields(spec, fields, required=False))]})
 
 
-@router.get("/crm/v8/{module}/{record_id}/{related_list}")
+@router.get("/crm/v8/{module:zoho_module}/{record_id}/{related_list}")
 def related_records(
     request: Request,
     module: str,
@@ -285,7 +285,7 @@ def related_records(
 # ---- writes ----------------------------------------------------------------------------------
 
 
-@router.post("/crm/v8/{module}")
+@router.post("/crm/v8/{module:zoho_module}")
 def insert_records(request: Request, module: str, body: JsonBody) -> JSONResponse:
     """Per-record outcomes in input order; the spec gives HTTP 200 for the call whatever each record's fate."""
     spec = module_or_error(module)
@@ -302,7 +302,7 @@ def insert_records(request: Request, module: str, body: JsonBody) -> JSONRespons
     return JSONResponse({"data": answers})
 
 
-@router.put("/crm/v8/{module}")
+@router.put("/crm/v8/{module:zoho_module}")
 def update_records(request: Request, module: str, body: JsonBody) -> JSONResponse:
     spec = module_or_error(module)
     state = zoho(request)
@@ -323,7 +323,7 @@ def update_records(request: Request, module: str, body: JsonBody) -> JSONRespons
     return JSONResponse({"data": answers})
 
 
-@router.put("/crm/v8/{module}/{record_id}")
+@router.put("/crm/v8/{module:zoho_module}/{record_id}")
 def update_record(request: Request, module: str, record_id: str, body: JsonBody) -> JSONResponse:
     spec = module_or_error(module)
     state = zoho(request)
@@ -352,7 +352,7 @@ def _store(state: Any, spec: Any, before: dict[str, Any] | None, record: dict[st
         record_stage_change(state, before, record)
 
 
-@router.post("/crm/v8/{module}/upsert")
+@router.post("/crm/v8/{module:zoho_module}/upsert")
 def upsert_records(request: Request, module: str, body: JsonBody) -> JSONResponse:
     """Match by ``id``, then by ``duplicate_check_fields`` (in order); update the match or insert."""
     spec = module_or_error(module)
@@ -393,7 +393,7 @@ def upsert_records(request: Request, module: str, body: JsonBody) -> JSONRespons
     return JSONResponse({"data": answers})
 
 
-@router.delete("/crm/v8/{module}")
+@router.delete("/crm/v8/{module:zoho_module}")
 def delete_records(request: Request, module: str, ids: str | None = None) -> JSONResponse:
     spec = module_or_error(module)
     if not ids:
@@ -406,7 +406,7 @@ def delete_records(request: Request, module: str, ids: str | None = None) -> JSO
     return JSONResponse({"data": [_delete(request, spec, record_id) for record_id in wanted]})
 
 
-@router.delete("/crm/v8/{module}/{record_id}")
+@router.delete("/crm/v8/{module:zoho_module}/{record_id}")
 def delete_record(request: Request, module: str, record_id: str) -> JSONResponse:
     return JSONResponse({"data": [_delete(request, module_or_error(module), record_id)]})
 
