@@ -185,6 +185,60 @@ def test_the_current_user_owns_the_records_and_is_read_by_id(fresh_sandbox: Runn
     assert crm.call("GET", "/crm/v8/users/4150868000000000001").status_code == 204
 
 
+def test_a_records_notes_are_read_and_written_through_its_notes_related_list(
+    fresh_sandbox: RunningSandbox, crm: Crm
+) -> None:
+    deal, other = _deal_id(fresh_sandbox, 0), _deal_id(fresh_sandbox, 1)
+    path = f"/crm/v8/Deals/{deal}/Notes"
+    seeded = {n["id"] for n in fresh_sandbox.records("zoho", "Notes") if n["Parent_Id"]["id"] == deal}
+    made = crm.send("POST", path, {"data": [{"Note_Content": c} for c in ("one", "two", "three")]}, None)
+    one, two, three = (a["details"]["id"] for a in made.json()["data"])
+    elsewhere = crm.send("POST", f"/crm/v8/Deals/{other}/Notes", {"data": [{"Note_Content": "x"}]}, None)
+    foreign = elsewhere.json()["data"][0]["details"]["id"]
+
+    listed = crm.call("GET", path)
+    assert {n["id"] for n in listed.json()["data"]} == seeded | {one, two, three}
+    assert crm.call("GET", f"{path}/{one}").json()["data"][0]["Note_Content"] == "one"
+    assert crm.call("GET", f"{path}/{foreign}").status_code == 204
+
+    single = crm.send("PUT", f"{path}/{one}", {"data": [{"Note_Content": "one, edited"}]}, None)
+    several = crm.send(
+        "PUT", path, {"data": [{"id": two, "Note_Title": "2"}, {"id": foreign, "Note_Content": "no"}]}, None
+    )
+    assert single.json()["data"][0]["message"] == "record updated"
+    assert [a["status"] for a in several.json()["data"]] == ["success", "error"]
+    assert fresh_sandbox.record("zoho", "Notes", one)["Note_Content"] == "one, edited"
+    assert fresh_sandbox.record("zoho", "Notes", two)["Note_Title"] == "2"
+    assert fresh_sandbox.record("zoho", "Notes", foreign)["Note_Content"] == "x"
+
+    removed = crm.call("DELETE", f"{path}/{three}")
+    batch = crm.call("DELETE", path, params={"ids": f"{two},{foreign}"})
+    assert removed.json()["data"][0]["message"] == "record deleted"
+    assert [a["status"] for a in batch.json()["data"]] == ["success", "error"]
+    assert {n["id"] for n in crm.call("GET", path).json()["data"]} == seeded | {one}
+    assert crm.call("GET", f"/crm/v8/Notes/{foreign}").status_code == 200
+
+
+def test_notes_are_updated_and_deleted_in_batches(fresh_sandbox: RunningSandbox, crm: Crm) -> None:
+    deal = _deal_id(fresh_sandbox)
+    made = crm.send(
+        "POST", f"/crm/v8/Deals/{deal}/Notes", {"data": [{"Note_Content": "a"}, {"Note_Content": "b"}]}, None
+    )
+    first, second = (a["details"]["id"] for a in made.json()["data"])
+
+    updated = crm.send(
+        "PUT", "/crm/v8/Notes", {"data": [{"id": first, "Note_Content": "a2"}, {"Note_Content": "?"}]}, None
+    )
+    deleted = crm.call("DELETE", "/crm/v8/Notes", params={"ids": f"{second},1"})
+
+    assert [a["status"] for a in updated.json()["data"]] == ["success", "error"]
+    assert fresh_sandbox.record("zoho", "Notes", first)["Note_Content"] == "a2"
+    assert [a["status"] for a in deleted.json()["data"]] == ["success", "error"]
+    assert crm.call("GET", f"/crm/v8/Notes/{second}").status_code == 204
+    missing = crm.call("DELETE", "/crm/v8/Notes")
+    assert (missing.status_code, missing.json()["code"]) == (400, "REQUIRED_PARAM_MISSING")
+
+
 def test_unknown_paths_and_wrong_methods_answer_in_zohos_error_body(crm: Crm) -> None:
     unknown = crm.call("GET", "/crm/v8/Deals/1/Stage_History/2/more")
     other_version = crm.call("GET", "/crm/v9/Deals")

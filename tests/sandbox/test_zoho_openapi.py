@@ -297,6 +297,29 @@ def test_users_match_the_spec(zoho: httpx.Client) -> None:
     assert_matches_spec(one.json(), "users.json", "/crm/v8/users/{user}", "get")
 
 
+def test_a_records_notes_related_list_matches_the_spec(zoho: httpx.Client) -> None:
+    deal_id = _first(zoho, "Deals")["id"]
+    path = f"/crm/v8/Deals/{deal_id}/Notes"
+    made = zoho.post(path, json={"data": [{"Note_Content": c} for c in ("a", "b", "c", "d")]}).json()
+    first, second, third, fourth = (a["details"]["id"] for a in made["data"])
+    listed = zoho.get(path)
+    assert {first, second, third, fourth} <= {n["id"] for n in listed.json()["data"]}
+    related = "/crm/v8/{module_api_name}/{record_id}/{related_list_api_name}"
+    assert_matches_spec(listed.json(), "related_records.json", related, "get")
+    assert_matches_spec(listed.json(), "notes.json", "/crm/v8/Notes", "get")
+    one = zoho.get(f"{path}/{first}")
+    assert_matches_spec(one.json(), "related_records.json", related + "/{related_record_id}", "get")
+    assert_matches_spec(one.json(), "notes.json", "/crm/v8/Notes/{id}", "get")
+    updated = zoho.put(f"{path}/{first}", json={"data": [{"Note_Content": "a2"}]})
+    assert_matches_spec(updated.json(), "notes.json", "/crm/v8/Notes/{id}", "put")
+    several = zoho.put(path, json={"data": [{"id": second, "Note_Content": "b2"}]})
+    assert_matches_spec(several.json(), "notes.json", "/crm/v8/Notes", "put")
+    deleted = zoho.delete(f"{path}/{third}")
+    assert_matches_spec(deleted.json(), "notes.json", "/crm/v8/Notes/{id}", "delete")
+    batch = zoho.delete(path, params={"ids": fourth})
+    assert_matches_spec(batch.json(), "notes.json", "/crm/v8/Notes", "delete")
+
+
 def test_error_bodies_match_the_spec(zoho: httpx.Client) -> None:
     unknown = zoho.get("/crm/v8/Deals/1/Notes/2/more")
     wrong_method = zoho.patch("/crm/v8/Deals")
