@@ -200,6 +200,10 @@ def test_a_records_notes_are_read_and_written_through_its_notes_related_list(
     assert {n["id"] for n in listed.json()["data"]} == seeded | {one, two, three}
     assert crm.call("GET", f"{path}/{one}").json()["data"][0]["Note_Content"] == "one"
     assert crm.call("GET", f"{path}/{foreign}").status_code == 204
+    stamp = crm.call("GET", f"{path}/{one}").json()["data"][0]["Modified_Time"]
+    changed = crm.call("GET", path, headers={"If-Modified-Since": stamp})
+    assert {n["id"] for n in changed.json()["data"]} == {one, two, three}
+    assert crm.call("GET", path, headers={"If-Modified-Since": "2999-01-01T00:00:00Z"}).status_code == 304
 
     single = crm.send("PUT", f"{path}/{one}", {"data": [{"Note_Content": "one, edited"}]}, None)
     several = crm.send(
