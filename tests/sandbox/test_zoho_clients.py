@@ -172,6 +172,9 @@ def test_users_are_filtered_by_type(crm: Crm) -> None:
     assert set(ids("ConfirmedUsers")) == {i for i, u in by_id.items() if u["confirm"]}
     assert ids("AdminUsers") == ids("ActiveConfirmedAdmins") == ids("CurrentUser") == [ADMIN_ID]
     assert ids("DeletedUsers") == []
+    pages = [crm.call("GET", "/crm/v8/users", params={"per_page": 3, "page": n}).json() for n in (1, 2)]
+    assert [[u["id"] for u in p["users"]] for p in pages] == [ids(None)[:3], ids(None)[3:]]
+    assert [p["info"]["more_records"] for p in pages] == [True, False]
     refused = crm.call("GET", "/crm/v8/users", params={"type": "Everyone"})
     assert (refused.status_code, refused.json()["code"]) == (400, "INVALID_DATA")
 
