@@ -2,8 +2,8 @@
 
 Requests carry ``Authorization: Zoho-oauthtoken <token>`` from the accounts server's
 ``refresh_token`` grant. The routes live in ``routes`` (records, COQL, metadata),
-``notes`` (notes, attachments) and ``deal_lists`` (a deal's stage history and contact
-roles); the token endpoint in ``accounts``.
+``notes`` (notes, attachments), ``deal_lists`` (a deal's stage history and contact
+roles) and ``users``; the token endpoint in ``accounts``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 
 from sandbox.vendor import Vendor, VendorState
-from sandbox.vendors.zoho import accounts, deal_lists, notes, routes
+from sandbox.vendors.zoho import accounts, deal_lists, notes, routes, users
 from sandbox.vendors.zoho.api import (
     ACCOUNTS_NAME,
     CLIENT_ID,
@@ -21,6 +21,7 @@ from sandbox.vendors.zoho.api import (
     DEFAULT_SETTINGS,
     NAME,
     REFRESH_TOKEN,
+    route_error,
     too_many_requests,
     zoho_error,
 )
@@ -73,11 +74,17 @@ def accounts_server_error(status: int) -> JSONResponse:
     return JSONResponse({"error": "server_error"}, status_code=status)
 
 
+def accounts_route_error(status: int, message: str) -> JSONResponse:
+    """A path, method or request the accounts server does not take, in its OAuth error shape."""
+    return JSONResponse({"error": "invalid_request", "error_description": message}, status_code=status)
+
+
 def _no_seed(world: object, state: VendorState) -> None:
     """The accounts server has no records: it issues tokens for the CRM vendor."""
 
 
 api_router = APIRouter()
+api_router.include_router(users.router)
 api_router.include_router(notes.router)
 api_router.include_router(deal_lists.router)
 api_router.include_router(routes.router)
@@ -95,6 +102,7 @@ ZOHO = Vendor(
     credentials=CREDENTIALS,
     actions=ACTIONS,
     on_change=deal_lists.record_changes,
+    route_error=route_error,
 )
 ZOHO_ACCOUNTS = Vendor(
     name=ACCOUNTS_NAME,
@@ -107,6 +115,9 @@ ZOHO_ACCOUNTS = Vendor(
     rate_limited=accounts_rate_limited,
     server_error=accounts_server_error,
     credentials=CREDENTIALS,
-    public_paths=(r"/oauth/v2/token",),
+    # Its clients prove who they are in the request body, never in a header: no path is closed, so
+    # a wrong path answers as one (404), not as a bad client (401).
+    public_paths=(r"/.*",),
+    route_error=accounts_route_error,
 )
 VENDORS = (ZOHO, ZOHO_ACCOUNTS)

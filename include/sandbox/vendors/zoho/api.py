@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
+import re
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.convertors import Convertor, register_url_convertor
 
 from sandbox.vendor import VendorState, vendor_state
 
@@ -111,6 +114,55 @@ def invalid_param(name: str, message: str, **details: Any) -> ZohoError:
     return ZohoError(400, "INVALID_DATA", message, param_name=name, **details)
 
 
+async def json_body(request: Request) -> Any:
+    """The request body read as JSON whatever its ``Content-Type``, as Zoho reads it: clients send
+    JSON with none (``requests`` given a string), ``text/plain`` or a form type (``curl -d``).
+    No body is ``None``, for the route to answer as it does a body without the field it needs; one
+    that is not JSON gets Zoho's terse ``INVALID_DATA`` with the message ``body``."""
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ZohoError(400, "INVALID_DATA", "body") from None
+
+
+JsonBody = Annotated[Any, Depends(json_body)]
+
+# Top-level paths that are not modules: ``/crm/v8/{module}`` must never take them, so a wrong
+# method or sub-path on them answers as Zoho does (``INVALID_REQUEST_METHOD``,
+# ``INVALID_URL_PATTERN``) rather than ``INVALID_MODULE``.
+RESERVED_PATHS = ("settings", "users", "coql", "Notes")
+
+
+class ModuleConvertor(Convertor[str]):
+    """``{module:zoho_module}``: one path segment naming a module, never a reserved path."""
+
+    regex = rf"(?!(?:{'|'.join(RESERVED_PATHS)})(?:/|$))[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("zoho_module", ModuleConvertor())
+
+
+def route_error(status: int, message: str) -> JSONResponse:
+    """``Vendor.route_error``: what Zoho answers for a path it does not serve, a method the path does
+    not take (HTTP 400, as Zoho's error guide, Kaizen #25, lists it) and a request it cannot read."""
+    if status == 404:
+        return zoho_error(
+            404, "INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one"
+        )
+    if status == 405:
+        return zoho_error(400, "INVALID_REQUEST_METHOD", "The http request method type is not a valid one")
+    return zoho_error(status, "INVALID_REQUEST", message)
+
+
 class ConcurrencyLimit:
     """Counts API requests in flight per app; above the limit Zoho answers 429 ``TOO_MANY_REQUESTS``."""
 
@@ -147,7 +199,16 @@ def too_many_requests(limit: int, retry_after: int | None = None) -> JSONRespons
 
 
 class ZohoRoute(APIRoute):
-    """Every CRM route holds a concurrency slot while it runs and turns ``ZohoError`` into Zoho's body."""
+    """Every CRM route holds a concurrency slot while it runs and turns ``ZohoError`` into Zoho's body.
+
+    It also answers its path with a trailing slash (clients that join URLs add one) in place,
+    instead of the framework's redirect, whose location would carry the sandbox prefix to a
+    client of ``www.zohoapis.com`` and which a client that follows no redirect takes for an answer.
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        self.path_regex = re.compile(self.path_regex.pattern.removesuffix("$") + "/?$")
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()

@@ -8,15 +8,15 @@ multipart part ``file`` and kept (base64) in the store, so a restart keeps them.
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Header, Request, Response
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
 from sandbox.vendor import VendorState
-from sandbox.vendors.zoho.api import ZohoError, ZohoRoute, new_ids, now, owner, record_error, zoho
+from sandbox.vendors.zoho.api import JsonBody, ZohoError, ZohoRoute, new_ids, now, owner, record_error, zoho
 from sandbox.vendors.zoho.metadata import MODULES
 from sandbox.vendors.zoho.records import (
     check_batch,
@@ -139,8 +139,7 @@ def _create_notes(
         )
         state.collection("Notes").put(note["id"], note)
         answers.append(_note_success(note, "record added"))
-    failed = all(a["status"] == "error" for a in answers)
-    return JSONResponse({"data": answers}, status_code=202 if failed else 200)
+    return _batch_answer(answers)
 
 
 def _notes_page(
@@ -169,39 +168,108 @@ def list_notes(
 
 
 @router.post("/crm/v8/Notes")
-def create_notes(request: Request, body: Annotated[Any, Body()] = None) -> JSONResponse:
+def create_notes(request: Request, body: JsonBody) -> JSONResponse:
     return _create_notes(zoho(request), check_batch(body), None)
 
 
 @router.get("/crm/v8/Notes/{note_id}")
 def get_note(request: Request, note_id: str) -> Response:
-    note = zoho(request).collection("Notes").get(note_id)
+    return _one_note(_note_under(zoho(request), note_id, None))
+
+
+def _note_under(state: VendorState, note_id: str, parent_id: str | None) -> dict[str, Any] | None:
+    """The note, if it is there and (for a record's related list) hangs on that record."""
+    note = state.collection("Notes").get(note_id)
+    if note is None or (parent_id is not None and note["Parent_Id"]["id"] != parent_id):
+        return None
+    return note
+
+
+def _one_note(note: dict[str, Any] | None) -> Response:
     return Response(status_code=204) if note is None else JSONResponse({"data": [note]})
 
 
-@router.put("/crm/v8/Notes/{note_id}")
-def update_note(request: Request, note_id: str, body: Annotated[Any, Body()] = None) -> JSONResponse:
-    state = zoho(request)
-    note = state.collection("Notes").get(note_id)
+def _edit_note(state: VendorState, note: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    changes = {k: str(values[k]) for k in ("Note_Title", "Note_Content") if k in values}
+    note = {**note, **changes, "Modified_Time": now(), "Modified_By": owner()}
+    state.collection("Notes").put(note["id"], note)
+    return _note_success(note, "record updated")
+
+
+def _drop_note(state: VendorState, note: dict[str, Any]) -> dict[str, Any]:
+    """The deleted note's stamps come back, as the spec's delete answer requires."""
+    state.collection("Notes").delete(note["id"])
+    return _note_success(note, "record deleted")
+
+
+def _no_such_note(**details: Any) -> dict[str, Any]:
+    return record_error("INVALID_DATA", "the id given seems to be invalid", api_name="id", **details)
+
+
+def _batch_answer(answers: list[dict[str, Any]]) -> JSONResponse:
+    """Each note's outcome in input order; 202 when not one succeeded, as for a create."""
+    failed = all(a["status"] == "error" for a in answers)
+    return JSONResponse({"data": answers}, status_code=202 if failed else 200)
+
+
+def _update_notes(state: VendorState, body: Any, parent_id: str | None) -> JSONResponse:
+    """Several notes, each named by its ``id`` in the body (under one record when ``parent_id``)."""
+    answers = []
+    for index, values in enumerate(check_batch(body)):
+        note_id = str(values.get("id") or "") if isinstance(values, dict) else ""
+        note = _note_under(state, note_id, parent_id) if note_id else None
+        if note is None:
+            answers.append(_no_such_note(json_path=f"$.data[{index}].id"))
+        else:
+            answers.append(_edit_note(state, note, values))
+    return _batch_answer(answers)
+
+
+def _delete_notes(state: VendorState, ids: str | None, parent_id: str | None) -> JSONResponse:
+    if not ids:
+        raise ZohoError(
+            400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", param_name="ids"
+        )
+    answers = []
+    for note_id in (i.strip() for i in ids.split(",") if i.strip()):
+        note = _note_under(state, note_id, parent_id)
+        answers.append(_no_such_note(id=note_id) if note is None else _drop_note(state, note))
+    return _batch_answer(answers)
+
+
+def _update_one(state: VendorState, note_id: str, parent_id: str | None, body: Any) -> JSONResponse:
+    note = _note_under(state, note_id, parent_id)
     if note is None:
         raise ZohoError(400, "INVALID_DATA", "the id given seems to be invalid", api_name="id")
     values = check_batch(body, limit=1)[0]
-    changes = {
-        k: str(values[k]) for k in ("Note_Title", "Note_Content") if isinstance(values, dict) and k in values
-    }
-    note = {**note, **changes, "Modified_Time": now(), "Modified_By": owner()}
-    state.collection("Notes").put(note_id, note)
-    return JSONResponse({"data": [_note_success(note, "record updated")]})
+    return JSONResponse({"data": [_edit_note(state, note, values if isinstance(values, dict) else {})]})
+
+
+def _delete_one(state: VendorState, note_id: str, parent_id: str | None) -> JSONResponse:
+    note = _note_under(state, note_id, parent_id)
+    if note is None:
+        raise ZohoError(400, "INVALID_DATA", "the id given seems to be invalid", api_name="id")
+    return JSONResponse({"data": [_drop_note(state, note)]})
+
+
+@router.put("/crm/v8/Notes")
+def update_notes(request: Request, body: JsonBody) -> JSONResponse:
+    return _update_notes(zoho(request), body, None)
+
+
+@router.delete("/crm/v8/Notes")
+def delete_notes(request: Request, ids: str | None = None) -> JSONResponse:
+    return _delete_notes(zoho(request), ids, None)
+
+
+@router.put("/crm/v8/Notes/{note_id}")
+def update_note(request: Request, note_id: str, body: JsonBody) -> JSONResponse:
+    return _update_one(zoho(request), note_id, None, body)
 
 
 @router.delete("/crm/v8/Notes/{note_id}")
 def delete_note(request: Request, note_id: str) -> JSONResponse:
-    """The deleted note's stamps come back, as the spec's delete answer requires."""
-    notes = zoho(request).collection("Notes")
-    note = notes.get(note_id)
-    if note is None or not notes.delete(note_id):
-        raise ZohoError(400, "INVALID_DATA", "the id given seems to be invalid", api_name="id")
-    return JSONResponse({"data": [_note_success(note, "record deleted")]})
+    return _delete_one(zoho(request), note_id, None)
 
 
 def _parent(state: VendorState, module: str, record_id: str) -> dict[str, Any]:
@@ -212,23 +280,72 @@ def _parent(state: VendorState, module: str, record_id: str) -> dict[str, Any]:
     return record
 
 
-@router.get("/crm/v8/{module}/{record_id}/Notes")
+# A record's Notes related list (related_records.json's routes with ``Notes`` for the list): the
+# same notes as ``/crm/v8/Notes``, kept to those on the record.
+
+
+@router.get("/crm/v8/{module:zoho_module}/{record_id}/Notes")
 def record_notes(
-    request: Request, module: str, record_id: str, page: str | None = None, per_page: str | None = None
+    request: Request,
+    module: str,
+    record_id: str,
+    page: str | None = None,
+    per_page: str | None = None,
+    if_modified_since: str | None = Header(None),
 ) -> Response:
     state = zoho(request)
     _parent(state, module, record_id)
     notes = [n for n in state.collection("Notes") if n["Parent_Id"]["id"] == record_id]
+    notes = modified_since(notes, if_modified_since)
+    if if_modified_since and not notes:
+        return Response(status_code=304)
     return _notes_page(state, notes, page, per_page)
 
 
-@router.post("/crm/v8/{module}/{record_id}/Notes")
-def create_record_notes(
-    request: Request, module: str, record_id: str, body: Annotated[Any, Body()] = None
-) -> JSONResponse:
+@router.post("/crm/v8/{module:zoho_module}/{record_id}/Notes")
+def create_record_notes(request: Request, module: str, record_id: str, body: JsonBody) -> JSONResponse:
     state = zoho(request)
     record = _parent(state, module, record_id)
     return _create_notes(state, check_batch(body), (module, record))
+
+
+@router.put("/crm/v8/{module:zoho_module}/{record_id}/Notes")
+def update_record_notes(request: Request, module: str, record_id: str, body: JsonBody) -> JSONResponse:
+    state = zoho(request)
+    _parent(state, module, record_id)
+    return _update_notes(state, body, record_id)
+
+
+@router.delete("/crm/v8/{module:zoho_module}/{record_id}/Notes")
+def delete_record_notes(
+    request: Request, module: str, record_id: str, ids: str | None = None
+) -> JSONResponse:
+    state = zoho(request)
+    _parent(state, module, record_id)
+    return _delete_notes(state, ids, record_id)
+
+
+@router.get("/crm/v8/{module:zoho_module}/{record_id}/Notes/{note_id}")
+def record_note(request: Request, module: str, record_id: str, note_id: str) -> Response:
+    state = zoho(request)
+    _parent(state, module, record_id)
+    return _one_note(_note_under(state, note_id, record_id))
+
+
+@router.put("/crm/v8/{module:zoho_module}/{record_id}/Notes/{note_id}")
+def update_record_note(
+    request: Request, module: str, record_id: str, note_id: str, body: JsonBody
+) -> JSONResponse:
+    state = zoho(request)
+    _parent(state, module, record_id)
+    return _update_one(state, note_id, record_id, body)
+
+
+@router.delete("/crm/v8/{module:zoho_module}/{record_id}/Notes/{note_id}")
+def delete_record_note(request: Request, module: str, record_id: str, note_id: str) -> JSONResponse:
+    state = zoho(request)
+    _parent(state, module, record_id)
+    return _delete_one(state, note_id, record_id)
 
 
 # ---- attachments -----------------------------------------------------------------------------
@@ -263,7 +380,7 @@ def new_attachment(
     }
 
 
-@router.get("/crm/v8/{module}/{record_id}/Attachments")
+@router.get("/crm/v8/{module:zoho_module}/{record_id}/Attachments")
 def list_attachments(
     request: Request, module: str, record_id: str, page: str | None = None, per_page: str | None = None
 ) -> Response:
@@ -275,7 +392,7 @@ def list_attachments(
     return Response(status_code=204) if answer is None else JSONResponse(answer)
 
 
-@router.post("/crm/v8/{module}/{record_id}/Attachments")
+@router.post("/crm/v8/{module:zoho_module}/{record_id}/Attachments")
 async def upload_attachment(request: Request, module: str, record_id: str) -> JSONResponse:
     state = zoho(request)
     record = _parent(state, module, record_id)
@@ -311,7 +428,7 @@ async def upload_attachment(request: Request, module: str, record_id: str) -> JS
     )
 
 
-@router.get("/crm/v8/{module}/{record_id}/Attachments/{attachment_id}")
+@router.get("/crm/v8/{module:zoho_module}/{record_id}/Attachments/{attachment_id}")
 def download_attachment(request: Request, module: str, record_id: str, attachment_id: str) -> Response:
     state = zoho(request)
     _parent(state, module, record_id)
@@ -326,7 +443,7 @@ def download_attachment(request: Request, module: str, record_id: str, attachmen
     )
 
 
-@router.delete("/crm/v8/{module}/{record_id}/Attachments/{attachment_id}")
+@router.delete("/crm/v8/{module:zoho_module}/{record_id}/Attachments/{attachment_id}")
 def delete_attachment(request: Request, module: str, record_id: str, attachment_id: str) -> JSONResponse:
     state = zoho(request)
     _parent(state, module, record_id)

@@ -6,12 +6,21 @@ rather than FastAPI's. An empty result is HTTP 204 with no body, as Zoho answers
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Header, Request, Response
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 
-from sandbox.vendors.zoho.api import ZohoError, ZohoRoute, invalid_param, now, owner, record_error, zoho
+from sandbox.vendors.zoho.api import (
+    JsonBody,
+    ZohoError,
+    ZohoRoute,
+    invalid_param,
+    now,
+    owner,
+    record_error,
+    zoho,
+)
 from sandbox.vendors.zoho.coql import CoqlError, field_value, parse_coql
 from sandbox.vendors.zoho.criteria import parse_criteria
 from sandbox.vendors.zoho.deal_lists import record_stage_change
@@ -90,7 +99,7 @@ def list_related_lists(module: str | None = None) -> dict[str, Any]:
 
 
 @router.post("/crm/v8/coql")
-def coql(request: Request, body: Annotated[Any, Body()] = None) -> Response:
+def coql(request: Request, body: JsonBody) -> Response:
     if not isinstance(body, dict) or not isinstance(body.get("select_query"), str):
         raise ZohoError(
             400,
@@ -125,7 +134,7 @@ def coql(request: Request, body: Annotated[Any, Body()] = None) -> Response:
 # ---- reads -----------------------------------------------------------------------------------
 
 
-@router.get("/crm/v8/{module}/search")
+@router.get("/crm/v8/{module:zoho_module}/search")
 def search(
     request: Request,
     module: str,
@@ -169,7 +178,7 @@ def _any_field_equals(spec: Any, data_type: str, value: str) -> Any:
     return lambda r: any(str(r.get(n) or "").casefold() == wanted for n in names)
 
 
-@router.get("/crm/v8/{module}/deleted")
+@router.get("/crm/v8/{module:zoho_module}/deleted")
 def deleted_records(
     request: Request,
     module: str,
@@ -202,7 +211,7 @@ def deleted_records(
     return JSONResponse({"data": [render(e, fields) for e in chunk], "info": info})
 
 
-@router.get("/crm/v8/{module}")
+@router.get("/crm/v8/{module:zoho_module}")
 def list_records(
     request: Request,
     module: str,
@@ -231,7 +240,7 @@ def list_records(
     return _answer(answer, empty_status=NOT_MODIFIED if if_modified_since and not records else NO_CONTENT)
 
 
-@router.get("/crm/v8/{module}/{record_id}")
+@router.get("/crm/v8/{module:zoho_module}/{record_id}")
 def get_record(request: Request, module: str, record_id: str, fields: str | None = None) -> Response:
     spec = module_or_error(module)
     record = records_of(zoho(request), spec).get(record_id)
@@ -240,7 +249,7 @@ def get_record(request: Request, module: str, record_id: str, fields: str | None
     return JSONResponse({"data": [render(record, selected_fields(spec, fields, required=False))]})
 
 
-@router.get("/crm/v8/{module}/{record_id}/{related_list}")
+@router.get("/crm/v8/{module:zoho_module}/{record_id}/{related_list}")
 def related_records(
     request: Request,
     module: str,
@@ -276,8 +285,8 @@ def related_records(
 # ---- writes ----------------------------------------------------------------------------------
 
 
-@router.post("/crm/v8/{module}")
-def insert_records(request: Request, module: str, body: Annotated[Any, Body()] = None) -> JSONResponse:
+@router.post("/crm/v8/{module:zoho_module}")
+def insert_records(request: Request, module: str, body: JsonBody) -> JSONResponse:
     """Per-record outcomes in input order; the spec gives HTTP 200 for the call whatever each record's fate."""
     spec = module_or_error(module)
     state = zoho(request)
@@ -293,8 +302,8 @@ def insert_records(request: Request, module: str, body: Annotated[Any, Body()] =
     return JSONResponse({"data": answers})
 
 
-@router.put("/crm/v8/{module}")
-def update_records(request: Request, module: str, body: Annotated[Any, Body()] = None) -> JSONResponse:
+@router.put("/crm/v8/{module:zoho_module}")
+def update_records(request: Request, module: str, body: JsonBody) -> JSONResponse:
     spec = module_or_error(module)
     state = zoho(request)
     answers = []
@@ -314,10 +323,8 @@ def update_records(request: Request, module: str, body: Annotated[Any, Body()] =
     return JSONResponse({"data": answers})
 
 
-@router.put("/crm/v8/{module}/{record_id}")
-def update_record(
-    request: Request, module: str, record_id: str, body: Annotated[Any, Body()] = None
-) -> JSONResponse:
+@router.put("/crm/v8/{module:zoho_module}/{record_id}")
+def update_record(request: Request, module: str, record_id: str, body: JsonBody) -> JSONResponse:
     spec = module_or_error(module)
     state = zoho(request)
     values = check_batch(body, limit=1)[0]
@@ -345,8 +352,8 @@ def _store(state: Any, spec: Any, before: dict[str, Any] | None, record: dict[st
         record_stage_change(state, before, record)
 
 
-@router.post("/crm/v8/{module}/upsert")
-def upsert_records(request: Request, module: str, body: Annotated[Any, Body()] = None) -> JSONResponse:
+@router.post("/crm/v8/{module:zoho_module}/upsert")
+def upsert_records(request: Request, module: str, body: JsonBody) -> JSONResponse:
     """Match by ``id``, then by ``duplicate_check_fields`` (in order); update the match or insert."""
     spec = module_or_error(module)
     state = zoho(request)
@@ -386,7 +393,7 @@ def upsert_records(request: Request, module: str, body: Annotated[Any, Body()] =
     return JSONResponse({"data": answers})
 
 
-@router.delete("/crm/v8/{module}")
+@router.delete("/crm/v8/{module:zoho_module}")
 def delete_records(request: Request, module: str, ids: str | None = None) -> JSONResponse:
     spec = module_or_error(module)
     if not ids:
@@ -399,7 +406,7 @@ def delete_records(request: Request, module: str, ids: str | None = None) -> JSO
     return JSONResponse({"data": [_delete(request, spec, record_id) for record_id in wanted]})
 
 
-@router.delete("/crm/v8/{module}/{record_id}")
+@router.delete("/crm/v8/{module:zoho_module}/{record_id}")
 def delete_record(request: Request, module: str, record_id: str) -> JSONResponse:
     return JSONResponse({"data": [_delete(request, module_or_error(module), record_id)]})
 
