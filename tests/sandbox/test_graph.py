@@ -214,3 +214,96 @@ def test_links_point_back_at_the_real_host_when_asked_there(fresh_sandbox: Runni
     headers = {"Host": "graph.microsoft.com", "Authorization": f"Bearer {token}"}
     page = httpx.get(f"{fresh_sandbox.base_url}/v1.0/users", headers=headers).json()
     assert page["@odata.nextLink"].startswith("http://graph.microsoft.com/v1.0/users?")
+    assert (
+        httpx.get(f"{fresh_sandbox.base_url}/v1.0//users/", headers=headers).json()["value"] == page["value"]
+    )
+    delta = httpx.get(f"{fresh_sandbox.base_url}/v1.0//users/delta()", headers=headers).json()
+    assert delta["@odata.nextLink"].startswith("http://graph.microsoft.com/v1.0/users/delta?")
+    unserved = httpx.get(f"{fresh_sandbox.base_url}/v1.0/me/", headers=headers)
+    assert_graph_error(unserved, 400, "BadRequest", "Resource not found for the segment 'me'.")
+
+
+def test_a_doubled_slash_after_the_version_and_a_trailing_slash_are_read_as_graph_reads_them(
+    graph: httpx.Client,
+) -> None:
+    plain = graph.get("/v1.0/users", params={"$top": "3"}).json()["value"]
+    assert graph.get("/v1.0//users", params={"$top": "3"}).json()["value"] == plain
+    assert graph.get("/v1.0/users/", params={"$top": "3"}).json()["value"] == plain
+    assert graph.get(f"/v1.0//users/{plain[0]['id']}/").json()["id"] == plain[0]["id"]
+
+
+def test_the_delta_function_form_walks_the_same_round_as_delta(
+    graph: httpx.Client, fresh_sandbox: RunningSandbox
+) -> None:
+    everyone, delta_link = walk_delta(graph, "/v1.0/users/delta()", {"$select": "department"})
+    assert everyone == walk_delta(graph, "/v1.0/users/delta", {"$select": "department"})[0]
+    assert len(everyone) == len(fresh_sandbox.records("graph", "users"))
+    fresh_sandbox.edit("graph", "users", everyone[0]["id"], department="Legal")
+    assert walk_delta(graph, delta_link)[0] == [{"id": everyone[0]["id"], "department": "Legal"}]
+
+
+def test_a_users_manager_comes_as_a_typed_directory_object_honouring_select(
+    graph: httpx.Client, fresh_sandbox: RunningSandbox
+) -> None:
+    users = {u["id"]: u for u in fresh_sandbox.records("graph", "users")}
+    managed = next(u for u in users.values() if u["manager"])
+    manager = users[managed["manager"]]
+
+    whole = graph.get(f"/v1.0/users/{managed['id']}/manager").json()
+    assert whole["@odata.context"].endswith("/v1.0/$metadata#directoryObjects/$entity")
+    assert whole["@odata.type"] == "#microsoft.graph.user"
+    assert whole["id"] == manager["id"] and whole["mail"] == manager["mail"]
+    assert "department" not in whole  # the default properties, as /users without $select
+
+    chosen = graph.get(
+        f"/v1.0/users/{managed['userPrincipalName']}/manager", params={"$select": "displayName,department"}
+    ).json()
+    assert chosen["@odata.context"].endswith("#directoryObjects(displayName,department)/$entity")
+    assert {k: v for k, v in chosen.items() if not k.startswith("@")} == {
+        "id": manager["id"],
+        "displayName": manager["displayName"],
+        "department": manager["department"],
+    }
+
+
+def test_no_manager_or_no_user_answers_404_request_resource_not_found(
+    graph: httpx.Client, fresh_sandbox: RunningSandbox
+) -> None:
+    top = next(u for u in fresh_sandbox.records("graph", "users") if not u["manager"])
+    answer = graph.get(f"/v1.0/users/{top['id']}/manager")
+    assert answer.status_code == 404
+    assert answer.json()["error"]["code"] == "Request_ResourceNotFound"
+    assert answer.json()["error"]["message"].startswith("Resource 'manager' does not exist")
+    missing = graph.get("/v1.0/users/00000000-0000-0000-0000-000000000000/manager")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "Request_ResourceNotFound"
+
+
+def assert_graph_error(answer: httpx.Response, status: int, code: str, message: str) -> None:
+    assert answer.status_code == status
+    body = answer.json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert body["error"]["message"] == message
+    assert set(body["error"]["innerError"]) == {"date", "request-id", "client-request-id"}
+
+
+def test_a_path_graph_does_not_serve_answers_in_graphs_error_body(graph: httpx.Client) -> None:
+    user_id = graph.get("/v1.0/users", params={"$top": "1"}).json()["value"][0]["id"]
+    assert_graph_error(
+        graph.get("/v1.0/groupz"), 400, "BadRequest", "Resource not found for the segment 'groupz'."
+    )
+    assert_graph_error(
+        graph.get(f"/v1.0//users/{user_id}/photos/"),
+        400,
+        "BadRequest",
+        "Resource not found for the segment 'photos'.",
+    )
+    assert_graph_error(graph.get("/v2.0/users"), 400, "BadRequest", "Invalid version.")
+
+
+def test_a_method_a_path_does_not_take_answers_405_in_graphs_error_body(graph: httpx.Client) -> None:
+    for answer in (graph.delete("/v1.0/users"), graph.put("/v1.0//users/delta()", json={})):
+        assert_graph_error(
+            answer, 405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."
+        )
