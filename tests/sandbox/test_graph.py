@@ -1,8 +1,9 @@
-"""The sandbox's Entra token endpoint and Graph users answer as Microsoft's do, quirks included."""
+"""The sandbox's Entra token endpoint and discovery, and Graph users, answer as Microsoft's do, quirks included."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -63,6 +64,138 @@ def test_the_token_endpoint_answers_on_the_real_host_name(fresh_sandbox: Running
         headers={"Host": "login.microsoftonline.com"},
     )
     assert answer.status_code == 200
+
+
+AAD_ERROR_KEYS = {"error", "error_description", "error_codes", "timestamp", "trace_id", "correlation_id"}
+
+
+def at_real_host(sandbox: RunningSandbox, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """Ask a URL the sandbox gave at a real host name: the sandbox's address, the name in the Host header."""
+    parts = urlsplit(url)
+    address = parts._replace(netloc=urlsplit(sandbox.base_url).netloc).geturl()
+    return httpx.request(method, address, headers={"Host": parts.netloc}, **kwargs)
+
+
+def test_msal_discovery_then_token_at_the_real_host_name(fresh_sandbox: RunningSandbox) -> None:
+    """What MSAL and azure-identity ask login.microsoftonline.com, in order, and a token Graph takes."""
+    login = {"Host": "login.microsoftonline.com"}
+    authority = "https://login.microsoftonline.com/northwind.example"
+    instance = httpx.get(
+        f"{fresh_sandbox.base_url}/common/discovery/instance",
+        params={"api-version": "1.1", "authorization_endpoint": f"{authority}/oauth2/v2.0/authorize"},
+        headers=login,
+    )
+    assert instance.status_code == 200
+    assert instance.json()["tenant_discovery_endpoint"] == (
+        "http://login.microsoftonline.com/northwind.example/v2.0/.well-known/openid-configuration"
+    )
+    assert "login.microsoftonline.com" in instance.json()["metadata"][0]["aliases"]
+
+    configuration = at_real_host(fresh_sandbox, "GET", instance.json()["tenant_discovery_endpoint"]).json()
+    tenant = fresh_sandbox.credentials["entra"]["tenant_id"]
+    assert configuration["issuer"] == f"http://login.microsoftonline.com/{tenant}/v2.0"
+    assert configuration["token_endpoint"] == f"http://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
+    assert configuration["authorization_endpoint"].endswith(f"/{tenant}/oauth2/v2.0/authorize")
+    keys = at_real_host(fresh_sandbox, "GET", configuration["jwks_uri"])
+    assert keys.status_code == 200 and keys.json() == {"keys": []}
+
+    answer = at_real_host(
+        fresh_sandbox, "POST", configuration["token_endpoint"], data=token_form(fresh_sandbox)
+    )
+    token = answer.json()["access_token"]
+    users = httpx.get(
+        f"{fresh_sandbox.base_url}/v1.0//users",
+        headers={"Host": "graph.microsoft.com", "Authorization": f"Bearer {token}"},
+    )
+    assert users.status_code == 200 and users.json()["value"]
+
+
+def test_msal_discovery_then_token_at_the_sandbox_prefix_with_http_basic(
+    fresh_sandbox: RunningSandbox,
+) -> None:
+    """A client configured with the sandbox's URL as its authority (MSAL Python sends api-version 1.0)
+    follows answers that stay at that URL, and may send its secret as client_secret_basic."""
+    entra = fresh_sandbox.url("/entra")
+    tenant = fresh_sandbox.credentials["entra"]["tenant_id"]
+    instance = httpx.get(
+        f"{entra}/common/discovery/instance",
+        params={"api-version": "1.0", "authorization_endpoint": f"{entra}/{tenant}/oauth2/v2.0/authorize"},
+    ).json()
+    assert instance["tenant_discovery_endpoint"] == f"{entra}/{tenant}/v2.0/.well-known/openid-configuration"
+    assert any("127.0.0.1" in cloud["aliases"] for cloud in instance["metadata"])
+    configuration = httpx.get(instance["tenant_discovery_endpoint"]).json()
+    assert configuration["token_endpoint"] == f"{entra}/{tenant}/oauth2/v2.0/token"
+    credentials = fresh_sandbox.credentials["entra"]
+    answer = httpx.post(
+        configuration["token_endpoint"],
+        data={"grant_type": "client_credentials", "scope": SCOPE},
+        auth=(credentials["client_id"], credentials["client_secret"]),
+    )
+    assert answer.status_code == 200 and answer.json()["access_token"]
+
+
+def test_the_openid_configuration_names_the_tenant_as_microsoft_does(fresh_sandbox: RunningSandbox) -> None:
+    entra = fresh_sandbox.url("/entra")
+    tenant = fresh_sandbox.credentials["entra"]["tenant_id"]
+    by_domain = httpx.get(f"{entra}/northwind.example/v2.0/.well-known/openid-configuration").json()
+    assert by_domain["issuer"] == f"{entra}/{tenant}/v2.0"  # a domain comes back as the tenant's id
+    assert by_domain["jwks_uri"] == f"{entra}/{tenant}/discovery/v2.0/keys"
+    common = httpx.get(f"{entra}/common/v2.0/.well-known/openid-configuration").json()
+    assert common["issuer"] == f"{entra}/{{tenantid}}/v2.0"
+    assert common["token_endpoint"] == f"{entra}/common/oauth2/v2.0/token"
+    unknown = httpx.get(f"{entra}/contoso.example/v2.0/.well-known/openid-configuration")
+    assert unknown.status_code == 400
+    assert unknown.json()["error"] == "invalid_tenant" and unknown.json()["error_codes"] == [90002]
+    assert unknown.json().keys() >= AAD_ERROR_KEYS
+
+
+def test_instance_discovery_refuses_an_authority_of_another_cloud(fresh_sandbox: RunningSandbox) -> None:
+    discovery = f"{fresh_sandbox.url('/entra')}/common/discovery/instance"
+    other = httpx.get(
+        discovery,
+        params={
+            "api-version": "1.1",
+            "authorization_endpoint": "https://login.example.org/t/oauth2/v2.0/authorize",
+        },
+    )
+    assert other.status_code == 400
+    assert other.json()["error"] == "invalid_instance" and other.json()["error_codes"] == [50049]
+    assert httpx.get(discovery, params={"api-version": "1.1"}).json()["error"] == "invalid_request"
+
+
+def test_every_entra_error_comes_in_aads_body(fresh_sandbox: RunningSandbox) -> None:
+    entra = fresh_sandbox.url("/entra")
+    tenant = fresh_sandbox.credentials["entra"]["tenant_id"]
+    credentials = fresh_sandbox.credentials["entra"]
+    answers = {
+        "unserved path": (httpx.get(f"{entra}/{tenant}/oauth2/v2.0/nowhere"), 404, "invalid_request", []),
+        "wrong method": (httpx.get(token_url(fresh_sandbox)), 405, "invalid_request", []),
+        "JSON, not a form": (
+            httpx.post(token_url(fresh_sandbox), json=token_form(fresh_sandbox)),
+            400,
+            "invalid_request",
+            [900144],
+        ),
+        "no secret": (
+            httpx.post(
+                token_url(fresh_sandbox),
+                data={
+                    "client_id": credentials["client_id"],
+                    "grant_type": "client_credentials",
+                    "scope": SCOPE,
+                },
+            ),
+            401,
+            "invalid_client",
+            [7000218],
+        ),
+    }
+    for case, (answer, status, error, codes) in answers.items():
+        assert answer.status_code == status, case
+        body = answer.json()
+        assert body.keys() >= AAD_ERROR_KEYS, case
+        assert (body["error"], body["error_codes"]) == (error, codes), case
+    assert "'grant_type'" in answers["JSON, not a form"][0].json()["error_description"]
 
 
 def test_graph_refuses_requests_without_a_token(fresh_sandbox: RunningSandbox) -> None:
@@ -214,3 +347,96 @@ def test_links_point_back_at_the_real_host_when_asked_there(fresh_sandbox: Runni
     headers = {"Host": "graph.microsoft.com", "Authorization": f"Bearer {token}"}
     page = httpx.get(f"{fresh_sandbox.base_url}/v1.0/users", headers=headers).json()
     assert page["@odata.nextLink"].startswith("http://graph.microsoft.com/v1.0/users?")
+    assert (
+        httpx.get(f"{fresh_sandbox.base_url}/v1.0//users/", headers=headers).json()["value"] == page["value"]
+    )
+    delta = httpx.get(f"{fresh_sandbox.base_url}/v1.0//users/delta()", headers=headers).json()
+    assert delta["@odata.nextLink"].startswith("http://graph.microsoft.com/v1.0/users/delta?")
+    unserved = httpx.get(f"{fresh_sandbox.base_url}/v1.0/me/", headers=headers)
+    assert_graph_error(unserved, 400, "BadRequest", "Resource not found for the segment 'me'.")
+
+
+def test_a_doubled_slash_after_the_version_and_a_trailing_slash_are_read_as_graph_reads_them(
+    graph: httpx.Client,
+) -> None:
+    plain = graph.get("/v1.0/users", params={"$top": "3"}).json()["value"]
+    assert graph.get("/v1.0//users", params={"$top": "3"}).json()["value"] == plain
+    assert graph.get("/v1.0/users/", params={"$top": "3"}).json()["value"] == plain
+    assert graph.get(f"/v1.0//users/{plain[0]['id']}/").json()["id"] == plain[0]["id"]
+
+
+def test_the_delta_function_form_walks_the_same_round_as_delta(
+    graph: httpx.Client, fresh_sandbox: RunningSandbox
+) -> None:
+    everyone, delta_link = walk_delta(graph, "/v1.0/users/delta()", {"$select": "department"})
+    assert everyone == walk_delta(graph, "/v1.0/users/delta", {"$select": "department"})[0]
+    assert len(everyone) == len(fresh_sandbox.records("graph", "users"))
+    fresh_sandbox.edit("graph", "users", everyone[0]["id"], department="Legal")
+    assert walk_delta(graph, delta_link)[0] == [{"id": everyone[0]["id"], "department": "Legal"}]
+
+
+def test_a_users_manager_comes_as_a_typed_directory_object_honouring_select(
+    graph: httpx.Client, fresh_sandbox: RunningSandbox
+) -> None:
+    users = {u["id"]: u for u in fresh_sandbox.records("graph", "users")}
+    managed = next(u for u in users.values() if u["manager"])
+    manager = users[managed["manager"]]
+
+    whole = graph.get(f"/v1.0/users/{managed['id']}/manager").json()
+    assert whole["@odata.context"].endswith("/v1.0/$metadata#directoryObjects/$entity")
+    assert whole["@odata.type"] == "#microsoft.graph.user"
+    assert whole["id"] == manager["id"] and whole["mail"] == manager["mail"]
+    assert "department" not in whole  # the default properties, as /users without $select
+
+    chosen = graph.get(
+        f"/v1.0/users/{managed['userPrincipalName']}/manager", params={"$select": "displayName,department"}
+    ).json()
+    assert chosen["@odata.context"].endswith("#directoryObjects(displayName,department)/$entity")
+    assert {k: v for k, v in chosen.items() if not k.startswith("@")} == {
+        "id": manager["id"],
+        "displayName": manager["displayName"],
+        "department": manager["department"],
+    }
+
+
+def test_no_manager_or_no_user_answers_404_request_resource_not_found(
+    graph: httpx.Client, fresh_sandbox: RunningSandbox
+) -> None:
+    top = next(u for u in fresh_sandbox.records("graph", "users") if not u["manager"])
+    answer = graph.get(f"/v1.0/users/{top['id']}/manager")
+    assert answer.status_code == 404
+    assert answer.json()["error"]["code"] == "Request_ResourceNotFound"
+    assert answer.json()["error"]["message"].startswith("Resource 'manager' does not exist")
+    missing = graph.get("/v1.0/users/00000000-0000-0000-0000-000000000000/manager")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "Request_ResourceNotFound"
+
+
+def assert_graph_error(answer: httpx.Response, status: int, code: str, message: str) -> None:
+    assert answer.status_code == status
+    body = answer.json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert body["error"]["message"] == message
+    assert set(body["error"]["innerError"]) == {"date", "request-id", "client-request-id"}
+
+
+def test_a_path_graph_does_not_serve_answers_in_graphs_error_body(graph: httpx.Client) -> None:
+    user_id = graph.get("/v1.0/users", params={"$top": "1"}).json()["value"][0]["id"]
+    assert_graph_error(
+        graph.get("/v1.0/groupz"), 400, "BadRequest", "Resource not found for the segment 'groupz'."
+    )
+    assert_graph_error(
+        graph.get(f"/v1.0//users/{user_id}/photos/"),
+        400,
+        "BadRequest",
+        "Resource not found for the segment 'photos'.",
+    )
+    assert_graph_error(graph.get("/v2.0/users"), 400, "BadRequest", "Invalid version.")
+
+
+def test_a_method_a_path_does_not_take_answers_405_in_graphs_error_body(graph: httpx.Client) -> None:
+    for answer in (graph.delete("/v1.0/users"), graph.put("/v1.0//users/delta()", json={})):
+        assert_graph_error(
+            answer, 405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."
+        )

@@ -15,6 +15,7 @@ from sandbox.vendor import Vendor, VendorState
 from sandbox.vendors.graph import entra, users
 from sandbox.vendors.graph.api import NAME, error
 from sandbox.vendors.graph.changes import change_log, record_changes
+from sandbox.vendors.graph.routing import route_error, unserved_router
 from sandbox.vendors.graph.seed import seed_graph
 
 
@@ -90,7 +91,7 @@ GRAPH = Vendor(
     name=NAME,
     prefix="/graph",
     hosts=(r"graph\.microsoft\.com",),
-    router=users.router,
+    router=unserved_router(users.router),
     seed=seed_graph,
     authenticate=authenticate,
     unauthorized=unauthorized,
@@ -104,6 +105,7 @@ GRAPH = Vendor(
         "expire_delta_links": expire_delta_links,
     },
     on_change=record_changes,
+    route_error=route_error,
 )
 
 VENDORS = (GRAPH, entra.VENDOR)

@@ -1,4 +1,5 @@
-"""Graph v1.0 users: list with ``$select``/``$top``/``$filter``/``$expand=manager``, one user, and delta.
+"""Graph v1.0 users: list with ``$select``/``$top``/``$filter``/``$expand=manager``, one user, its
+manager, and delta (also in the function form ``/users/delta()`` the SDKs send).
 
 Paging tokens are opaque to clients (base64 JSON here); next and delta links carry them and
 point back at the host or prefix the request came in on. Query options of the first delta
@@ -34,8 +35,9 @@ from sandbox.vendors.graph.api import (
 )
 from sandbox.vendors.graph.changes import change_log
 from sandbox.vendors.graph.filter import GraphFilterError, parse_graph_filter
+from sandbox.vendors.graph.routing import GraphRoute
 
-router = APIRouter(prefix="/v1.0")
+router = APIRouter(prefix="/v1.0", route_class=GraphRoute)
 
 DELTA_TOKEN_LIFETIME_S = 7 * 24 * 3600  # identity delta tokens last 7 days
 
@@ -87,6 +89,7 @@ def list_users(request: Request) -> Any:
 
 
 @router.get("/users/delta")
+@router.get("/users/delta()")
 def users_delta(request: Request) -> Any:
     log = change_log(graph(request))
     page_size, applied = _delta_page_size(request)
@@ -159,19 +162,50 @@ def get_user(request: Request, user_id: str) -> Any:
         return options
     select, expand = options
     users = graph(request).collection("users")
+    user = _find_user(users, user_id)
+    if user is None:
+        return _not_found(user_id)
+    body = {"@odata.context": context_url(request, select, "/$entity")}
+    return {**body, **render_user(user, select, users if expand else None)}
+
+
+@router.get("/users/{user_id}/manager")
+def get_manager(request: Request, user_id: str) -> Any:
+    """The manager as a directory object: Graph's user shape, typed, ``$select`` honoured."""
+    select = parse_select(query_option(request, "select"))
+    if isinstance(select, str):
+        return error(400, "Request_BadRequest", select)
+    users = graph(request).collection("users")
+    user = _find_user(users, user_id)
+    if user is None:
+        return _not_found(user_id)
+    manager = users.get(user.get("manager") or "")
+    if manager is None:
+        return _not_found("manager")
+    chosen = "" if query_option(request, "select") is None else f"({','.join(select)})"
+    return {
+        "@odata.context": graph_url(request, f"/v1.0/$metadata#directoryObjects{chosen}/$entity"),
+        "@odata.type": "#microsoft.graph.user",
+        **render_user(manager, select),
+    }
+
+
+def _find_user(users: Collection, user_id: str) -> dict[str, Any] | None:
+    """By id, or by userPrincipalName as Graph also takes it."""
     user = users.get(user_id)
-    if user is None:  # Graph also takes the userPrincipalName in place of the id
+    if user is None:
         user = next(
             (u for u in users if str(u.get("userPrincipalName", "")).lower() == user_id.lower()), None
         )
-    if user is None:
-        return error(
-            404,
-            "Request_ResourceNotFound",
-            f"Resource '{user_id}' does not exist or one of its queried reference-property objects are not present.",
-        )
-    body = {"@odata.context": context_url(request, select, "/$entity")}
-    return {**body, **render_user(user, select, users if expand else None)}
+    return user
+
+
+def _not_found(resource: str) -> JSONResponse:
+    return error(
+        404,
+        "Request_ResourceNotFound",
+        f"Resource '{resource}' does not exist or one of its queried reference-property objects are not present.",
+    )
 
 
 def _read_options(request: Request) -> tuple[tuple[str, ...], bool] | JSONResponse:
