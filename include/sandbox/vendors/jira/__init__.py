@@ -47,6 +47,12 @@ def server_error(status: int) -> JSONResponse:
     return error(status, message.get(status, "Internal server error"))
 
 
+def route_error(status: int, message: str) -> JSONResponse:
+    """Unknown paths, wrong methods and unreadable requests in Jira's ``ErrorCollection``, as Jira
+    answers every error of its REST API."""
+    return error(status, message)
+
+
 router = APIRouter()
 router.include_router(users.router)
 router.include_router(issues.router)
@@ -66,4 +72,5 @@ VENDOR = Vendor(
     server_error=server_error,
     credentials={"email": ADMIN_EMAIL, "api_token": API_TOKEN},
     actions=actions.ACTIONS,
+    route_error=route_error,
 )
