@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 
 from sandbox.vendor import Vendor, VendorState
-from sandbox.vendors.jira import actions, bulk, issues, remote_links, users
+from sandbox.vendors.jira import actions, bulk, comments, fields, issues, projects, remote_links, users
 from sandbox.vendors.jira.api import ADMIN_EMAIL, API_TOKEN, NAME, basic_credentials, error
 from sandbox.vendors.jira.seed import seed_jira
 
@@ -56,6 +56,9 @@ def route_error(status: int, message: str) -> JSONResponse:
 router = APIRouter()
 router.include_router(users.router)
 router.include_router(issues.router)
+router.include_router(comments.router)
+router.include_router(projects.router)
+router.include_router(fields.router)
 router.include_router(remote_links.router)
 router.include_router(bulk.router)
 router.include_router(issues.removed_router)

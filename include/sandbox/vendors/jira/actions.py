@@ -10,7 +10,8 @@ from typing import Any
 from sandbox.vendor import VendorState
 from sandbox.vendors.jira.api import ADMIN_ACCOUNT_ID
 from sandbox.vendors.jira.bulk import slow_bulk_tasks
-from sandbox.vendors.jira.issues import OCTET_STREAM, store_attachment
+from sandbox.vendors.jira.comments import OCTET_STREAM, store_attachment
+from sandbox.vendors.jira.fields import require_field
 from sandbox.vendors.jira.records import (
     FieldErrors,
     add_comment,
@@ -23,7 +24,6 @@ from sandbox.vendors.jira.records import (
     require_issue,
     transition_issue,
 )
-from sandbox.vendors.jira.remote_links import require_field
 from sandbox.vendors.jira.workflow import TRANSITIONS, available_transitions, status_by_name
 
 

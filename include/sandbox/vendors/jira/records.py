@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sandbox.vendor import VendorState
-from sandbox.vendors.jira.api import ADMIN_ACCOUNT_ID, next_number, now
+from fastapi.responses import JSONResponse
+
+from sandbox.vendor import VendorError, VendorState
+from sandbox.vendors.jira.api import ADMIN_ACCOUNT_ID, error, next_number, not_found_issue, now
 from sandbox.vendors.jira.seed import ISSUE_TYPES
 from sandbox.vendors.jira.workflow import INITIAL_STATUS, TRANSITIONS
 
@@ -28,6 +30,9 @@ class FieldErrors(Exception):
         self.errors = errors
         self.messages = list(messages)
 
+    def response(self) -> JSONResponse:
+        return error(400, *self.messages, errors=self.errors)
+
 
 def find_issue(state: VendorState, id_or_key: str) -> dict[str, Any] | None:
     issues = state.collection("issues")
@@ -36,6 +41,14 @@ def find_issue(state: VendorState, id_or_key: str) -> dict[str, Any] | None:
         return found
     wanted = id_or_key.upper()
     return next((i for i in issues if i["key"] == wanted), None)
+
+
+def issue_or_404(state: VendorState, id_or_key: str) -> dict[str, Any]:
+    """The issue a route names, or Jira's 404 for it."""
+    issue = find_issue(state, id_or_key)
+    if issue is None:
+        raise VendorError(not_found_issue())
+    return issue
 
 
 def require_issue(state: VendorState, id_or_key: str) -> dict[str, Any]:
