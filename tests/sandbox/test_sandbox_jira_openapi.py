@@ -235,7 +235,37 @@ def test_remote_link_endpoints_match_the_spec_and_upsert_by_global_id(
     assert jira.delete(_url(sandbox, path), params={"globalId": "crm:Deals:1"}).status_code == 204
     assert jira.get(_url(sandbox, path)).json() == []
     refused = jira.post(_url(sandbox, path), json={"object": {"url": "https://crm.example/1"}})
-    assert refused.status_code == 400 and "object.title" in refused.json()["errors"]
+    assert refused.status_code == 400 and refused.json()["errors"] == {"title": "'title' is required."}
+
+
+def test_remote_link_by_id_reads_replaces_and_deletes_one_link(
+    jira: requests.Session, sandbox: RunningSandbox
+) -> None:
+    template = "/issue/{issueIdOrKey}/remotelink/{linkId}"
+    links = [
+        jira.post(
+            _url(sandbox, "/issue/SUP-2/remotelink"),
+            json={
+                "globalId": f"crm:Deals:{n}",
+                "object": {"url": f"https://crm.example/{n}", "title": f"D{n}"},
+            },
+        ).json()
+        for n in (1, 2)
+    ]
+    first, second = (f"/issue/SUP-2/remotelink/{link['id']}" for link in links)
+    one = _call(jira, sandbox, "GET", template, first).json()
+    assert (one["id"], one["globalId"], one["object"]["title"]) == (links[0]["id"], "crm:Deals:1", "D1")
+    replacement = {"globalId": "crm:Deals:1b", "object": {"url": "https://crm.example/1b", "title": "D1b"}}
+    assert jira.put(_url(sandbox, first), json=replacement).status_code == 204
+    replaced = jira.get(_url(sandbox, first)).json()
+    assert (replaced["globalId"], replaced["object"]["title"]) == ("crm:Deals:1b", "D1b")
+    refused = jira.put(_url(sandbox, first), json={"object": {"title": "no url"}})
+    assert refused.status_code == 400 and refused.json()["errors"] == {"url": "'url' is required."}
+    assert jira.get(_url(sandbox, f"/issue/SUP-3/remotelink/{links[0]['id']}")).status_code == 404
+    assert jira.delete(_url(sandbox, second)).status_code == 204
+    assert jira.get(_url(sandbox, second)).status_code == 404
+    remaining = jira.get(_url(sandbox, "/issue/SUP-2/remotelink")).json()
+    assert [link["globalId"] for link in remaining] == ["crm:Deals:1b"]
 
 
 def test_create_metadata_endpoints_match_the_spec(jira: requests.Session, sandbox: RunningSandbox) -> None:
