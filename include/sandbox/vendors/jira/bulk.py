@@ -21,9 +21,10 @@ from fastapi.responses import JSONResponse
 from sandbox.vendor import VendorState
 from sandbox.vendors.jira.api import ADMIN_ACCOUNT_ID, jira, json_body, next_number, now
 from sandbox.vendors.jira.records import find_issue, transition_issue
+from sandbox.vendors.jira.versions import RestRoute
 from sandbox.vendors.jira.workflow import STATUSES, TRANSITIONS, available_transitions
 
-router = APIRouter(prefix="/rest/api/3")
+router = APIRouter(route_class=RestRoute)
 
 BULK_ISSUES_MAX = 1000  # issues per request, for the available transitions and for a bulk transition
 INVALID_ISSUES = "Some of the issues in the issueIdsOrKeys are not valid"

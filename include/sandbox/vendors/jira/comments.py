@@ -28,8 +28,9 @@ from sandbox.vendors.jira.records import (
     issue_or_404,
     touch,
 )
+from sandbox.vendors.jira.versions import RestRoute
 
-router = APIRouter(prefix="/rest/api/3")
+router = APIRouter(route_class=RestRoute)
 
 COMMENTS_PAGE_DEFAULT = 100
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024

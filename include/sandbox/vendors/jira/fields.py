@@ -19,8 +19,9 @@ from sandbox.vendor import VendorError, VendorState
 from sandbox.vendors.jira.api import error, jira, query_int
 from sandbox.vendors.jira.projects import issue_type_json
 from sandbox.vendors.jira.seed import ISSUE_TYPES
+from sandbox.vendors.jira.versions import RestRoute
 
-router = APIRouter(prefix="/rest/api/3")
+router = APIRouter(route_class=RestRoute)
 
 CUSTOM_TYPE_PREFIX = "com.atlassian.jira.plugin.system.customfieldtypes:"
 # Custom fields of the sandbox site: any customfield_N may be written; these are on the create screen.

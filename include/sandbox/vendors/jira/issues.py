@@ -28,9 +28,10 @@ from sandbox.vendors.jira.records import (
 )
 from sandbox.vendors.jira.seed import ISSUE_TYPES
 from sandbox.vendors.jira.users import property_value
+from sandbox.vendors.jira.versions import RestRoute
 from sandbox.vendors.jira.workflow import STATUSES, available_transitions, status_json, transition_json
 
-router = APIRouter(prefix="/rest/api/3")
+router = APIRouter(route_class=RestRoute)
 
 SEARCH_PAGE_DEFAULT = 50
 SEARCH_PAGE_MAX = 5000  # for id/key only

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Request
 
 from sandbox.vendors.jira.api import api_url, error, jira
 from sandbox.vendors.jira.seed import ISSUE_TYPES
+from sandbox.vendors.jira.versions import RestRoute
 
-router = APIRouter(prefix="/rest/api/3")
+router = APIRouter(route_class=RestRoute)
 
 
 def project_json(request: Request, project: dict[str, Any]) -> dict[str, Any]:

@@ -14,8 +14,9 @@ from fastapi.responses import JSONResponse
 from sandbox.vendor import VendorError, VendorState
 from sandbox.vendors.jira.api import api_url, error, jira, json_body, next_number
 from sandbox.vendors.jira.records import issue_or_404, touch
+from sandbox.vendors.jira.versions import RestRoute
 
-router = APIRouter(prefix="/rest/api/3")
+router = APIRouter(route_class=RestRoute)
 
 GLOBAL_ID_MAX = 255
 
