@@ -39,13 +39,44 @@ RICH = {
                 },
                 {
                     "type": "listItem",
-                    "content": [{"type": "paragraph", "content": [{"type": "text", "text": "two"}]}],
+                    "content": [
+                        {"type": "paragraph", "content": [{"type": "text", "text": "two"}]},
+                        {
+                            "type": "orderedList",
+                            "content": [
+                                {
+                                    "type": "listItem",
+                                    "content": [
+                                        {"type": "paragraph", "content": [{"type": "text", "text": "two.a"}]}
+                                    ],
+                                }
+                            ],
+                        },
+                    ],
                 },
             ],
         },
+        {
+            "type": "codeBlock",
+            "attrs": {"language": "sql"},
+            "content": [{"type": "text", "text": "select 1"}],
+        },
+        {
+            "type": "blockquote",
+            "content": [
+                {
+                    "type": "paragraph",
+                    "content": [{"type": "text", "text": "quoted", "marks": [{"type": "em"}]}],
+                }
+            ],
+        },
+        {"type": "rule"},
     ],
 }
-RICH_AS_WIKI = "h2. Order\n\nShip *today*\nsee [the deal|https://crm.example/1]\n\n* one\n* two"
+RICH_AS_WIKI = (
+    "h2. Order\n\nShip *today*\nsee [the deal|https://crm.example/1]\n\n* one\n* two\n*# two.a"
+    "\n\n{code:sql}\nselect 1\n{code}\n\n{quote}\n_quoted_\n{quote}\n\n----"
+)
 
 
 @pytest.fixture

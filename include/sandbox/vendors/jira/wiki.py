@@ -18,6 +18,8 @@ _MARKS = {
     "underline": ("+", "+"),
     "code": ("{{", "}}"),
 }
+# The block nodes written as wiki blocks; a container of them (a panel, a table cell) shows its blocks.
+_BLOCKS = {"paragraph", "heading", "bulletList", "orderedList", "codeBlock", "blockquote", "rule"}
 
 
 def is_adf(value: Any) -> bool:
@@ -40,38 +42,40 @@ def text_to_adf(text: str) -> dict[str, Any]:
 
 def adf_to_wiki(document: dict[str, Any]) -> str:
     """The wiki markup of a document: blocks apart by a blank line, as Jira's v2 answers it."""
-    return "\n\n".join(_block(node, 0) for node in document["content"])
+    return "\n\n".join(_block(node, "") for node in document["content"])
 
 
-def _block(node: dict[str, Any], depth: int) -> str:
+def _block(node: dict[str, Any], bullets: str) -> str:
+    """A block node; ``bullets`` are the markers of the lists it is in (``*#`` in an ordered
+    list inside a bullet list), which prefix the markers of a list nested in it."""
     kind = node.get("type")
     children = node.get("content") or []
     attrs = node.get("attrs") or {}
     if kind == "heading":
         return f"h{attrs.get('level', 1)}. {_inline(children)}"
     if kind in {"bulletList", "orderedList"}:
-        bullet = ("*" if kind == "bulletList" else "#") * (depth + 1)
-        return "\n".join(_list_item(item, bullet, depth + 1) for item in children)
+        bullet = bullets + ("*" if kind == "bulletList" else "#")
+        return "\n".join(_list_item(item, bullet) for item in children)
     if kind == "codeBlock":
         language = f":{attrs['language']}" if attrs.get("language") else ""
         return f"{{code{language}}}\n{_inline(children)}\n{{code}}"
     if kind == "blockquote":
-        return "{quote}\n" + "\n\n".join(_block(child, depth) for child in children) + "\n{quote}"
+        return "{quote}\n" + "\n\n".join(_block(child, bullets) for child in children) + "\n{quote}"
     if kind == "rule":
         return "----"
     if kind == "paragraph" or not any(child.get("type") in _BLOCKS for child in children):
         return _inline(children)
-    return "\n\n".join(_block(child, depth) for child in children)
+    return "\n\n".join(_block(child, bullets) for child in children)
 
 
-def _list_item(item: dict[str, Any], bullet: str, depth: int) -> str:
-    """``* text`` for the item's paragraphs, nested lists below it with one more bullet."""
+def _list_item(item: dict[str, Any], bullet: str) -> str:
+    """``* text`` for the item's paragraphs, nested lists below it with one more marker."""
     lines = []
     for child in item.get("content") or []:
         if child.get("type") in {"bulletList", "orderedList"}:
-            lines.append(_block(child, depth))
+            lines.append(_block(child, bullet))
         else:
-            lines.append(f"{bullet} {_block(child, depth)}")
+            lines.append(f"{bullet} {_block(child, bullet)}")
     return "\n".join(lines)
 
 
@@ -104,6 +108,3 @@ def _marked(text: str, marks: list[dict[str, Any]]) -> str:
         elif kind == "link":
             text = f"[{text}|{(mark.get('attrs') or {}).get('href', '')}]"
     return text
-
-
-_BLOCKS = {"paragraph", "heading", "bulletList", "orderedList", "codeBlock", "blockquote", "rule"}
