@@ -148,8 +148,67 @@ def test_issue_endpoints_match_the_spec(jira: requests.Session, sandbox: Running
     _call(jira, sandbox, "GET", "/issue/{issueIdOrKey}/properties", f"/issue/{key}/properties")
 
 
+def _validate(value: Any, schema_name: str) -> None:
+    """Validate a part of an answer (an issue's field) against one of the spec's schemas."""
+    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": _spec()["components"]}
+    jsonschema.Draft7Validator(schema).validate(value)
+
+
+def test_issue_comment_and_attachment_fields_match_the_spec(
+    jira: requests.Session, sandbox: RunningSandbox
+) -> None:
+    fields = {"project": {"key": "SUP"}, "issuetype": {"name": "Task"}, "summary": "With both"}
+    key = _call(jira, sandbox, "POST", "/issue", json={"fields": fields}).json()["key"]
+    comment = jira.post(_url(sandbox, f"/issue/{key}/comment"), json={"body": ADF}).json()
+    jira.post(
+        _url(sandbox, f"/issue/{key}/attachments"),
+        headers={"X-Atlassian-Token": "no-check"},
+        files={"file": ("notes.txt", b"hello", "text/plain")},
+    )
+    shown = _call(
+        jira,
+        sandbox,
+        "GET",
+        "/issue/{issueIdOrKey}",
+        f"/issue/{key}",
+        params={"fields": "attachment,comment"},
+    ).json()["fields"]
+    assert set(shown) == {"attachment", "comment"}
+    _validate(shown["comment"], "PageOfComments")
+    assert (shown["comment"]["total"], shown["comment"]["startAt"], shown["comment"]["maxResults"]) == (
+        1,
+        0,
+        1,
+    )
+    assert [c["id"] for c in shown["comment"]["comments"]] == [comment["id"]]
+    assert shown["comment"]["comments"][0]["body"] == ADF
+    (attachment,) = shown["attachment"]
+    _validate(attachment, "Attachment")
+    assert (attachment["filename"], attachment["size"]) == ("notes.txt", 5)
+
+
+def test_field_list_matches_the_spec_with_the_custom_fields(
+    jira: requests.Session, sandbox: RunningSandbox
+) -> None:
+    fields = {f["id"]: f for f in _call(jira, sandbox, "GET", "/field").json()}
+    assert {"summary", "description", "assignee", "priority", "labels", "comment", "attachment"} <= set(
+        fields
+    )
+    assert fields["summary"]["schema"] == {"type": "string", "system": "summary"}
+    assert fields["summary"]["custom"] is False and fields["comment"]["navigable"] is False
+    amount = fields["customfield_10101"]
+    assert (amount["name"], amount["custom"], amount["clauseNames"]) == (
+        "Deal amount",
+        True,
+        ["cf[10101]", "Deal amount"],
+    )
+    assert amount["schema"]["customId"] == 10101 and amount["schema"]["type"] == "number"
+
+
 def test_project_endpoints_match_the_spec(jira: requests.Session, sandbox: RunningSandbox) -> None:
-    _call(jira, sandbox, "GET", "/project/search")
+    listed = _call(jira, sandbox, "GET", "/project").json()
+    searched = _call(jira, sandbox, "GET", "/project/search").json()["values"]
+    assert listed == searched and {p["key"] for p in listed} == {"SUP", "ENG"}
     _call(jira, sandbox, "GET", "/project/{projectIdOrKey}", "/project/SUP")
     _call(jira, sandbox, "GET", "/issuetype")
 
@@ -176,7 +235,37 @@ def test_remote_link_endpoints_match_the_spec_and_upsert_by_global_id(
     assert jira.delete(_url(sandbox, path), params={"globalId": "crm:Deals:1"}).status_code == 204
     assert jira.get(_url(sandbox, path)).json() == []
     refused = jira.post(_url(sandbox, path), json={"object": {"url": "https://crm.example/1"}})
-    assert refused.status_code == 400 and "object.title" in refused.json()["errors"]
+    assert refused.status_code == 400 and refused.json()["errors"] == {"title": "'title' is required."}
+
+
+def test_remote_link_by_id_reads_replaces_and_deletes_one_link(
+    jira: requests.Session, sandbox: RunningSandbox
+) -> None:
+    template = "/issue/{issueIdOrKey}/remotelink/{linkId}"
+    links = [
+        jira.post(
+            _url(sandbox, "/issue/SUP-2/remotelink"),
+            json={
+                "globalId": f"crm:Deals:{n}",
+                "object": {"url": f"https://crm.example/{n}", "title": f"D{n}"},
+            },
+        ).json()
+        for n in (1, 2)
+    ]
+    first, second = (f"/issue/SUP-2/remotelink/{link['id']}" for link in links)
+    one = _call(jira, sandbox, "GET", template, first).json()
+    assert (one["id"], one["globalId"], one["object"]["title"]) == (links[0]["id"], "crm:Deals:1", "D1")
+    replacement = {"globalId": "crm:Deals:1b", "object": {"url": "https://crm.example/1b", "title": "D1b"}}
+    assert jira.put(_url(sandbox, first), json=replacement).status_code == 204
+    replaced = jira.get(_url(sandbox, first)).json()
+    assert (replaced["globalId"], replaced["object"]["title"]) == ("crm:Deals:1b", "D1b")
+    refused = jira.put(_url(sandbox, first), json={"object": {"title": "no url"}})
+    assert refused.status_code == 400 and refused.json()["errors"] == {"url": "'url' is required."}
+    assert jira.get(_url(sandbox, f"/issue/SUP-3/remotelink/{links[0]['id']}")).status_code == 404
+    assert jira.delete(_url(sandbox, second)).status_code == 204
+    assert jira.get(_url(sandbox, second)).status_code == 404
+    remaining = jira.get(_url(sandbox, "/issue/SUP-2/remotelink")).json()
+    assert [link["globalId"] for link in remaining] == ["crm:Deals:1b"]
 
 
 def test_create_metadata_endpoints_match_the_spec(jira: requests.Session, sandbox: RunningSandbox) -> None:

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from sandbox.testing import RunningSandbox
-from sandbox.vendors.jira.issues import ATTACHMENT_MAX_BYTES
+from sandbox.vendors.jira.comments import ATTACHMENT_MAX_BYTES
 
 FIELDS = {"project": {"key": "SUP"}, "issuetype": {"name": "Task"}, "summary": "Quirk"}
 
@@ -334,3 +334,36 @@ def test_a_bulk_task_runs_then_lists_the_issues_it_moved_and_those_it_could_not(
     }
     unknown = jira.get(_api(fresh_sandbox, "/bulk/queue/99999"))
     assert unknown.status_code == 400 and unknown.json()["errorMessages"]
+
+
+def test_unset_fields_come_back_null_or_empty_when_asked_for(
+    jira: requests.Session, fresh_sandbox: RunningSandbox
+) -> None:
+    key = jira.post(_api(fresh_sandbox, "/issue"), json={"fields": FIELDS}).json()["key"]
+    named = "assignee,priority,description,issuelinks,subtasks,labels,customfield_10101,no_such_field"
+    shown = jira.get(_api(fresh_sandbox, f"/issue/{key}"), params={"fields": named}).json()["fields"]
+    assert shown == {
+        "assignee": None,
+        "priority": None,
+        "description": None,
+        "issuelinks": [],
+        "subtasks": [],
+        "labels": [],
+        "customfield_10101": None,
+    }
+    every = jira.get(_api(fresh_sandbox, f"/issue/{key}"), params={"fields": "*all"}).json()["fields"]
+    assert {
+        "assignee",
+        "priority",
+        "environment",
+        "duedate",
+        "comment",
+        "attachment",
+        "customfield_10108",
+    } <= set(every)
+    assert every["creator"]["accountId"] == every["reporter"]["accountId"]
+    navigable = jira.get(
+        _api(fresh_sandbox, "/search/jql"), params={"jql": f"key = {key}", "fields": "*navigable,-labels"}
+    ).json()["issues"][0]["fields"]
+    assert "assignee" in navigable and navigable["issuelinks"] == []
+    assert not {"comment", "attachment", "labels"} & set(navigable)

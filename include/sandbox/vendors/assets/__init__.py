@@ -39,6 +39,11 @@ def server_error(status: int) -> JSONResponse:
     )
 
 
+def route_error(status: int, message: str) -> JSONResponse:
+    """Unknown paths and wrong methods in the form of every other Assets error."""
+    return error(status, message)
+
+
 VENDOR = Vendor(
     name=NAME,
     prefix=PREFIX,
@@ -50,4 +55,5 @@ VENDOR = Vendor(
     rate_limited=rate_limited,
     server_error=server_error,
     credentials={"email": ADMIN_EMAIL, "api_token": API_TOKEN},
+    route_error=route_error,
 )

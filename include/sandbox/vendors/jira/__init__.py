@@ -1,4 +1,4 @@
-"""Jira Cloud platform REST v3 at ``/jira`` and ``<site>.atlassian.net``, with Basic email:API-token auth."""
+"""Jira Cloud platform REST v3 and v2 at ``/jira`` and ``<site>.atlassian.net``, with Basic email:API-token auth."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 
 from sandbox.vendor import Vendor, VendorState
-from sandbox.vendors.jira import actions, bulk, issues, remote_links, users
+from sandbox.vendors.jira import actions, bulk, comments, fields, issues, projects, remote_links, users
 from sandbox.vendors.jira.api import ADMIN_EMAIL, API_TOKEN, NAME, basic_credentials, error
 from sandbox.vendors.jira.seed import seed_jira
+from sandbox.vendors.jira.versions import V2, V3
 
 RATE_LIMIT = 100
 
@@ -47,11 +48,16 @@ def server_error(status: int) -> JSONResponse:
     return error(status, message.get(status, "Internal server error"))
 
 
+def route_error(status: int, message: str) -> JSONResponse:
+    """Unknown paths, wrong methods and unreadable requests in Jira's ``ErrorCollection``, as Jira
+    answers every error of its REST API."""
+    return error(status, message)
+
+
 router = APIRouter()
-router.include_router(users.router)
-router.include_router(issues.router)
-router.include_router(remote_links.router)
-router.include_router(bulk.router)
+for version in (V3, V2):  # one implementation, two renderings (versions.py)
+    for part in (users, issues, comments, projects, fields, remote_links, bulk):
+        router.include_router(part.router, prefix=version)
 router.include_router(issues.removed_router)
 
 VENDOR = Vendor(
@@ -66,4 +72,5 @@ VENDOR = Vendor(
     server_error=server_error,
     credentials={"email": ADMIN_EMAIL, "api_token": API_TOKEN},
     actions=actions.ACTIONS,
+    route_error=route_error,
 )

@@ -10,11 +10,11 @@ from typing import Any
 from sandbox.vendor import VendorState
 from sandbox.vendors.jira.api import ADMIN_ACCOUNT_ID
 from sandbox.vendors.jira.bulk import slow_bulk_tasks
-from sandbox.vendors.jira.issues import OCTET_STREAM, delete_attachment, store_attachment
+from sandbox.vendors.jira.comments import OCTET_STREAM, delete_attachment, store_attachment
+from sandbox.vendors.jira.fields import require_field
 from sandbox.vendors.jira.records import (
     FieldErrors,
     add_comment,
-    adf_text,
     create_issue,
     delete_comment,
     delete_issue,
@@ -23,7 +23,7 @@ from sandbox.vendors.jira.records import (
     require_issue,
     transition_issue,
 )
-from sandbox.vendors.jira.remote_links import require_field
+from sandbox.vendors.jira.wiki import text_to_adf
 from sandbox.vendors.jira.workflow import TRANSITIONS, available_transitions, status_by_name
 
 
@@ -42,7 +42,7 @@ def create(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:
         "summary": payload["summary"],
     }
     if "description" in payload:
-        fields["description"] = adf_text(payload["description"])
+        fields["description"] = text_to_adf(payload["description"])
     return _checked(lambda: create_issue(state, fields, reporter=payload.get("reporter") or ADMIN_ACCOUNT_ID))
 
 
@@ -71,7 +71,7 @@ def comment(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:
     ``internal`` as a JSM agent's "Comment internally"; ``body`` a whole document instead of ``text``."""
     issue = require_issue(state, payload["issue"])
     author = payload.get("author") or ADMIN_ACCOUNT_ID
-    body = payload.get("body") or adf_text(payload["text"])
+    body = payload.get("body") or text_to_adf(payload["text"])
     properties = (
         [{"key": "sd.public.comment", "value": {"internal": True}}] if payload.get("internal") else None
     )
@@ -105,7 +105,7 @@ def change_comment(state: VendorState, payload: dict[str, Any]) -> dict[str, Any
     if payload.get("delete"):
         delete_comment(state, issue, found)
         return {"deleted": found["id"]}
-    return _checked(lambda: edit_comment(state, issue, found, adf_text(payload["text"])))
+    return _checked(lambda: edit_comment(state, issue, found, text_to_adf(payload["text"])))
 
 
 def delete(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import json
 from typing import Any
 
 from fastapi import Request
@@ -45,6 +46,17 @@ def query_int(value: str | None, default: int, name: str) -> int:
         return int(value)
     except ValueError:
         raise VendorError(error(400, f"The '{name}' parameter must be a number, got '{value}'.")) from None
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object; Jira's 400 (not the framework's) when it is not one."""
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        raise VendorError(error(400, "The request body is not valid JSON.")) from None
+    if not isinstance(body, dict):
+        raise VendorError(error(400, "The request body must be a JSON object."))
+    return body
 
 
 def not_found_issue() -> JSONResponse:

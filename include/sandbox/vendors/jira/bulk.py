@@ -19,12 +19,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from sandbox.vendor import VendorState
-from sandbox.vendors.jira.api import ADMIN_ACCOUNT_ID, jira, next_number, now
-from sandbox.vendors.jira.issues import _json_body
+from sandbox.vendors.jira.api import ADMIN_ACCOUNT_ID, jira, json_body, next_number, now
 from sandbox.vendors.jira.records import find_issue, transition_issue
+from sandbox.vendors.jira.versions import RestRoute
 from sandbox.vendors.jira.workflow import STATUSES, TRANSITIONS, available_transitions
 
-router = APIRouter(prefix="/rest/api/3")
+router = APIRouter(route_class=RestRoute)
 
 BULK_ISSUES_MAX = 1000  # issues per request, for the available transitions and for a bulk transition
 INVALID_ISSUES = "Some of the issues in the issueIdsOrKeys are not valid"
@@ -73,7 +73,7 @@ def _transition_json(transition_id: str) -> dict[str, Any]:
 @router.post("/bulk/issues/transition")
 async def submit(request: Request) -> Any:
     """Up to 1,000 issues, one transition input per workflow; 201 with the task's id."""
-    body = await _json_body(request)
+    body = await json_body(request)
     inputs = body.get("bulkTransitionInputs")
     if not isinstance(inputs, list) or not inputs:
         return bulk_error(400, "bulkTransitionInputs must list the issues to transition.")

@@ -9,13 +9,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sandbox.vendor import VendorState
-from sandbox.vendors.jira.api import ADMIN_ACCOUNT_ID, next_number, now
+from fastapi.responses import JSONResponse
+
+from sandbox.vendor import VendorError, VendorState
+from sandbox.vendors.jira.api import ADMIN_ACCOUNT_ID, error, next_number, not_found_issue, now
 from sandbox.vendors.jira.seed import ISSUE_TYPES
+from sandbox.vendors.jira.wiki import is_adf
 from sandbox.vendors.jira.workflow import INITIAL_STATUS, TRANSITIONS
 
 SUMMARY_MAX = 255
-_ADF_FIELDS = {"description", "environment"}
+RICH_TEXT_FIELDS = {"description", "environment"}  # ADF in v3, wiki markup in v2
 _USER_FIELDS = {"assignee", "reporter"}
 _CUSTOM_FIELD = re.compile(r"customfield_\d+")
 
@@ -28,6 +31,9 @@ class FieldErrors(Exception):
         self.errors = errors
         self.messages = list(messages)
 
+    def response(self) -> JSONResponse:
+        return error(400, *self.messages, errors=self.errors)
+
 
 def find_issue(state: VendorState, id_or_key: str) -> dict[str, Any] | None:
     issues = state.collection("issues")
@@ -36,6 +42,14 @@ def find_issue(state: VendorState, id_or_key: str) -> dict[str, Any] | None:
         return found
     wanted = id_or_key.upper()
     return next((i for i in issues if i["key"] == wanted), None)
+
+
+def issue_or_404(state: VendorState, id_or_key: str) -> dict[str, Any]:
+    """The issue a route names, or Jira's 404 for it."""
+    issue = find_issue(state, id_or_key)
+    if issue is None:
+        raise VendorError(not_found_issue())
+    return issue
 
 
 def require_issue(state: VendorState, id_or_key: str) -> dict[str, Any]:
@@ -102,7 +116,7 @@ def add_comment(
     properties: Any = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    if not _is_adf(body):
+    if not is_adf(body):
         raise FieldErrors({"comment": "Comment body must be an Atlassian Document (ADF)."})
     timestamp = now()
     comment = {
@@ -121,7 +135,7 @@ def edit_comment(
     state: VendorState, issue: dict[str, Any], comment: dict[str, Any], body: Any, properties: Any = None
 ) -> dict[str, Any]:
     """A new body (and properties, when given) for a comment, stamped ``updated`` now."""
-    if not _is_adf(body):
+    if not is_adf(body):
         raise FieldErrors({"comment": "Comment body must be an Atlassian Document (ADF)."})
     return _save_comment(state, issue, {**comment, "body": body, "updated": now()}, properties)
 
@@ -167,21 +181,8 @@ def delete_issue(state: VendorState, issue: dict[str, Any]) -> None:
                 held.delete(item["id"])
 
 
-def adf_text(text: str) -> dict[str, Any]:
-    """The minimal Atlassian Document holding one paragraph of ``text``."""
-    return {
-        "type": "doc",
-        "version": 1,
-        "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}],
-    }
-
-
 def _save(state: VendorState, issue: dict[str, Any]) -> dict[str, Any]:
     return state.collection("issues").put(issue["id"], issue)
-
-
-def _is_adf(value: Any) -> bool:
-    return isinstance(value, dict) and value.get("type") == "doc" and isinstance(value.get("content"), list)
 
 
 def _apply_operations(current: Any, operations: list[dict[str, Any]]) -> Any:
@@ -223,8 +224,8 @@ def _checked_fields(state: VendorState, fields: dict[str, Any], creating: bool) 
                 errors[name] = f"Summary must be less than {SUMMARY_MAX} characters."
             else:
                 stored[name] = value
-        elif name in _ADF_FIELDS:
-            if value is not None and not _is_adf(value):
+        elif name in RICH_TEXT_FIELDS:
+            if value is not None and not is_adf(value):
                 errors[name] = (
                     "Operation value must be an Atlassian Document (see the Atlassian Document Format)."
                 )

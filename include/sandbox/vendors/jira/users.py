@@ -19,8 +19,9 @@ from sandbox.vendors.jira.api import (
     user_details_json,
     user_json,
 )
+from sandbox.vendors.jira.versions import RestRoute
 
-router = APIRouter(prefix="/rest/api/3")
+router = APIRouter(route_class=RestRoute)
 
 USERS_PAGE_MAX = 1000
 USER_SEARCH_WALL = 1000

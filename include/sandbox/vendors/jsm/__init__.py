@@ -69,6 +69,16 @@ def server_error(status: int) -> JSONResponse:
     return jsm_error(status, "Internal server error", "sd.error.internal")
 
 
+# The i18n keys JSM gives the framework's own refusals; JSM documents no list of them.
+_ROUTE_ERROR_KEYS = {404: "sd.error.not.found", 405: "sd.error.method.not.allowed"}
+
+
+def route_error(status: int, message: str) -> JSONResponse:
+    """Unknown paths, wrong methods and unreadable requests in JSM's ``ErrorResponse``, not the
+    platform's ``ErrorCollection``: a JSM client reads ``errorMessage``."""
+    return jsm_error(status, message, _ROUTE_ERROR_KEYS.get(status, "sd.error.request.invalid"))
+
+
 def seed_jsm(world: World, state: VendorState) -> None:
     """One service desk per Jira service-management project, with most seeded customers on it."""
     projects = [
@@ -327,4 +337,5 @@ VENDOR = Vendor(
     server_error=server_error,
     credentials={"email": ADMIN_EMAIL, "api_token": API_TOKEN},
     paths=(r"/rest/servicedeskapi/",),
+    route_error=route_error,
 )
