@@ -106,25 +106,40 @@ def test_updated_and_deleted_windows(fresh_sandbox: RunningSandbox) -> None:
         salesforce.updated("Contact", start.replace(tzinfo=None), end)
 
 
-def test_case_comments_and_attachments_round_trip(fresh_sandbox: RunningSandbox) -> None:
+def test_case_comments_and_files_round_trip(fresh_sandbox: RunningSandbox) -> None:
     salesforce = connector(fresh_sandbox)
     case = next(salesforce.query("SELECT Id, CaseNumber FROM Case LIMIT 1"))
+    fresh_sandbox.mutate(
+        "salesforce",
+        "add_attachment",
+        parent=case["Id"],
+        name="old.log",
+        content="b2xk",
+        content_type="text/plain",
+    )
 
     [comment] = salesforce.add_case_comments(
         [{"ParentId": case["Id"], "CommentBody": "From Jira SUP-1", "IsPublished": True}]
     )
-    attachment_id = salesforce.upload_attachment(
-        case["Id"], "trace ✓.txt", io.BytesIO(b"stack trace"), "text/plain"
-    )
+    version_id = salesforce.upload_file(case["Id"], "Trace ✓.TXT", io.BytesIO(b"stack trace"), "text/plain")
 
     assert comment.ok
     assert salesforce.case_comments(case["Id"])[-1]["CommentBody"] == "From Jira SUP-1"
-    expected = {"Id": attachment_id, "Name": "trace ✓.txt", "BodyLength": 11, "ContentType": "text/plain"}
-    assert (
-        expected.items()
-        <= next(a for a in salesforce.attachments([case["Id"]]) if a["Id"] == attachment_id).items()
-    )
-    with salesforce.open_attachment(attachment_id) as answer:
+    [attachment] = [a for a in salesforce.attachments([case["Id"]]) if a["Name"] == "old.log"]
+    with salesforce.open_attachment(attachment["Id"]) as answer:
+        assert answer.content == b"old"
+    [file] = [
+        f
+        for f in salesforce.files([case["Id"]])
+        if f["ContentDocument"]["LatestPublishedVersionId"] == version_id
+    ]
+    assert file["LinkedEntityId"] == case["Id"]
+    assert {k: file["ContentDocument"][k] for k in ("Title", "FileExtension", "ContentSize")} == {
+        "Title": "Trace ✓.TXT",
+        "FileExtension": "txt",
+        "ContentSize": 11,
+    }
+    with salesforce.open_file(version_id) as answer:
         assert answer.content == b"stack trace"
     with pytest.raises(ValueError, match="is not a 15- or 18-character Salesforce id"):
         salesforce.case_comments("x' OR Id != '")

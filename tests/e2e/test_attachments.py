@@ -33,7 +33,7 @@ class Files:
 
 
 ZOHO_FILES = Files(ZOHO, "Zoho CRM", "/crm/v8/Deals/")
-SALESFORCE_FILES = Files(SALESFORCE, "Salesforce", "/services/data/v59.0/sobjects/Attachment")
+SALESFORCE_FILES = Files(SALESFORCE, "Salesforce", "/services/data/v59.0/sobjects/ContentVersion")
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def content(size: int, seed: str) -> bytes:
 
 
 def crm_files(e2e: EndToEnd, files: Files, record_id: str) -> list[dict[str, Any]]:
-    """The record's files as ``{"name", "bytes", "type"}`` (Zoho keeps no type: None)."""
+    """The record's files as ``{"name", "bytes", "type"}`` (Zoho and Salesforce Files keep no type: None)."""
     if files.crm.vendor == "zoho":
         return [
             {"name": a["File_Name"], "bytes": base64.b64decode(a["_content"]), "type": None}
@@ -73,6 +73,21 @@ def crm_files(e2e: EndToEnd, files: Files, record_id: str) -> list[dict[str, Any
         {"name": a["Name"], "bytes": base64.b64decode(a["Body"]), "type": a["ContentType"]}
         for a in e2e.sandbox.records("salesforce", "Attachment")
         if a["ParentId"] == record_id and not a["IsDeleted"]
+    ] + salesforce_files(e2e, record_id)
+
+
+def salesforce_files(e2e: EndToEnd, case_id: str) -> list[dict[str, Any]]:
+    """The Salesforce Files on a case (the latest version of each document linked to it), named as
+    uploaded."""
+    documents = {
+        link["ContentDocumentId"]
+        for link in e2e.sandbox.records("salesforce", "ContentDocumentLink")
+        if link["LinkedEntityId"] == case_id and not link["IsDeleted"]
+    }
+    return [
+        {"name": v["PathOnClient"], "bytes": base64.b64decode(v["VersionData"]), "type": None}
+        for v in e2e.sandbox.records("salesforce", "ContentVersion")
+        if v["ContentDocumentId"] in documents and v["IsLatest"] and not v["IsDeleted"]
     ]
 
 
@@ -333,3 +348,45 @@ def test_deleting_too_many_copies_waits_for_the_override(e2e: EndToEnd) -> None:
     assert sorted(f["name"] for f in jira_files(e2e, issue) if f["name"].startswith("batch-")) == sorted(
         f"batch-{n}.txt" for n in range(10, 20)
     )
+
+
+def test_salesforce_files_go_both_ways_and_a_new_version_goes_as_one_more_attachment(e2e: EndToEnd) -> None:
+    e2e.run(SALESFORCE.sync)
+    case_id, issue = linked_pair(e2e, SALESFORCE_FILES)
+    shot, trace = content(4000, "screenshot"), content(700, "trace")
+    # A Lightning user uploads a File to the case; a Jira user attaches a file to the issue.
+    added = e2e.sandbox.mutate(
+        "salesforce", "add_file", parent=case_id, name="Écran ✓.png", content=base64.b64encode(shot).decode()
+    )
+    attach_in_jira(e2e, issue, "trace.log", trace, "text/plain")
+
+    first = e2e.run(SALESFORCE.sync)
+    assert_ideal(first)
+    assert first["attachments"]["uploaded"] == 2 and first["attachments"]["failed"] == 0
+    assert named(jira_files(e2e, issue), "Écran ✓.png") == [
+        {"name": "Écran ✓.png", "bytes": shot, "type": "image/png"}
+    ]
+    [as_file] = named(salesforce_files(e2e, case_id), "trace.log")  # a File, which Lightning shows
+    assert as_file["bytes"] == trace
+    assert not [a for a in e2e.sandbox.records("salesforce", "Attachment") if a["Name"] == "trace.log"]
+
+    again = e2e.run(SALESFORCE.sync)
+    assert_ideal(again)
+    assert again["attachments"] == {**again["attachments"], "uploaded": 0, "relinked": 0, "failed": 0}
+    assert (
+        e2e.calls("jira", "/attachments") == 0
+        and e2e.calls("salesforce", f"POST {SALESFORCE_FILES.upload}") == 0
+    )
+
+    # A new version of the File is new content: Jira, which keeps no versions, gets it as one more
+    # attachment; the first version, linked, is not copied again.
+    newer = content(4100, "screenshot v2")
+    e2e.sandbox.mutate(
+        "salesforce", "add_file", document=added["ContentDocumentId"], name="Écran ✓.png",
+        content=base64.b64encode(newer).decode(),
+    )  # fmt: skip
+    third = e2e.run(SALESFORCE.sync)
+    assert_ideal(third)
+    assert third["attachments"]["uploaded"] == 1
+    assert [f["bytes"] for f in named(jira_files(e2e, issue), "Écran ✓.png")] == [shot, newer]
+    assert len(named(salesforce_files(e2e, case_id), "Écran ✓.png")) == 1  # nothing came back

@@ -317,46 +317,70 @@ class SalesforceConnector:
         return self.create("CaseComment", comments)
 
     def attachments(self, parent_ids: list[str]) -> list[dict[str, Any]]:
-        """The files on these records (without their content: see ``open_attachment``), 200
-        records a query."""
-        found: list[dict[str, Any]] = []
-        for chunk in _chunks([_checked_id(parent_id, "parent record") for parent_id in parent_ids]):
-            listed = ", ".join(f"'{parent_id}'" for parent_id in chunk)
-            found += self.query(
-                "SELECT Id, ParentId, Name, ContentType, BodyLength, CreatedDate "
-                f"FROM Attachment WHERE ParentId IN ({listed}) ORDER BY CreatedDate"
-            )
-        return found
-
-    def open_attachment(self, attachment_id: str) -> requests.Response:
-        """A file's content, unread: read it in chunks, then close the answer."""
-        return self._request(
-            "GET",
-            f"{self.data}/sobjects/Attachment/{{attachment_id}}/Body",
-            path_params={"attachment_id": _checked_id(attachment_id, "Attachment")},
-            stream=True,
+        """The legacy Attachments on these records (without their content: see ``open_attachment``),
+        200 records a query."""
+        return self._of_records(
+            "SELECT Id, ParentId, Name, ContentType, BodyLength, CreatedDate FROM Attachment "
+            "WHERE ParentId IN ({ids}) ORDER BY CreatedDate",
+            parent_ids,
         )
 
-    def upload_attachment(self, parent_id: str, name: str, content: BinaryIO, content_type: str) -> str:
-        """Attach a file to a record, read from ``content`` as it is sent (Salesforce's multipart
-        insert of blob data: the fields as JSON, then the binary ``Body``, unencoded); returns the
-        new Attachment id."""
+    def files(self, record_ids: list[str]) -> list[dict[str, Any]]:
+        """The Salesforce Files shared with these records: one ContentDocumentLink each, with its
+        document's latest version, title, extension and size (no content: see ``open_file``), 200
+        records a query."""
+        return self._of_records(
+            "SELECT ContentDocumentId, LinkedEntityId, ContentDocument.LatestPublishedVersionId, "
+            "ContentDocument.Title, ContentDocument.FileExtension, ContentDocument.ContentSize "
+            "FROM ContentDocumentLink WHERE LinkedEntityId IN ({ids}) ORDER BY ContentDocument.CreatedDate",
+            record_ids,
+        )
+
+    def open_attachment(self, attachment_id: str) -> requests.Response:
+        """A legacy Attachment's content, unread: read it in chunks, then close the answer."""
+        return self._open_blob("Attachment", attachment_id, "Body")
+
+    def open_file(self, version_id: str) -> requests.Response:
+        """A File's content (of this ContentVersion), unread: read it in chunks, then close the answer."""
+        return self._open_blob("ContentVersion", version_id, "VersionData")
+
+    def upload_file(self, record_id: str, name: str, content: BinaryIO, content_type: str) -> str:
+        """Publish a File on a record, read from ``content`` as it is sent (Salesforce's multipart
+        insert of blob data: the ContentVersion's fields as JSON in ``entity_content``, then the
+        binary ``VersionData``, unencoded); Salesforce makes its ContentDocument and links it to the
+        record. Returns the new ContentVersion id. The title is the whole name: Salesforce keeps the
+        extension apart in lower case, so only the title keeps the name as it was."""
         fields = {
-            "ParentId": _checked_id(parent_id, "parent record"),
-            "Name": name,
-            "ContentType": content_type,
+            "Title": name,
+            "PathOnClient": name,
+            "FirstPublishLocationId": _checked_id(record_id, "record"),
         }
 
         def body() -> MultipartEncoder:
             content.seek(0)
             return MultipartEncoder(
                 {
-                    "entity_attachment": (None, json.dumps(fields), "application/json"),
-                    "Body": (name, content, content_type),
+                    "entity_content": (None, json.dumps(fields), "application/json"),
+                    "VersionData": (name, content, content_type),
                 }
             )
 
-        return self._json("POST", f"{self.data}/sobjects/Attachment", upload=body)["id"]
+        return self._json("POST", f"{self.data}/sobjects/ContentVersion", upload=body)["id"]
+
+    def _of_records(self, soql: str, record_ids: list[str]) -> list[dict[str, Any]]:
+        """A query with ``{ids}`` filled with each 200 of the records' ids in turn."""
+        found: list[dict[str, Any]] = []
+        for chunk in _chunks([_checked_id(record_id, "record") for record_id in record_ids]):
+            found += self.query(soql.format(ids=", ".join(f"'{record_id}'" for record_id in chunk)))
+        return found
+
+    def _open_blob(self, sobject: str, record_id: str, field: str) -> requests.Response:
+        return self._request(
+            "GET",
+            f"{self.data}/sobjects/{sobject}/{{record_id}}/{field}",
+            path_params={"record_id": _checked_id(record_id, sobject)},
+            stream=True,
+        )
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._request(method, path, **kwargs)

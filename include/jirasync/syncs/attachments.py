@@ -1,5 +1,5 @@
 """Files ↔ attachments of a connected item: the files of a linked CRM record (Zoho attachments,
-Salesforce Attachments of a Case) copied to its issue, and back, each once (issue 15).
+Salesforce Attachments and Files of a Case) copied to its issue, and back, each once (issue 15).
 
 Each copy is linked to its origin in the state store (``stream_links``, stream ``attachments``,
 digest the sha256 of the content), saved right after the upload; a file linked either way is never
@@ -21,8 +21,8 @@ that file as it is sent, so memory does not grow with the file.
 
 What a run reads, and what it costs:
 - the CRM's files of every linked record, each run: on Zoho one call per record (Zoho keeps no
-  listing of the files of many records, nor their change times across records); on Salesforce one
-  SOQL per 200 cases;
+  listing of the files of many records, nor their change times across records); on Salesforce two
+  SOQL per 200 cases (Attachments, and the links to Files);
 - the issue's files (one call per pair) only for the pairs whose issue was ``updated`` since the
   cursor (one search, as the comments stream does; adding or deleting an attachment updates its
   issue), whose record holds a file not linked yet, or (with ``on_delete: delete``) lost a linked

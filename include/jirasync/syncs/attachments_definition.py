@@ -13,8 +13,8 @@ MAX_BYTES = 10 * 1024 * 1024  # seed 002: attachments sync up to 10 MB each
 
 
 class AttachmentsOptions(Directed):
-    """Files on the CRM record (Zoho attachments, Salesforce Attachments of a Case) ↔ the linked
-    issue's attachments.
+    """Files on the CRM record (Zoho attachments, Salesforce Attachments and Files of a Case) ↔ the
+    linked issue's attachments; a Jira attachment reaches a Salesforce Case as a File.
 
     ``direction``: ``both``, ``to_jira`` (the record's files go to the issue) or ``to_crm``.
     ``on_delete``: a file deleted from its side ``keep``s its copy on the other side, or

@@ -17,9 +17,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from sandbox.vendors.salesforce import files
 from sandbox.vendors.salesforce.api import SalesforceError, SalesforceRoute, api_version, salesforce
 from sandbox.vendors.salesforce.records import Records
-from sandbox.vendors.salesforce.schema import BY_KEY_PREFIX, SObject, sobject_named
+from sandbox.vendors.salesforce.schema import BY_KEY_PREFIX, CONTENT_DOCUMENT_LINK, SObject, sobject_named
 from sandbox.vendors.salesforce.soql import Query, SoqlError, matches, parse_soql, sort_key
 
 MAX_BATCH = 2000
@@ -113,6 +114,8 @@ def _run(request: Request, version: str, text: str | None, *, include_deleted: b
         )
     for path in parsed.referenced_fields():
         _check_path(sobject, path)
+    if sobject is CONTENT_DOCUMENT_LINK:
+        files.check_link_query(parsed)
     records = Records(salesforce(request))
     ids = _matching_ids(records, sobject, parsed, include_deleted)
     if parsed.is_count:

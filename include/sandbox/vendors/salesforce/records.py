@@ -14,6 +14,7 @@ from typing import Any
 
 from sandbox.store import Collection
 from sandbox.vendor import VendorState
+from sandbox.vendors.salesforce import files
 from sandbox.vendors.salesforce.api import (
     INTEGRATION_USER_ID,
     SalesforceError,
@@ -22,7 +23,16 @@ from sandbox.vendors.salesforce.api import (
     next_ids,
     now,
 )
-from sandbox.vendors.salesforce.schema import BY_KEY_PREFIX, CLOSED_STATUSES, Field, SObject, sobject_named
+from sandbox.vendors.salesforce.schema import (
+    BY_KEY_PREFIX,
+    CLOSED_STATUSES,
+    CONTENT_DOCUMENT,
+    CONTENT_VERSION,
+    POLYMORPHIC,
+    Field,
+    SObject,
+    sobject_named,
+)
 
 _ID = re.compile(r"[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -73,6 +83,7 @@ class Records:
 
     def prepare_create(self, sobject: SObject, fields: dict[str, Any]) -> dict[str, Any]:
         """Check a new record's fields; return it complete but without an id. Raises ``SalesforceError``."""
+        files.refuse_insert(sobject)
         if any(k.casefold() == "id" for k in fields):
             raise SalesforceError(400, "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
         values = self._checked(sobject, fields, creating=True)
@@ -108,6 +119,8 @@ class Records:
         for new_id, record in zip(ids, records, strict=True):
             record["Id"] = new_id
             self._derive(sobject, record)
+        if sobject is CONTENT_VERSION:
+            files.publish(self, records)
         self.collection(sobject).put_many(zip(ids, records, strict=True))
         return ids
 
@@ -138,8 +151,12 @@ class Records:
         for record in records:
             self._derive(sobject, record)
         self.collection(sobject).put_many((r["Id"], r) for r in records)
+        if sobject is CONTENT_DOCUMENT:
+            for document in (r for r in records if r["IsDeleted"]):
+                files.delete_document(self, document)
 
     def prepare_delete(self, sobject: SObject, record_id: str) -> dict[str, Any]:
+        files.refuse_delete(sobject)
         current = self.find(sobject, record_id)
         stamp = now()
         return {**current, "IsDeleted": True, "SystemModstamp": stamp, "_deletedDate": stamp}
@@ -222,7 +239,7 @@ class Records:
                     400, "MALFORMED_ID", f"{field.label}: id value of incorrect type: {text}", [field.name]
                 )
             text = text if len(text) == 18 else case_safe_id(text)
-            is_any_parent = field.name == "ParentId" and sobject.name == "Attachment"
+            is_any_parent = (sobject.name, field.name) in POLYMORPHIC
             parent = self.collection(prefix_owner).get(text)
             if (not is_any_parent and prefix_owner is not target) or parent is None or parent["IsDeleted"]:
                 raise SalesforceError(
@@ -249,6 +266,8 @@ class Records:
                 record["CaseNumber"] = str(1000 + id_number(record["Id"])).zfill(8)
         elif sobject.name == "Attachment" and record.get("Body"):
             record["BodyLength"] = len(base64.b64decode(record["Body"]))
+        elif sobject is CONTENT_VERSION:
+            files.derive_version(record)
 
 
 def attributes(sobject: SObject, record_id: str, version: str) -> dict[str, str]:

@@ -42,6 +42,10 @@ ROLLED_BACK = {
     "fields": [],
 }
 
+ENTITY_PARTS = {
+    "ContentVersion": "entity_content"
+}  # the multipart blob insert's fields part, where not entity_<sobject>
+
 router = APIRouter(route_class=SalesforceRoute)
 public = APIRouter(route_class=SalesforcePath)
 
@@ -340,14 +344,13 @@ def _too_many() -> SalesforceError:
 
 async def _blob_insert(request: Request, described: SObject) -> dict[str, Any]:
     """Salesforce's multipart insert of blob data: the fields as JSON in the part
-    ``entity_<sobject>`` (``entity_attachment``), then the file, unencoded, in the part named after
-    the blob field (``Body``)."""
+    ``entity_<sobject>`` (``entity_attachment``; ``entity_content`` for a ContentVersion), then the
+    file, unencoded, in the part named after the blob field (``Body``, ``VersionData``)."""
     form = await request.form()
-    entity = form.get(f"entity_{described.name.lower()}")
+    part_name = ENTITY_PARTS.get(described.name, f"entity_{described.name.lower()}")
+    entity = form.get(part_name)
     if entity is None:
-        raise SalesforceError(
-            400, "INVALID_MULTIPART_REQUEST", f"The first part must be named entity_{described.name.lower()}"
-        )
+        raise SalesforceError(400, "INVALID_MULTIPART_REQUEST", f"The first part must be named {part_name}")
     raw = await entity.read() if isinstance(entity, UploadFile) else entity.encode()
     try:
         body = json.loads(raw)

@@ -201,9 +201,98 @@ ATTACHMENT = SObject(
     ),
 )  # fmt: skip
 
+
+def _file_fields() -> tuple[Field, ...]:
+    """What Salesforce works out from an uploaded file, on the version and on its document."""
+    return (
+        _read_only("ContentSize", "int", "Size"),
+        _read_only("FileType", "string", "File Type", length=20),
+        _read_only("FileExtension", "string", "File Extension", length=40),
+    )
+
+
+# Salesforce Files (what Lightning shows on a record): a ContentDocument is the file, each upload of
+# its content a ContentVersion, and each ContentDocumentLink shares it with a record or a user.
+CONTENT_VERSION = SObject(
+    "ContentVersion",
+    "Content Version",
+    "068",
+    (
+        *_system_fields(),
+        Field("Title", "string", "Title", length=255),
+        Field("PathOnClient", "string", "Path On Client", updateable=False, nillable=False, length=500),
+        Field("VersionData", "base64", "Version Data", updateable=False, nillable=False),
+        *_file_fields(),
+        _read_only("Checksum", "string", "Checksum", length=50),
+        _read_only("VersionNumber", "string", "Version Number", length=20),
+        _read_only("IsLatest", "boolean", "Is Latest"),
+        Field(
+            "ContentDocumentId", "reference", "ContentDocument ID", updateable=False,
+            reference_to="ContentDocument", relationship_name="ContentDocument",
+        ),
+        Field(
+            "FirstPublishLocationId", "reference", "First Publish Location ID", updateable=False,
+            reference_to="Case", relationship_name="FirstPublishLocation",
+        ),
+        Field("Description", "textarea", "Description", length=1000),
+        Field("ReasonForChange", "string", "Reason For Change", length=1000),
+        _owner(),
+    ),
+)  # fmt: skip
+
+CONTENT_DOCUMENT = SObject(
+    "ContentDocument",
+    "Content Document",
+    "069",
+    (
+        *_system_fields(),
+        Field("Title", "string", "Title", createable=False, length=255),
+        _read_only(
+            "LatestPublishedVersionId", "reference", "Latest Published Version ID",
+            reference_to="ContentVersion", relationship_name="LatestPublishedVersion",
+        ),
+        *_file_fields(),
+        _owner(),
+    ),
+)  # fmt: skip
+
+CONTENT_DOCUMENT_LINK = SObject(
+    "ContentDocumentLink",
+    "Content Document Link",
+    "06A",
+    (
+        _read_only("Id", "id", "Record ID", nillable=False, length=18),
+        _read_only("IsDeleted", "boolean", "Deleted", nillable=False),
+        _read_only("SystemModstamp", "datetime", "System Modstamp", nillable=False),
+        Field(
+            "ContentDocumentId", "reference", "ContentDocument ID", updateable=False, nillable=False,
+            reference_to="ContentDocument", relationship_name="ContentDocument",
+        ),
+        Field(
+            "LinkedEntityId", "reference", "Linked Entity ID", updateable=False, nillable=False,
+            reference_to="Case", relationship_name="LinkedEntity",
+        ),
+        Field("ShareType", "picklist", "Share Type", picklist=("V", "C", "I")),
+        Field("Visibility", "picklist", "Visibility", picklist=("AllUsers", "InternalUsers", "SharedUsers")),
+    ),
+)  # fmt: skip
+
+# Reference fields that may point at a record of any type; ``reference_to`` names the usual one.
+POLYMORPHIC = frozenset(
+    {
+        ("Attachment", "ParentId"),
+        ("ContentVersion", "FirstPublishLocationId"),
+        ("ContentDocumentLink", "LinkedEntityId"),
+    }
+)
+
 SOBJECTS: dict[str, SObject] = {
-    s.name.casefold(): s for s in (USER, ACCOUNT, CONTACT, CASE, CASE_COMMENT, ATTACHMENT)
-}
+    s.name.casefold(): s
+    for s in (
+        USER, ACCOUNT, CONTACT, CASE, CASE_COMMENT, ATTACHMENT,
+        CONTENT_VERSION, CONTENT_DOCUMENT, CONTENT_DOCUMENT_LINK,
+    )
+}  # fmt: skip
 BY_KEY_PREFIX: dict[str, SObject] = {s.key_prefix: s for s in SOBJECTS.values()}
 
 

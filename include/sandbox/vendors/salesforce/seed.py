@@ -3,13 +3,16 @@
 Contacts are the world's CRM contacts (~40% of staff and customers, emails as the CRM typed
 them, so some differ from Jira's in case only), each under the Account of their company. Half
 the customer contacts (and a tenth of the staff) opened Cases; every Case carries comments and
-half carry a file (an Attachment).
+half carry a file (an Attachment). About a third carry a Salesforce File too (a ContentVersion
+published to the Case, as Lightning keeps files), drawn from their own random stream so that adding
+them left the rest of the org as it was.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sandbox.vendor import VendorState
@@ -29,6 +32,7 @@ from sandbox.vendors.salesforce.schema import (
     CASE_COMMENT,
     CASE_STATUSES,
     CONTACT,
+    CONTENT_VERSION,
     USER,
 )
 from sandbox.world import World
@@ -156,6 +160,33 @@ def seed_salesforce(world: World, state: VendorState) -> None:
             )
     records.insert(CASE_COMMENT, comments)
     records.insert(ATTACHMENT, files)
+    _seed_files(world, records, case_ids, cases, stamped)
+
+
+def _seed_files(
+    world: World,
+    records: Records,
+    case_ids: list[str],
+    cases: list[dict[str, Any]],
+    stamped: Callable[[dict[str, Any], float], dict[str, Any]],
+) -> None:
+    rng = world.rng("salesforce-files")
+    versions = [
+        stamped(
+            {
+                "_sobject": CONTENT_VERSION,
+                "Title": f"Screenshot {case['CaseNumber']}",
+                "PathOnClient": f"screenshot-{case['CaseNumber']}.txt",
+                "VersionData": base64.b64encode(f"Screen of case {case['CaseNumber']}\n".encode()).decode(),
+                "FirstPublishLocationId": case_id,
+                "OwnerId": INTEGRATION_USER_ID,
+            },
+            rng.uniform(300, 330),
+        )
+        for case_id, case in zip(case_ids, cases, strict=True)
+        if rng.random() < 1 / 3
+    ]
+    records.insert(CONTENT_VERSION, versions)
 
 
 def set_daily_limit(state: VendorState, payload: dict[str, Any]) -> dict[str, int]:
@@ -229,6 +260,23 @@ def add_attachment(state: VendorState, payload: dict[str, Any]) -> dict[str, Any
     return {"Id": attachment_id}
 
 
+def add_file(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:
+    """``{"parent": "500…", "name": "…", "content": base64}``: a Lightning user uploads a file to a
+    Case; with ``"document": "069…"`` instead of ``parent``, a new version of that file."""
+    records = Records(state)
+    fields = {"PathOnClient": payload["name"], "VersionData": payload["content"]}
+    if payload.get("document"):
+        fields["ContentDocumentId"] = payload["document"]
+    else:
+        fields["FirstPublishLocationId"] = payload["parent"]
+    try:
+        version = records.prepare_create(CONTENT_VERSION, fields)
+    except SalesforceError as error:
+        raise ValueError(f"{error.error_code}: {error.message}") from None
+    [version_id] = records.insert(CONTENT_VERSION, [version])
+    return {"Id": version_id, "ContentDocumentId": version["ContentDocumentId"]}
+
+
 def delete_record(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:
     """``{"sobject": "CaseComment", "id": "00a…"}``: a user deletes a record (to the recycle bin)."""
     described = sobject_or_error(str(payload["sobject"]))
@@ -248,4 +296,5 @@ ACTIONS = {
     "edit_record": edit_record,
     "add_case_comment": add_case_comment,
     "add_attachment": add_attachment,
+    "add_file": add_file,
 }
