@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from fastapi import APIRouter
 
 from sandbox import registry
 
@@ -50,3 +52,14 @@ def test_routes_lists_each_vendor_where_it_answers_and_every_route_then_exits(tm
     assert jira == sorted(jira, key=lambda line: (line.split()[1], line.split()[0]))
     assert "  POST   /crm/v8/{module}/upsert" in lines
     assert not (tmp_path / "data").exists()  # no world was seeded, no server started
+
+
+def test_served_routes_are_the_templates_clients_see_without_path_convertors() -> None:
+    router = APIRouter()
+    router.add_api_route("/v2/Users/{user_id:int}", lambda user_id: {}, methods=["GET", "DELETE"])
+    vendor = dataclasses.replace(registry.load_vendors()["scim"], router=router)
+
+    assert registry.served_routes(vendor) == [
+        ("DELETE", "/v2/Users/{user_id}"),
+        ("GET", "/v2/Users/{user_id}"),
+    ]
