@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 
+from starlette.routing import Route
+
 from sandbox.vendor import Vendor
 
 VENDOR_MODULES = (
@@ -29,3 +31,21 @@ def load_vendors() -> dict[str, Vendor]:
         for vendor in getattr(module, "VENDORS", None) or (module.VENDOR,):
             vendors[vendor.name] = vendor
     return vendors
+
+
+def served_routes(vendor: Vendor) -> list[tuple[str, str]]:
+    """``(method, real path template)`` of every route the vendor serves, sorted by path then method.
+
+    Read from the router itself, so a route added to a vendor is listed (``--routes``) and walked by
+    the conformance test without anyone keeping a list. The template is the one a client sees:
+    ``{module}``, not the route's ``{module:zoho_module}`` with its path convertor.
+    """
+    return sorted(
+        (
+            (method, route.path_format)
+            for route in vendor.router.routes
+            if isinstance(route, Route)
+            for method in route.methods or ()
+        ),
+        key=lambda served: (served[1], served[0]),
+    )

@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
-
 import httpx
-import jsonschema
 import pytest
-from referencing import Registry
-from referencing.jsonschema import DRAFT202012
+from tests import openapi
 
 from sandbox.testing import RunningSandbox
 
-SPEC_PATH = Path("/work/shared/specs/jira-service-management.json")
 OPT_IN = {"X-ExperimentalApi": "opt-in"}
 
 
-@pytest.fixture(scope="module")
-def spec() -> dict[str, Any]:
-    return json.loads(SPEC_PATH.read_text())
-
-
-def assert_matches_spec(spec: dict[str, Any], path: str, method: str, response: httpx.Response) -> None:
-    """Validate a success body against the operation's response schema, $refs resolved in the spec."""
-    operation = spec["paths"][path][method]
-    schema = operation["responses"][str(response.status_code)]["content"]["application/json"]["schema"]
-    registry = Registry().with_resource("spec", DRAFT202012.create_resource(spec))
-    validator = jsonschema.Draft202012Validator({"$ref": f"spec{schema['$ref']}"}, registry=registry)
-    errors = [
-        f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(response.json())
-    ]
-    assert errors == [], f"{method.upper()} {path} answered off-spec"
+def assert_matches_spec(path: str, method: str, response: httpx.Response) -> None:
+    """Validate the body against the operation's response schema in the JSM document."""
+    openapi.assert_matches_spec(
+        response.json(), "jira-service-management.json", path, method, response.status_code
+    )
 
 
 @pytest.fixture
@@ -43,13 +26,13 @@ def jsm(fresh_sandbox: RunningSandbox) -> httpx.Client:
     )
 
 
-def test_create_customer_matches_spec_and_is_a_jira_customer_user(jsm, spec, fresh_sandbox):
+def test_create_customer_matches_spec_and_is_a_jira_customer_user(jsm, fresh_sandbox):
     response = jsm.post(
         "/rest/servicedeskapi/customer", json={"email": "fred@example.com", "displayName": "Fred"}
     )
 
     assert response.status_code == 201
-    assert_matches_spec(spec, "/rest/servicedeskapi/customer", "post", response)
+    assert_matches_spec("/rest/servicedeskapi/customer", "post", response)
     account_id = response.json()["accountId"]
     user = fresh_sandbox.record("jira", "users", account_id)
     assert (user["accountType"], user["emailAddress"]) == ("customer", "fred@example.com")
@@ -86,7 +69,7 @@ def test_desk_customers_need_the_experimental_opt_in(jsm):
     assert body["i18nErrorMessage"]["i18nKey"] == "sd.api.experimental.optin.required"
 
 
-def test_desk_customers_page_with_start_limit_to_the_last_page(jsm, spec, fresh_sandbox):
+def test_desk_customers_page_with_start_limit_to_the_last_page(jsm, fresh_sandbox):
     desk = fresh_sandbox.records("jsm", "desk_customers")[0]
     seen: list[str] = []
     start, pages = 0, 0
@@ -94,9 +77,7 @@ def test_desk_customers_page_with_start_limit_to_the_last_page(jsm, spec, fresh_
         response = jsm.get(
             "/rest/servicedeskapi/servicedesk/1/customer", params={"start": start, "limit": 7}, headers=OPT_IN
         )
-        assert_matches_spec(
-            spec, "/rest/servicedeskapi/servicedesk/{serviceDeskId}/customer", "get", response
-        )
+        assert_matches_spec("/rest/servicedeskapi/servicedesk/{serviceDeskId}/customer", "get", response)
         page = response.json()
         pages += 1
         seen += [u["accountId"] for u in page["values"]]
@@ -140,17 +121,17 @@ def test_adding_customers_is_204_even_for_members_and_400_naming_unknown_account
     assert fresh_sandbox.record("jsm", "desk_customers", "1")["accountIds"].count(account_id) == 1
 
 
-def test_service_desks_match_spec(jsm, spec):
+def test_service_desks_match_spec(jsm):
     response = jsm.get("/rest/servicedeskapi/servicedesk")
 
-    assert_matches_spec(spec, "/rest/servicedeskapi/servicedesk", "get", response)
+    assert_matches_spec("/rest/servicedeskapi/servicedesk", "get", response)
     assert [d["projectKey"] for d in response.json()["values"]] == ["SUP"]
 
 
-def test_assets_workspace_discovery_matches_spec_and_names_the_assets_workspace(jsm, spec, fresh_sandbox):
+def test_assets_workspace_discovery_matches_spec_and_names_the_assets_workspace(jsm, fresh_sandbox):
     response = jsm.get("/rest/servicedeskapi/assets/workspace")
 
-    assert_matches_spec(spec, "/rest/servicedeskapi/assets/workspace", "get", response)
+    assert_matches_spec("/rest/servicedeskapi/assets/workspace", "get", response)
     workspace = fresh_sandbox.records("assets", "workspace")[0]["workspaceId"]
     assert response.json()["values"] == [{"workspaceId": workspace}]
 

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import functools
-import json
-from pathlib import Path
-from typing import Any
-
-import jsonschema
 import pytest
 import requests
+from tests import openapi
 
 from sandbox.testing import RunningSandbox
 
-SPEC_PATH = Path("/work/shared/specs/jira-platform-v3.json")
+SPEC = "jira-platform-v3.json"
 ADF = {
     "type": "doc",
     "version": 1,
@@ -21,30 +16,11 @@ ADF = {
 }
 
 
-def _with_nullable_types(node: Any) -> Any:
-    """OpenAPI 3.0 ``nullable: true`` is JSON Schema's ``type: [<type>, "null"]``."""
-    if isinstance(node, dict):
-        node = {k: _with_nullable_types(v) for k, v in node.items()}
-        if node.pop("nullable", False) and isinstance(node.get("type"), str):
-            node["type"] = [node["type"], "null"]
-        return node
-    if isinstance(node, list):
-        return [_with_nullable_types(v) for v in node]
-    return node
-
-
-@functools.cache
-def _spec() -> dict[str, Any]:
-    return _with_nullable_types(json.loads(SPEC_PATH.read_text()))
-
-
 def assert_matches_spec(response: requests.Response, template: str, method: str) -> None:
     """Validate the body against the schema the spec gives for this path, method and status."""
-    spec = _spec()
-    operation = spec["paths"][f"/rest/api/3{template}"][method.lower()]
-    content = operation["responses"][str(response.status_code)]["content"]["application/json"]
-    schema = {**content["schema"], "components": spec["components"]}
-    jsonschema.Draft7Validator(schema).validate(response.json())
+    openapi.assert_matches_spec(
+        response.json(), SPEC, f"/rest/api/3{template}", method.lower(), response.status_code
+    )
 
 
 @pytest.fixture(scope="module")
@@ -148,10 +124,9 @@ def test_issue_endpoints_match_the_spec(jira: requests.Session, sandbox: Running
     _call(jira, sandbox, "GET", "/issue/{issueIdOrKey}/properties", f"/issue/{key}/properties")
 
 
-def _validate(value: Any, schema_name: str) -> None:
+def _validate(value: object, schema_name: str) -> None:
     """Validate a part of an answer (an issue's field) against one of the spec's schemas."""
-    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": _spec()["components"]}
-    jsonschema.Draft7Validator(schema).validate(value)
+    openapi.assert_valid(value, openapi.component(SPEC, schema_name), schema_name)
 
 
 def test_issue_comment_and_attachment_fields_match_the_spec(
@@ -228,10 +203,8 @@ def test_remote_link_endpoints_match_the_spec_and_upsert_by_global_id(
     assert one["object"]["title"] == "Deal 1, renamed"
     # Without a globalId Jira answers every link of the issue: an array of RemoteIssueLink.
     every = jira.get(_url(sandbox, path))
-    spec = _spec()
-    item = {"$ref": "#/components/schemas/RemoteIssueLink", "components": spec["components"]}
     assert len(every.json()) == 1
-    jsonschema.Draft7Validator(item).validate(every.json()[0])
+    openapi.assert_valid(every.json()[0], openapi.component(SPEC, "RemoteIssueLink"), "a remote link")
     assert jira.delete(_url(sandbox, path), params={"globalId": "crm:Deals:1"}).status_code == 204
     assert jira.get(_url(sandbox, path)).json() == []
     refused = jira.post(_url(sandbox, path), json={"object": {"url": "https://crm.example/1"}})

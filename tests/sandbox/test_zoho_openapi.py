@@ -1,129 +1,26 @@
-"""Every emulated Zoho CRM endpoint's success answer validates against Zoho's own OpenAPI documents.
-
-The documents' cross-file ``$ref``s point at raw.githubusercontent.com; they resolve to the
-local copies in /work/shared/specs/zoho-crm-v8 (documents not copied there, such as
-custom_views.json, resolve to an open schema). OpenAPI 3.0 ``nullable`` is turned into a
-JSON Schema null type. Error alternatives (``API_Exception``) are dropped from a success
-response's top-level ``oneOf`` so a success body must match a success schema.
-"""
+"""Every emulated Zoho CRM endpoint's success answer validates against Zoho's own OpenAPI documents
+(``zoho-crm-v8/`` among the vendor specs, checked by ``tests/openapi.py``)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
-import jsonschema
 import pytest
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT4
+from tests import openapi
 
 from sandbox.testing import RunningSandbox
 
-SPECS = Path("/work/shared/specs/zoho-crm-v8")
-REMOTE = "https://raw.githubusercontent.com/Zohocorp-Pvt-Ltd/crm-oas/refs/heads/main/v8.0/"
-
-
-def _with_null_types(node: Any) -> Any:
-    if isinstance(node, dict):
-        node = {k: _with_null_types(v) for k, v in node.items()}
-        if node.get("nullable") is True:
-            if "type" in node:
-                node["type"] = [node["type"], "null"]
-            if "enum" in node:
-                node["enum"] = [*node["enum"], None]
-            if "$ref" in node:
-                node = {"anyOf": [{"$ref": node.pop("$ref")}, {"type": "null"}], **node}
-        return node
-    if isinstance(node, list):
-        return [_with_null_types(v) for v in node]
-    return node
-
-
-class _OpenDocument(dict):
-    """A document not copied here: every pointer into it finds an empty schema, which accepts anything."""
-
-    def __missing__(self, key: str) -> _OpenDocument:
-        return _OpenDocument()
-
-
-def _without_patterns(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {k: _without_patterns(v) for k, v in node.items() if k != "pattern"}
-    if isinstance(node, list):
-        return [_without_patterns(v) for v in node]
-    return node
-
-
-# Documents whose string patterns were generated from their examples and fit no real value
-# (users.json: an email must hold ``[a-z0-9]{9}[@][a-z0-9]{5}[.]com``): their patterns are dropped.
-EXAMPLE_PATTERNS = {"users.json"}
-
-
-@cache
-def _document(name: str) -> dict[str, Any]:
-    path = SPECS / name
-    if not path.exists():
-        return _OpenDocument()
-    document = _with_null_types(json.loads(path.read_text()))
-    return _without_patterns(document) if name in EXAMPLE_PATTERNS else document
-
-
-def _retrieve(uri: str) -> Resource:
-    return Resource.from_contents(_document(uri.removeprefix(REMOTE)), default_specification=DRAFT4)
-
-
-REGISTRY = Registry(retrieve=_retrieve)  # type: ignore[call-arg]
-
-
-def _is_error_branch(schema: dict[str, Any]) -> bool:
-    return "Exception" in schema.get("$ref", "") or "Error" in schema.get("$ref", "")
-
-
-def response_schema(document: str, path: str, method: str, status: int) -> dict[str, Any]:
-    """The JSON schema of a documented response, resolvable through REGISTRY: for a success, its
-    success alternatives only; for an error, any of them (Zoho's error schemas overlap)."""
-    doc = _document(document)
-    response = doc["paths"][path][method]["responses"][str(status)]
-    if "$ref" in response:
-        response = doc["components"]["responses"][response["$ref"].split("/")[-1]]
-    schema = response["content"]["application/json"]["schema"]
-    if "oneOf" in schema:
-        keep = [s for s in schema["oneOf"] if status >= 400 or not _is_error_branch(s)]
-        schema = {"anyOf": keep}
-    return _absolute_refs(schema, REMOTE + document)
-
-
-def _absolute_refs(node: Any, base: str) -> Any:
-    """Point the document-local ``#/components/...`` refs at the document, for a schema lifted out of it."""
-    if isinstance(node, dict):
-        return {
-            k: (base + v if k == "$ref" and v.startswith("#") else _absolute_refs(v, base))
-            for k, v in node.items()
-        }
-    if isinstance(node, list):
-        return [_absolute_refs(v, base) for v in node]
-    return node
-
 
 def assert_matches_spec(body: Any, document: str, path: str, method: str, status: int = 200) -> None:
-    _assert_valid(body, response_schema(document, path, method, status), f"{method.upper()} {path} answer")
+    """``body`` is what Zoho's ``document`` (``record.json``) says ``method`` ``path`` answers."""
+    openapi.assert_matches_spec(body, openapi.ZOHO + document, path, method, status)
 
 
 def assert_matches_schema(body: Any, document: str, schema_name: str) -> None:
     """For a body no single documented response pins down (an error on any path): one named schema."""
-    _assert_valid(body, {"$ref": f"{REMOTE}{document}#/components/schemas/{schema_name}"}, schema_name)
-
-
-def _assert_valid(body: Any, schema: dict[str, Any], what: str) -> None:
-    validator = jsonschema.Draft4Validator(schema, registry=REGISTRY)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(body))
-    while error is not None and error.context:
-        error = jsonschema.exceptions.best_match(error.context)
-    assert error is None, f"{what} breaks the spec at {list(error.absolute_path)}: {error.message[:300]}"
+    openapi.assert_valid(body, openapi.component(openapi.ZOHO + document, schema_name), schema_name)
 
 
 def zoho_client(sandbox: RunningSandbox) -> httpx.Client:
