@@ -408,6 +408,9 @@ WALKS: dict[tuple[str, str, str], Callable[[Site], Call]] = {
     ("jira", "GET", "/rest/api/3/attachment/{attachmentId}"): lambda s: Call(
         f"/rest/api/3/attachment/{s.attachment(s.issue())}"
     ),
+    ("jira", "DELETE", "/rest/api/3/attachment/{attachmentId}"): lambda s: Call(
+        f"/rest/api/3/attachment/{s.attachment(s.issue())}", status=204
+    ),
     ("jira", "GET", "/rest/api/3/attachment/content/{attachmentId}"): lambda s: Call(
         f"/rest/api/3/attachment/content/{s.attachment(s.issue())}"
     ),
