@@ -142,11 +142,11 @@ class Sandbox:
         the vendor the request was for, as that vendor's clients expect their errors."""
         vendor = self.vendors.get(request.scope.get("sandbox.vendor", ""))
         if isinstance(raised, RequestValidationError):
-            if vendor is None or vendor.route_error is None:
+            if vendor is None:  # the admin API
                 return await request_validation_exception_handler(request, raised)
             return vendor.route_error(400, _validation_message(raised))
         assert isinstance(raised, HTTPException)
-        if vendor is None or vendor.route_error is None:
+        if vendor is None:
             return await http_exception_handler(request, raised)
         return vendor.route_error(raised.status_code, str(raised.detail))
 

@@ -72,11 +72,11 @@ class Vendor:
     rate_limited: Callable[[int], Response]
     server_error: Callable[[int], Response]
     credentials: Mapping[str, str]
+    route_error: Callable[[int, str], Response]
     public_paths: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()
     actions: Mapping[str, Callable[[VendorState, dict[str, Any]], Any]] = field(default_factory=dict)
     on_change: Callable[[VendorState, list[Change]], None] | None = None
-    route_error: Callable[[int, str], Response] | None = None
 
 
 def vendor_state(request: Request, name: str) -> VendorState:

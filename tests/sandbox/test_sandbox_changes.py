@@ -43,6 +43,7 @@ def _vendor(name: str, told: list[list[Change]]) -> Vendor:
         rate_limited=lambda retry_after: JSONResponse({}, 429),
         server_error=lambda status: JSONResponse({}, status),
         credentials={},
+        route_error=lambda status, message: JSONResponse({"message": message}, status),
         actions={"rename": _rename},
         on_change=on_change,
     )
