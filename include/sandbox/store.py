@@ -6,9 +6,11 @@ Every record is a JSON object in a (vendor, collection, id) slot. Insertion orde
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from bisect import bisect_left, insort
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ import msgspec
 from sandbox.changes import Change, note
 
 Record = dict[str, Any]
+# What an index files a record under: every key it can be found by (a lower-case email, a name's words).
+IndexKeys = Callable[[Record], Iterable[Hashable]]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -36,6 +40,50 @@ _UPSERT = (
 )
 
 
+class Index:
+    """The ids of a collection's records by keys worked out from them, so that a lookup by email or
+    name prefix reads the few records it finds rather than all 100,000 of them.
+
+    It keeps the keys it filed each record under: a record changed in place and put again must
+    still leave the keys it had.
+    """
+
+    def __init__(self, keys: IndexKeys) -> None:
+        self._keys = keys
+        self._ids: dict[Hashable, dict[str, None]] = {}
+        self._filed: dict[str, tuple[Hashable, ...]] = {}
+        self._sorted: list[tuple[str, str]] | None = None  # (key, id): made by the first prefix lookup
+
+    def add(self, record_id: str, record: Record) -> None:
+        keys = tuple(dict.fromkeys(self._keys(record)))
+        self._filed[record_id] = keys
+        for key in keys:
+            self._ids.setdefault(key, {})[record_id] = None
+            if self._sorted is not None and isinstance(key, str):
+                insort(self._sorted, (key, record_id))
+
+    def remove(self, record_id: str) -> None:
+        for key in self._filed.pop(record_id, ()):
+            ids = self._ids[key]
+            del ids[record_id]
+            if not ids:
+                del self._ids[key]
+            if self._sorted is not None and isinstance(key, str):
+                del self._sorted[bisect_left(self._sorted, (key, record_id))]
+
+    def exact(self, key: Hashable) -> Iterable[str]:
+        return self._ids.get(key, {})
+
+    def prefix(self, text: str) -> Iterator[str]:
+        """Ids under a string key starting with ``text`` (an id twice if two of its keys do)."""
+        if self._sorted is None:
+            self._sorted = sorted((k, i) for k, ids in self._ids.items() if isinstance(k, str) for i in ids)
+        for key, record_id in itertools.islice(self._sorted, bisect_left(self._sorted, (text,)), None):
+            if not key.startswith(text):
+                return
+            yield record_id
+
+
 class Collection:
     """The records of one vendor collection (e.g. Jira ``users``), keyed by their id as a string.
 
@@ -48,6 +96,11 @@ class Collection:
         self.vendor = vendor
         self.name = name
         self._loaded: dict[str, Record] | None = None if on_disk else {}
+        self._indexes: dict[str, Index] = {}
+        # Each record's place in insertion order, kept once an index exists: what an index finds
+        # comes back in the order a scan would have found it.
+        self._places: dict[str, int] = {}
+        self._next_place = itertools.count()
 
     @property
     def _records(self) -> dict[str, Record]:
@@ -71,6 +124,22 @@ class Collection:
     def get(self, record_id: str) -> Record | None:
         return self._records.get(str(record_id))
 
+    def index(self, name: str, keys: IndexKeys) -> Index:
+        """The index ``name`` filing records by ``keys``: built from the records at its first use
+        (after a start from disk too), then kept by every write."""
+        if name not in self._indexes:
+            if not self._indexes:
+                self._places = {i: place for place, i in zip(self._next_place, self._records, strict=False)}
+            index = self._indexes[name] = Index(keys)
+            for record_id, record in self._records.items():
+                index.add(record_id, record)
+        return self._indexes[name]
+
+    def in_order(self, ids: Iterable[str]) -> list[Record]:
+        """The records of ``ids`` (found through an index), once each, in the collection's order."""
+        records = self._records
+        return [records[i] for i in sorted(set(ids), key=self._places.__getitem__)]
+
     def put(self, record_id: str, record: Record) -> Record:
         self.put_many([(str(record_id), record)])
         return record
@@ -82,6 +151,12 @@ class Collection:
         self._store.write(_UPSERT, [(self.vendor, self.name, i, _to_json(r).decode()) for i, r in items])
         note(Change(self.vendor, self.name, i, records.get(i), r) for i, r in items)
         records.update(items)
+        if self._indexes:
+            for record_id, record in items:
+                self._places.setdefault(record_id, next(self._next_place))
+                for index in self._indexes.values():
+                    index.remove(record_id)
+                    index.add(record_id, record)
 
     def delete(self, record_id: str) -> bool:
         record_id = str(record_id)
@@ -93,7 +168,16 @@ class Collection:
         )
         note([Change(self.vendor, self.name, record_id, self._records[record_id], None)])
         del self._records[record_id]
+        self._places.pop(record_id, None)
+        for index in self._indexes.values():
+            index.remove(record_id)
         return True
+
+    def forget(self) -> None:
+        """Drop every record from memory (the store cleared them on disk), and the indexes with them."""
+        self._loaded = {}
+        self._indexes = {}
+        self._places = {}
 
 
 class Store:
@@ -138,7 +222,7 @@ class Store:
         """Forget every record (a reseed follows)."""
         self.write("DELETE FROM records", [()])
         for collection in self._collections.values():
-            collection._loaded = {}
+            collection.forget()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

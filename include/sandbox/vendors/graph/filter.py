@@ -8,11 +8,12 @@ does. Anything else gets Graph's own "Unsupported query" error.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
+from sandbox.lookup import Filter, all_of, any_of
+from sandbox.store import IndexKeys
+
 User = dict[str, Any]
-Predicate = Callable[[User], bool]
 
 FILTERABLE = (
     "id",
@@ -34,7 +35,7 @@ class GraphFilterError(ValueError):
     """Answered as 400 ``Request_UnsupportedQuery``."""
 
 
-def parse_graph_filter(text: str) -> Predicate:
+def parse_graph_filter(text: str) -> Filter:
     tokens = _tokenize(text)
     parser = _Parser(tokens, text)
     predicate = parser.parse_or()
@@ -80,19 +81,19 @@ class _Parser:
             return True
         return False
 
-    def parse_or(self) -> Predicate:
+    def parse_or(self) -> Filter:
         terms = [self.parse_and()]
         while self.keyword("or"):
             terms.append(self.parse_and())
-        return terms[0] if len(terms) == 1 else (lambda user: any(t(user) for t in terms))
+        return terms[0] if len(terms) == 1 else any_of(terms)
 
-    def parse_and(self) -> Predicate:
+    def parse_and(self) -> Filter:
         terms = [self.parse_term()]
         while self.keyword("and"):
             terms.append(self.parse_term())
-        return terms[0] if len(terms) == 1 else (lambda user: all(t(user) for t in terms))
+        return terms[0] if len(terms) == 1 else all_of(terms)
 
-    def parse_term(self) -> Predicate:
+    def parse_term(self) -> Filter:
         word = self.take()[1]
         if word == "(":
             inner = self.parse_or()
@@ -104,7 +105,9 @@ class _Parser:
             self.expect(",")
             prefix = _fold(self._literal())
             self.expect(")")
-            return lambda user: isinstance(user.get(name), str) and _fold(user[name]).startswith(prefix)
+            return Filter(
+                lambda user: isinstance(user.get(name), str) and _fold(user[name]).startswith(prefix)
+            )
         name = _property(word)
         operator = self.take()[1].lower()
         if operator == "in":
@@ -113,15 +116,15 @@ class _Parser:
             while self.keyword(","):
                 values.append(_fold(self._literal()))
             self.expect(")")
-            return lambda user: _fold(user.get(name)) in values
+            return Filter(lambda user: _fold(user.get(name)) in values, ((name, tuple(values)),))
         if operator not in ("eq", "ne"):
             raise GraphFilterError(
                 f"Unsupported or invalid query filter clause specified for operator '{operator}'."
             )
         value = _fold(self._literal())
         if operator == "eq":
-            return lambda user: _fold(user.get(name)) == value
-        return lambda user: _fold(user.get(name)) != value
+            return Filter(lambda user: _fold(user.get(name)) == value, ((name, (value,)),))
+        return Filter(lambda user: _fold(user.get(name)) != value)
 
     def _literal(self) -> Any:
         kind, word = self.take()
@@ -141,6 +144,11 @@ def _property(word: str) -> str:
             f"Unsupported or invalid query filter clause specified for property '{word}' of resource 'User'."
         )
     return match
+
+
+def folded(name: str) -> IndexKeys:
+    """The index of property ``name`` that ``eq`` and ``in`` look values up in: as they compare it."""
+    return lambda user: [_fold(user.get(name))]
 
 
 def _fold(value: Any) -> Any:

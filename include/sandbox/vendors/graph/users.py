@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from sandbox.lookup import candidates
 from sandbox.store import Collection
 from sandbox.vendors.graph.api import (
     DEFAULT_PAGE_SIZE,
@@ -34,7 +35,7 @@ from sandbox.vendors.graph.api import (
     render_user,
 )
 from sandbox.vendors.graph.changes import change_log
-from sandbox.vendors.graph.filter import GraphFilterError, parse_graph_filter
+from sandbox.vendors.graph.filter import GraphFilterError, folded, parse_graph_filter
 from sandbox.vendors.graph.routing import GraphRoute
 
 router = APIRouter(prefix="/v1.0", route_class=GraphRoute)
@@ -60,14 +61,16 @@ def list_users(request: Request) -> Any:
         page_size = int(top_text)
     if expand:
         page_size = min(page_size, EXPAND_PAGE_CAP)
-    users: list[dict[str, Any]] = list(graph(request).collection("users"))
     filter_text = query_option(request, "filter")
-    if filter_text is not None:
+    if filter_text is None:
+        users: list[dict[str, Any]] = list(graph(request).collection("users"))
+    else:
         try:
             predicate = parse_graph_filter(filter_text)
         except GraphFilterError as exc:
             return error(400, "Request_UnsupportedQuery", str(exc))
-        users = [u for u in users if predicate(u)]
+        found = candidates(graph(request).collection("users"), predicate.lookups, folded)
+        users = [u for u in found if predicate(u)]
     offset = 0
     skiptoken = query_option(request, "skiptoken")
     if skiptoken is not None:
@@ -194,9 +197,8 @@ def _find_user(users: Collection, user_id: str) -> dict[str, Any] | None:
     """By id, or by userPrincipalName as Graph also takes it."""
     user = users.get(user_id)
     if user is None:
-        user = next(
-            (u for u in users if str(u.get("userPrincipalName", "")).lower() == user_id.lower()), None
-        )
+        by_name = users.index("userPrincipalName", lambda u: [str(u.get("userPrincipalName", "")).lower()])
+        user = next(iter(users.in_order(by_name.exact(user_id.lower()))), None)
     return user
 
 

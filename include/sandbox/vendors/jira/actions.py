@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.vendor import VendorState
-from sandbox.vendors.jira.api import ADMIN_ACCOUNT_ID
+from sandbox.vendors.jira.api import ADMIN_ACCOUNT_ID, email_keys
 from sandbox.vendors.jira.bulk import slow_bulk_tasks
 from sandbox.vendors.jira.comments import OCTET_STREAM, delete_attachment, store_attachment
 from sandbox.vendors.jira.fields import require_field
@@ -119,7 +119,7 @@ def add_user(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:
     """``{"email": "…", "displayName": "…", "emailVisible": true, "accountType": "atlassian"}``"""
     users = state.collection("users")
     email = payload["email"]
-    if any((u.get("emailAddress") or "").casefold() == email.casefold() for u in users):
+    if users.index("email", email_keys).exact(email.casefold()):
         raise ValueError(f"a Jira user with email {email!r} already exists")
     account_type = payload.get("accountType", "atlassian")
     account_id = f"{'qm' if account_type == 'customer' else '712020'}:{uuid.uuid4()}"

@@ -124,3 +124,9 @@ def basic_credentials(authorization: str) -> tuple[str, str] | None:
     except ValueError:
         return None
     return email, token
+
+
+def email_keys(user: dict[str, Any]) -> list[str]:
+    """A user's email as a lookup matches it (case folded), shown or hidden."""
+    email = (user.get("emailAddress") or "").casefold()
+    return [email] if email else []

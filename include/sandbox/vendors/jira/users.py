@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from typing import Any
 
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse
 from sandbox.vendors.jira.api import (
     ADMIN_ACCOUNT_ID,
     api_url,
+    email_keys,
     error,
     jira,
     jira_time,
@@ -83,11 +85,22 @@ def search_users(
         found = [u for u in [users.get(accountId)] if u and u["active"]]
     elif query:
         needle = query.strip().casefold()
-        found = [u for u in users if u["active"] and _matches(u, needle)]
+        candidates = itertools.chain(
+            users.index("search", _search_terms).prefix(needle),
+            users.index("email", email_keys).exact(needle),
+        )
+        found = [u for u in users.in_order(candidates) if u["active"] and _matches(u, needle)]
     else:
         found = _with_property(request, property or "")
     found = found[:USER_SEARCH_WALL]
     return [user_json(request, u) for u in found[start : start + size]]
+
+
+def _search_terms(user: dict[str, Any]) -> list[str]:
+    """What a query can be a prefix of: the name, each word of it, and the email if it is shown."""
+    name = (user.get("displayName") or "").casefold()
+    visible_email = [(user.get("emailAddress") or "").casefold()] if user.get("emailVisible", True) else []
+    return [name, *name.split(), *visible_email]
 
 
 def _matches(user: dict[str, Any], needle: str) -> bool:

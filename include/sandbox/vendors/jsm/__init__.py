@@ -19,7 +19,7 @@ from starlette.datastructures import Headers
 
 from sandbox.store import Collection
 from sandbox.vendor import Vendor, VendorState, public_base_url, vendor_state
-from sandbox.vendors.jira.api import ADMIN_EMAIL, API_TOKEN, avatar_urls, basic_credentials
+from sandbox.vendors.jira.api import ADMIN_EMAIL, API_TOKEN, avatar_urls, basic_credentials, email_keys
 from sandbox.world import World
 
 NAME = "jsm"
@@ -191,7 +191,7 @@ async def create_customer(request: Request, strictConflictStatusCode: str | None
             400, f"The email address '{email}' is invalid.", "sd.customer.create.email.invalid", email
         )
     users = _users(request)
-    if any((u.get("emailAddress") or "").casefold() == email.casefold() for u in users):
+    if users.index("email", email_keys).exact(email.casefold()):
         strict = (strictConflictStatusCode or "").lower() == "true"
         return jsm_error(
             409 if strict else 400,

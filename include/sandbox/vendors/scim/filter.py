@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sandbox.lookup import Filter, all_of, any_of, negated
+from sandbox.store import IndexKeys
+
 Resource = dict[str, Any]
 Predicate = Callable[[Resource], bool]
 
@@ -73,7 +76,7 @@ class AttributePath:
         return cls(urn.lower() if urn else None, name.lower(), sub.lower() or None)
 
 
-def parse_filter(text: str) -> Predicate:
+def parse_filter(text: str) -> Filter:
     """The predicate ``text`` describes; raises ``ScimFilterError`` naming the position of the problem."""
     tokens = _tokenize(text)
     if not tokens:
@@ -130,31 +133,31 @@ class _Parser:
         token = self.peek()
         return token is not None and token.kind == "word" and token.text.lower() == keyword
 
-    def parse_or(self) -> Predicate:
+    def parse_or(self) -> Filter:
         terms = [self.parse_and()]
         while self.is_keyword("or"):
             self.take()
             terms.append(self.parse_and())
         if len(terms) == 1:
             return terms[0]
-        return lambda resource: any(term(resource) for term in terms)
+        return any_of(terms)
 
-    def parse_and(self) -> Predicate:
+    def parse_and(self) -> Filter:
         terms = [self.parse_unary()]
         while self.is_keyword("and"):
             self.take()
             terms.append(self.parse_unary())
         if len(terms) == 1:
             return terms[0]
-        return lambda resource: all(term(resource) for term in terms)
+        return all_of(terms)
 
-    def parse_unary(self) -> Predicate:
+    def parse_unary(self) -> Filter:
         if self.is_keyword("not"):
             self.take()
             self.expect("(")
             inner = self.parse_or()
             self.expect(")")
-            return lambda resource: not inner(resource)
+            return negated(inner)
         token = self.peek()
         if token is not None and token.text == "(":
             self.take()
@@ -163,7 +166,7 @@ class _Parser:
             return inner
         return self.parse_attribute_expression()
 
-    def parse_attribute_expression(self) -> Predicate:
+    def parse_attribute_expression(self) -> Filter:
         token = self.take()
         if token.kind != "word":
             raise ScimFilterError(
@@ -175,7 +178,7 @@ class _Parser:
             return self.parse_value_path(path)
         return self.parse_comparison(lambda resource: _values(resource, path), path)
 
-    def parse_value_path(self, path: AttributePath) -> Predicate:
+    def parse_value_path(self, path: AttributePath) -> Filter:
         """``emails[type eq "work"]`` alone, or followed by ``.value <op> <value>``."""
         self.expect("[")
         inner = self.parse_or()
@@ -189,13 +192,13 @@ class _Parser:
                 e.get(_key(e, sub.name)) for e in elements(resource) if inner(e)
             ]
             return self.parse_comparison(matched, AttributePath(path.urn, path.name, sub.name))
-        return lambda resource: any(inner(e) for e in elements(resource))
+        return Filter(lambda resource: any(inner(e) for e in elements(resource)))
 
-    def parse_comparison(self, values: Callable[[Resource], list[Any]], path: AttributePath) -> Predicate:
+    def parse_comparison(self, values: Callable[[Resource], list[Any]], path: AttributePath) -> Filter:
         token = self.take()
         operator = token.text.lower()
         if operator == "pr":
-            return lambda resource: any(_present(v) for v in values(resource))
+            return Filter(lambda resource: any(_present(v) for v in values(resource)))
         if operator not in OPERATORS:
             raise ScimFilterError(
                 f"unknown operator {token.text!r} at position {token.position} of filter {self.text!r}; "
@@ -204,8 +207,11 @@ class _Parser:
         expected = _literal(self.take(), self.text)
         compare = _comparator(operator, path, expected)
         if operator == "ne":
-            return lambda resource: not any(compare(v) for v in values(resource))
-        return lambda resource: any(compare(v) for v in values(resource))
+            return Filter(lambda resource: not any(compare(v) for v in values(resource)))
+        test = lambda resource: any(compare(v) for v in values(resource))  # noqa: E731
+        if operator == "eq" and isinstance(expected, str) and path.dotted not in DATE_ATTRIBUTES:
+            return Filter(test, ((path, (_folded(expected, path),)),))
+        return Filter(test)  # read every resource: no index holds dates or numbers
 
 
 def _literal(token: _Token, text: str) -> Any:
@@ -274,6 +280,15 @@ def _comparator(operator: str, path: AttributePath, expected: Any) -> Callable[[
             return False
 
     return compare
+
+
+def indexed(path: AttributePath) -> IndexKeys:
+    """The index an ``eq`` on a string attribute finds its resources in: each value as compared."""
+    return lambda resource: [_folded(v, path) for v in _values(resource, path) if isinstance(v, str)]
+
+
+def _folded(value: Any, path: AttributePath) -> Any:
+    return value.casefold() if isinstance(value, str) and path.dotted not in CASE_EXACT else value
 
 
 def _instant(text: str) -> datetime:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import JSONResponse
 
+from sandbox.lookup import candidates
 from sandbox.store import Collection
 from sandbox.vendors.scim.api import (
     LIST_RESPONSE,
@@ -25,7 +26,7 @@ from sandbox.vendors.scim.api import (
     scim_url,
     writing,
 )
-from sandbox.vendors.scim.filter import ScimFilterError, parse_filter
+from sandbox.vendors.scim.filter import ScimFilterError, indexed, parse_filter
 from sandbox.vendors.scim.schemas import GROUP, KINDS, USER, ResourceKind
 from sandbox.vendors.scim.writes import SERVER_OWNED, apply_patch, read_resource
 
@@ -98,13 +99,15 @@ def _search(request: Request, kind: ResourceKind, query: Mapping[str, Any]) -> J
         return error(400, "startIndex and count must be integers", "invalidValue")
     start_index = max(start_index, 1)  # RFC 7644: a value below 1 is read as 1
     count = min(max(count, 0), PAGE_CAP)
-    resources = list(scim(request).collection(kind.collection))
+    collection = scim(request).collection(kind.collection)
     if query.get("filter"):
         try:
             predicate = parse_filter(str(query["filter"]))
         except ScimFilterError as exc:
             return error(400, str(exc), "invalidFilter")
-        resources = [r for r in resources if predicate(r)]
+        resources = [r for r in candidates(collection, predicate.lookups, indexed) if predicate(r)]
+    else:
+        resources = list(collection)
     page = resources[start_index - 1 : start_index - 1 + count]
     attributes = _attribute_list(query.get("attributes"))
     excluded = _attribute_list(query.get("excludedAttributes"))
