@@ -1,4 +1,4 @@
-"""The admin API under /_sandbox/: reset, seed, export, mutate data, counters, request log, faults.
+"""The admin API under /_sandbox/: reset, seed, export, mutate data, counters, request log, faults, limits.
 
 It needs no credentials: the sandbox is a local test peer, and these routes never reach a vendor.
 """
@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from sandbox.faults import Fault
+from sandbox.limits import Limit
 from sandbox.store import Collection
 
 if TYPE_CHECKING:
@@ -105,6 +106,25 @@ def add_fault(request: Request, fault: Fault) -> Fault:
 @admin_router.delete("/faults", status_code=204)
 def clear_faults(request: Request) -> Response:
     _sandbox(request).faults.clear()
+    return Response(status_code=204)
+
+
+@admin_router.get("/limits")
+def list_limits(request: Request) -> dict[str, Limit]:
+    return _sandbox(request).limits.list()
+
+
+@admin_router.put("/limits/{vendor}")
+def set_limit(request: Request, vendor: str, limit: Limit) -> Limit:
+    """Replace the vendor's limits (a field left out or null turns that limit off)."""
+    if vendor not in _sandbox(request).vendors:
+        raise HTTPException(404, f"no vendor {vendor!r} to limit")
+    return _sandbox(request).limits.set(vendor, limit)
+
+
+@admin_router.delete("/limits", status_code=204)
+def clear_limits(request: Request) -> Response:
+    _sandbox(request).limits.clear()
     return Response(status_code=204)
 
 

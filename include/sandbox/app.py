@@ -19,6 +19,7 @@ from sandbox.changes import Change, recording
 from sandbox.config import SandboxConfig
 from sandbox.faults import FaultBoard
 from sandbox.gate import VendorGate
+from sandbox.limits import LimitBoard
 from sandbox.registry import load_vendors
 from sandbox.store import Store
 from sandbox.tokens import TokenIssuer
@@ -38,6 +39,7 @@ class Sandbox:
         self.store = Store(config.data_dir / DATABASE_NAME)
         self.tokens = TokenIssuer()
         self.faults = FaultBoard()
+        self.limits = LimitBoard()
         self.traffic = Traffic()
         self._states = {name: VendorState(name, self.store, config, self.tokens) for name in self.vendors}
         if self.store.get_meta("seed") is None:
@@ -73,8 +75,9 @@ class Sandbox:
             self._seed_new_vendors()
 
     def reset(self) -> None:
-        """Back to the freshly seeded world, with no faults, counters or issued tokens."""
+        """Back to the freshly seeded world, with no faults, limits, counters or issued tokens."""
         self.faults.clear()
+        self.limits.clear()
         self.traffic.clear()
         for name in self.vendors:
             self.tokens.revoke_all(name)

@@ -1,4 +1,4 @@
-"""The ASGI layer in front of every vendor route: real-host routing, faults, authentication, counting.
+"""The ASGI layer in front of every vendor route: real-host routing, limits, faults, authentication, counting.
 
 It is plain ASGI (not a Starlette BaseHTTPMiddleware) because a dropped connection needs
 control over what reaches the socket: the response is started and then abandoned, and
@@ -70,6 +70,15 @@ class VendorGate:
         # the client is still there: read the body now, and hand the app that body even if the
         # client gives up (a timeout) before the answer.
         receive = _replay(await _read_body(receive))
+        with self.sandbox.limits.admit(vendor.name) as retry_after:
+            if retry_after is not None:
+                return await _respond(vendor.rate_limited(retry_after), scope, receive, send)
+            return await self._handle(vendor, real_path, headers, scope, receive, send)
+
+    async def _handle(
+        self, vendor: Vendor, real_path: str, headers: Headers, scope: Scope, receive: Receive, send: Send
+    ) -> int:
+        """A request within the vendor's limits: faults, then authentication, then the route."""
         latency_ms, fault = self.sandbox.faults.strike(vendor.name, scope["method"], real_path)
         if latency_ms:
             await asyncio.sleep(latency_ms / 1000)

@@ -75,6 +75,10 @@ class RunningSandbox:
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")
 
+    def limit(self, vendor: str, **limits: Any) -> dict[str, Any]:
+        """Set a vendor's rate limits (``sandbox.limits.Limit``: ``per_second``, ``concurrent``)."""
+        return self._call("PUT", f"/limits/{vendor}", json=limits)
+
     def records(self, vendor: str, collection: str, limit: int = 100_000) -> list[dict[str, Any]]:
         return self._call("GET", f"/data/{vendor}/{collection}", params={"limit": limit})
 

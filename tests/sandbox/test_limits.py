@@ -1,0 +1,125 @@
+"""Vendor rate limits set through /_sandbox/limits: driven with plain concurrent HTTP, and a
+jirasync connector that gets through a limited Jira with the answers it gets from an open one."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+from tests.sandbox.test_salesforce_sandbox import oauth_token
+from tests.sandbox.test_zoho_openapi import zoho_client
+
+from jirasync.connectors.jira import JiraConnector
+from sandbox.testing import RunningSandbox
+
+
+def _all_at_once(call: Callable[[], requests.Response], times: int) -> list[requests.Response]:
+    """``times`` calls released together, so they are in flight at once."""
+    start = threading.Barrier(times)
+
+    def released() -> requests.Response:
+        start.wait()
+        return call()
+
+    with ThreadPoolExecutor(times) as pool:
+        return list(pool.map(lambda _: released(), range(times)))
+
+
+def _jira_get(sandbox: RunningSandbox, path: str) -> requests.Response:
+    credentials = sandbox.credentials["jira"]
+    return requests.get(
+        sandbox.url("/jira") + path, auth=(credentials["email"], credentials["api_token"]), timeout=60
+    )
+
+
+def test_no_limit_is_set_until_one_is_asked_for(fresh_sandbox: RunningSandbox) -> None:
+    assert requests.get(fresh_sandbox.base_url + "/_sandbox/limits", timeout=30).json() == {}
+
+
+def test_jira_over_its_per_second_limit_gets_429_with_retry_after_and_its_rate_limit_headers(
+    fresh_sandbox: RunningSandbox,
+) -> None:
+    fresh_sandbox.limit("jira", per_second=0.01)  # one request, then the next one in 100 s
+
+    answers = _all_at_once(lambda: _jira_get(fresh_sandbox, "/rest/api/3/myself"), 6)
+
+    assert sorted(a.status_code for a in answers) == [200, 429, 429, 429, 429, 429]
+    refused = next(a for a in answers if a.status_code == 429)
+    assert 90 <= int(refused.headers["Retry-After"]) <= 100
+    assert refused.headers["X-RateLimit-Remaining"] == "0"
+    assert refused.headers["RateLimit-Reason"] == "jira-burst-based"
+    assert refused.json() == {"errorMessages": ["Rate limit exceeded."], "errors": {}}
+
+
+def test_a_reset_lifts_every_limit(fresh_sandbox: RunningSandbox) -> None:
+    fresh_sandbox.limit("jira", per_second=0.01)
+    _jira_get(fresh_sandbox, "/rest/api/3/myself")
+
+    fresh_sandbox.reset()
+
+    assert _jira_get(fresh_sandbox, "/rest/api/3/myself").status_code == 200
+
+
+def test_zoho_over_its_concurrency_limit_gets_its_too_many_requests_body(
+    fresh_sandbox: RunningSandbox,
+) -> None:
+    fresh_sandbox.limit("zoho", concurrent=2)
+    fresh_sandbox.add_fault("zoho", "latency", latency_ms=3000, route="/crm/v8/Leads")
+    with zoho_client(fresh_sandbox) as zoho:
+        answers = _all_at_once(lambda: zoho.get("/crm/v8/Leads", params={"fields": "Last_Name"}), 5)
+        fresh_sandbox.clear_faults()
+        after = zoho.get("/crm/v8/Leads", params={"fields": "Last_Name"})
+
+    assert sorted(a.status_code for a in answers) == [200, 200, 429, 429, 429]
+    assert next(a for a in answers if a.status_code == 429).json()["code"] == "TOO_MANY_REQUESTS"
+    assert after.status_code == 200  # the slots are free again
+
+
+def test_salesforce_over_its_concurrent_limit_gets_request_limit_exceeded(
+    fresh_sandbox: RunningSandbox,
+) -> None:
+    token = oauth_token(fresh_sandbox).json()["access_token"]
+    fresh_sandbox.limit("salesforce", concurrent=1)
+    fresh_sandbox.add_fault("salesforce", "latency", latency_ms=3000, route="/services/data/v59.0/limits")
+
+    answers = _all_at_once(
+        lambda: requests.get(
+            fresh_sandbox.url("/salesforce") + "/services/data/v59.0/limits",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        ),
+        3,
+    )
+
+    assert sorted(a.status_code for a in answers) == [200, 403, 403]
+    refused = next(a for a in answers if a.status_code == 403)
+    assert refused.json()[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"
+
+
+def test_the_jira_connector_gets_the_same_answers_through_a_limited_sandbox(
+    fresh_sandbox: RunningSandbox,
+) -> None:
+    credentials = fresh_sandbox.credentials["jira"]
+    emails = [u["emailAddress"] for u in fresh_sandbox.records("jira", "users") if u.get("emailAddress")][:40]
+
+    def search_all() -> list[list[str]]:
+        jira = JiraConnector.with_api_token(
+            fresh_sandbox.url("/jira"), credentials["email"], credentials["api_token"]
+        )
+        with ThreadPoolExecutor(8) as pool:
+            found = list(pool.map(lambda e: [u.account_id for u in jira.search_users(query=e)], emails))
+        jira.close()
+        return found
+
+    open_answers = search_all()
+    fresh_sandbox.clear_counters()
+    fresh_sandbox.limit("jira", per_second=10)
+    limited_answers = search_all()
+
+    assert limited_answers == open_answers
+    log = requests.get(fresh_sandbox.base_url + "/_sandbox/log", timeout=30).json()
+    statuses = [entry["status"] for entry in log]
+    assert 429 in statuses  # the limit was reached, and the connector waited it out
+    assert statuses.count(200) == len(emails)
