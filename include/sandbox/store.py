@@ -78,7 +78,9 @@ class Index:
         """Ids under a string key starting with ``text`` (an id twice if two of its keys do)."""
         if self._sorted is None:
             self._sorted = sorted((k, i) for k, ids in self._ids.items() if isinstance(k, str) for i in ids)
-        for key, record_id in itertools.islice(self._sorted, bisect_left(self._sorted, (text,)), None):
+        entries = self._sorted
+        for position in range(bisect_left(entries, (text,)), len(entries)):
+            key, record_id = entries[position]
             if not key.startswith(text):
                 return
             yield record_id
