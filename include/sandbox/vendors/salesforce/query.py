@@ -8,6 +8,7 @@ records as they are when it is fetched. As on Salesforce, a user holds at most 1
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import threading
 import time
@@ -17,11 +18,22 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from sandbox.lookup import Lookups, candidates
+from sandbox.store import IndexKeys
 from sandbox.vendors.salesforce import files
 from sandbox.vendors.salesforce.api import SalesforceError, SalesforceRoute, api_version, salesforce
 from sandbox.vendors.salesforce.records import Records
 from sandbox.vendors.salesforce.schema import BY_KEY_PREFIX, CONTENT_DOCUMENT_LINK, SObject, sobject_named
-from sandbox.vendors.salesforce.soql import Query, SoqlError, matches, parse_soql, sort_key
+from sandbox.vendors.salesforce.soql import (
+    BooleanOp,
+    Comparison,
+    Condition,
+    Query,
+    SoqlError,
+    matches,
+    parse_soql,
+    sort_key,
+)
 
 MAX_BATCH = 2000
 MIN_BATCH = 200
@@ -207,7 +219,8 @@ def _value_of(records: Records, sobject: SObject, record: dict[str, Any] | None,
 
 
 def _matching_ids(records: Records, sobject: SObject, parsed: Query, include_deleted: bool) -> list[str]:
-    rows = [r for r in records.collection(sobject) if include_deleted or not r["IsDeleted"]]
+    found = candidates(records.collection(sobject), _lookups(sobject, parsed.where), _as_compared)
+    rows = [r for r in found if include_deleted or not r["IsDeleted"]]
     if parsed.where is not None:
         rows = [
             r for r in rows if matches(parsed.where, lambda path, r=r: _value_of(records, sobject, r, path))
@@ -221,6 +234,32 @@ def _matching_ids(records: Records, sobject: SObject, parsed: Query, include_del
     if parsed.limit is not None:
         rows = rows[: parsed.limit]
     return [r["Id"] for r in rows]
+
+
+def _lookups(sobject: SObject, condition: Condition | None) -> Lookups | None:
+    """Where the records a WHERE can match are: ``Field = 'text'`` and ``Field IN ('a', 'b')`` on the
+    object's own fields name the values (as a comparison folds them); None if it can match any record."""
+    if isinstance(condition, Comparison):
+        own = sobject.field(condition.field) if "." not in condition.field else None
+        values = condition.value if condition.operator == "IN" else (condition.value,)
+        if (
+            own is None
+            or condition.operator not in ("=", "IN")
+            or not all(isinstance(v, str) for v in values)
+        ):
+            return None
+        return ((own.name, tuple(v.casefold() for v in values)),)
+    if isinstance(condition, BooleanOp):
+        found = [_lookups(sobject, c) for c in condition.conditions]
+        if condition.operator == "AND":
+            return next((f for f in found if f is not None), None)
+        return None if None in found else tuple(itertools.chain(*found))  # type: ignore[arg-type]
+    return None  # NOT, or no WHERE
+
+
+def _as_compared(field: str) -> IndexKeys:
+    """The index of ``field`` as a text comparison reads it: any value as folded text (None: never equal)."""
+    return lambda record: [] if record.get(field) is None else [str(record[field]).casefold()]
 
 
 def _render(

@@ -6,18 +6,21 @@ comma-separated values. At most 10 conditions, as in Zoho.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
+from sandbox.lookup import Filter, all_of, any_of
+from sandbox.store import IndexKeys
 from sandbox.vendors.zoho.api import ZohoError
 from sandbox.vendors.zoho.coql import field_value
 from sandbox.vendors.zoho.metadata import Module
 
 MAX_CONDITIONS = 10
-Predicate = Callable[[dict[str, Any]], bool]
+# The two ways a search compares a field, each with its index: a criteria condition reads the
+# field as COQL does (a lookup by its id), ``email=``/``phone=`` read it raw, empty as "".
+CRITERIA, RAW = "criteria", "raw"
 
 
-def parse_criteria(text: str, module: Module) -> Predicate:
+def parse_criteria(text: str, module: Module) -> Filter:
     parser = _CriteriaParser(text, module)
     predicate = parser.expression()
     if parser.position != len(text):
@@ -40,7 +43,7 @@ class _CriteriaParser:
         self.position = 0
         self.conditions = 0
 
-    def expression(self) -> Predicate:
+    def expression(self) -> Filter:
         parts = [self.group()]
         joins: list[str] = []
         while self.text.startswith(("and", "or"), self.position):
@@ -52,11 +55,9 @@ class _CriteriaParser:
             raise _invalid(self.text)  # Zoho needs parentheses to mix and/or
         if not joins:
             return parts[0]
-        if joins[0] == "and":
-            return lambda r: all(p(r) for p in parts)
-        return lambda r: any(p(r) for p in parts)
+        return all_of(parts) if joins[0] == "and" else any_of(parts)
 
-    def group(self) -> Predicate:
+    def group(self) -> Filter:
         if not self.text.startswith("(", self.position):
             raise _invalid(self.text)
         self.position += 1
@@ -66,7 +67,7 @@ class _CriteriaParser:
         self.position += 1
         return inner
 
-    def condition(self) -> Predicate:
+    def condition(self) -> Filter:
         raw, escaped = [], False
         while self.position < len(self.text):
             char = self.text[self.position]
@@ -89,19 +90,42 @@ class _CriteriaParser:
         return _comparison(name, operator, values, self.text)
 
 
-def _comparison(name: str, operator: str, values: list[str], text: str) -> Predicate:
+def any_field_equals(names: list[str], value: str) -> Filter:
+    """``email=``/``phone=`` search: any of the fields ``names`` equal to ``value``, case ignored."""
+    wanted = value.strip().casefold()
+    return Filter(
+        lambda r: any(str(r.get(n) or "").casefold() == wanted for n in names),
+        tuple(((RAW, n), (wanted,)) for n in names),
+    )
+
+
+def indexed(field: tuple[str, str]) -> IndexKeys:
+    """The index a search finds ``equals``/``in``/``email=`` matches in, for (CRITERIA or RAW, field name)."""
+    kind, name = field
+    if kind == RAW:
+        return lambda record: [str(record.get(name) or "").casefold()]
+    return lambda record: [_text_of(record, name)]
+
+
+def _text_of(record: dict[str, Any], name: str) -> str:
+    value = field_value(record, name)
+    return "" if value is None else str(value).casefold()
+
+
+def _comparison(name: str, operator: str, values: list[str], text: str) -> Filter:
     def text_of(record: dict[str, Any]) -> str:
-        value = field_value(record, name)
-        return "" if value is None else str(value).casefold()
+        return _text_of(record, name)
 
     first = values[0].replace("\0", ",")
-    simple: dict[str, Predicate] = {
-        "equals": lambda r: text_of(r) == first,
+    if operator == "equals":
+        return Filter(lambda r: text_of(r) == first, (((CRITERIA, name), (first,)),))
+    if operator == "in":
+        return Filter(lambda r: text_of(r) in values, (((CRITERIA, name), tuple(values)),))
+    simple = {
         "not_equal": lambda r: text_of(r) != first,
         "starts_with": lambda r: text_of(r).startswith(first),
         "contains": lambda r: first in text_of(r),
         "not_contains": lambda r: first not in text_of(r),
-        "in": lambda r: text_of(r) in values,
         "greater_than": lambda r: text_of(r) > first,
         "greater_equal": lambda r: text_of(r) >= first,
         "less_than": lambda r: text_of(r) < first,
@@ -110,4 +134,4 @@ def _comparison(name: str, operator: str, values: list[str], text: str) -> Predi
     }
     if operator not in simple:
         raise _invalid(text)
-    return simple[operator]
+    return Filter(simple[operator])

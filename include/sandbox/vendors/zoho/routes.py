@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 
+from sandbox.lookup import Filter, candidates
 from sandbox.vendors.zoho.api import (
     JsonBody,
     ZohoError,
@@ -22,7 +23,7 @@ from sandbox.vendors.zoho.api import (
     zoho,
 )
 from sandbox.vendors.zoho.coql import CoqlError, field_value, parse_coql
-from sandbox.vendors.zoho.criteria import parse_criteria
+from sandbox.vendors.zoho.criteria import any_field_equals, indexed, parse_criteria
 from sandbox.vendors.zoho.deal_lists import record_stage_change
 from sandbox.vendors.zoho.metadata import (
     MODULES,
@@ -152,12 +153,14 @@ def search(
     if criteria:
         predicate = parse_criteria(criteria, spec)
     elif email:
-        predicate = _any_field_equals(spec, "email", email)
+        predicate = any_field_equals(_fields_of_type(spec, "email"), email)
     elif phone:
-        predicate = _any_field_equals(spec, "phone", phone)
+        predicate = any_field_equals(_fields_of_type(spec, "phone"), phone)
     elif word:
         needle = word.casefold()
-        predicate = lambda r: any(needle in str(v).casefold() for v in r.values() if isinstance(v, str))  # noqa: E731
+        predicate = Filter(
+            lambda r: any(needle in str(v).casefold() for v in r.values() if isinstance(v, str))
+        )
     else:
         raise ZohoError(
             400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", param_name="criteria"
@@ -167,15 +170,14 @@ def search(
         raise ZohoError(
             400, "LIMIT_REACHED", "search can reach only the first 2000 records", limit=DISCRETE_PAGE_LIMIT
         )
-    matching = [r for r in records_of(zoho(request), spec) if predicate(r)][:DISCRETE_PAGE_LIMIT]
+    found = candidates(records_of(zoho(request), spec), predicate.lookups, indexed)
+    matching = [r for r in found if predicate(r)][:DISCRETE_PAGE_LIMIT]
     answer = page_answer(zoho(request), module, matching, (number - 1) * size, size, wanted, with_token=False)
     return _answer(answer)
 
 
-def _any_field_equals(spec: Any, data_type: str, value: str) -> Any:
-    names = [f.api_name for f in spec.fields if f.data_type == data_type]
-    wanted = value.strip().casefold()
-    return lambda r: any(str(r.get(n) or "").casefold() == wanted for n in names)
+def _fields_of_type(spec: Any, data_type: str) -> list[str]:
+    return [f.api_name for f in spec.fields if f.data_type == data_type]
 
 
 @router.get("/crm/v8/{module:zoho_module}/deleted")
