@@ -26,6 +26,9 @@ class Filter:
 
     test: Callable[[Any], bool]
     lookups: Lookups | None = None
+    # Other lookups that find every match too (an ``and``'s other terms), for a caller that can
+    # serve only some lookups from its indexes.
+    alternatives: tuple[Lookups, ...] = ()
 
     def __call__(self, record: Any) -> bool:
         return self.test(record)
@@ -33,8 +36,8 @@ class Filter:
 
 def all_of(terms: list[Filter]) -> Filter:
     """``a and b``: every match of it is a match of each term, so any term's lookups find them all."""
-    lookups = next((t.lookups for t in terms if t.lookups is not None), None)
-    return Filter(lambda record: all(t(record) for t in terms), lookups)
+    found = [lookups for t in terms for lookups in (t.lookups, *t.alternatives) if lookups is not None]
+    return Filter(lambda record: all(t(record) for t in terms), found[0] if found else None, tuple(found[1:]))
 
 
 def any_of(terms: list[Filter]) -> Filter:

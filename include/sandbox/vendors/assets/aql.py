@@ -18,8 +18,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sandbox.lookup import Filter, all_of, any_of
+
 ValuesOf = Callable[[str], list[str] | None]
-Predicate = Callable[[ValuesOf], bool]
+# A predicate over ``ValuesOf``; ``=``, ``==`` and ``IN`` name their lookups as (the attribute
+# name case folded, the values case folded), which the caller maps to its own index.
+Predicate = Filter
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -111,13 +115,13 @@ class _Parser:
         terms = [self._and()]
         while self._accept_keyword("OR"):
             terms.append(self._and())
-        return terms[0] if len(terms) == 1 else lambda values_of: any(t(values_of) for t in terms)
+        return terms[0] if len(terms) == 1 else any_of(terms)
 
     def _and(self) -> Predicate:
         terms = [self._term()]
         while self._accept_keyword("AND"):
             terms.append(self._term())
-        return terms[0] if len(terms) == 1 else lambda values_of: all(t(values_of) for t in terms)
+        return terms[0] if len(terms) == 1 else all_of(terms)
 
     def _term(self) -> Predicate:
         if self._accept_op("("):
@@ -177,17 +181,20 @@ def _equality(name: str, value: str, *, case_sensitive: bool) -> Predicate:
             return value in values
         return value.casefold() in {v.casefold() for v in values}
 
-    return test
+    return Filter(test, ((name.casefold(), (value.casefold(),)),))
 
 
 def _membership(name: str, candidates: list[str]) -> Predicate:
     wanted = {c.casefold() for c in candidates}
-    return lambda values_of: any(v.casefold() in wanted for v in values_of(name) or [])
+    return Filter(
+        lambda values_of: any(v.casefold() in wanted for v in values_of(name) or []),
+        ((name.casefold(), tuple(wanted)),),
+    )
 
 
 def _like(name: str, fragment: str) -> Predicate:
     fragment = fragment.casefold()
-    return lambda values_of: any(fragment in v.casefold() for v in values_of(name) or [])
+    return Filter(lambda values_of: any(fragment in v.casefold() for v in values_of(name) or []))
 
 
 def _emptiness(name: str, negate: bool) -> Predicate:
@@ -197,12 +204,12 @@ def _emptiness(name: str, negate: bool) -> Predicate:
             return False
         return bool(values) if negate else not values
 
-    return test
+    return Filter(test)
 
 
 def _negated(name: str, predicate: Predicate) -> Predicate:
     """``!=`` and ``NOT IN`` match only objects whose type has the attribute, as in Assets."""
-    return lambda values_of: values_of(name) is not None and not predicate(values_of)
+    return Filter(lambda values_of: values_of(name) is not None and not predicate(values_of))
 
 
 def parse_aql(query: str) -> Predicate:

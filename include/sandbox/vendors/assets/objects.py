@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Hashable
 from typing import Any
 
+from sandbox.lookup import Filter, Lookups
+from sandbox.store import IndexKeys
 from sandbox.vendor import VendorState
 from sandbox.vendors.assets.api import AssetsError, attribute_error_key, timestamp_ms
 from sandbox.vendors.assets.seed import DEFAULT, DEFAULT_TYPE_NAMES, REFERENCE, USER
@@ -21,6 +24,19 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 TEXT_TYPES = frozenset({0, 7, 8})
 TEXT_LIMIT = 255
 _REFERENCE_TYPE = {"id": "1", "name": "Reference", "description": "References an object", "color": "000000"}
+# The names AQL answers from the object itself, not from an attribute.
+SPECIAL_NAMES = frozenset({"objecttype", "objecttypeid", "objectschemaid", "objectid", "key", "label"})
+STORED_VALUES = "stored values"
+
+
+def stored_values(_field: Hashable) -> IndexKeys:
+    """The index of objects by (attribute id, value case folded) of their own plain stored values."""
+    return lambda obj: [
+        (attribute_id, v.casefold())
+        for attribute_id, values in obj["values"].items()
+        for v in values
+        if isinstance(v, str)
+    ]
 
 
 class AssetsView:
@@ -226,7 +242,7 @@ class AssetsView:
     def aql_values(self, obj: dict[str, Any], name: str) -> list[str] | None:
         """What AQL compares for ``name`` on ``obj``: None when the object's type has no such attribute."""
         object_type = self.types.get(obj["objectTypeId"]) or {}
-        special = {
+        special = {  # SPECIAL_NAMES, each
             "objecttype": [object_type.get("name", "")],
             "objecttypeid": [obj["objectTypeId"]],
             "objectschemaid": [object_type.get("objectSchemaId", "")],
@@ -256,6 +272,26 @@ class AssetsView:
             referenced = [self.objects.get(i) for i in stored]
             return [self.label(r) for r in referenced if r] + [r["objectKey"] for r in referenced if r]
         return list(stored)
+
+    def value_lookups(self, aql: Filter) -> Lookups | None:
+        """The first of an AQL filter's lookups by attribute name (``Email = "x"`` rather than
+        ``objectType = Employee``) that the index of the objects' own stored values
+        (``stored_values``) can serve, as lookups by (attribute id, value); None: read every object."""
+        for lookups in (aql.lookups, *aql.alternatives):
+            if lookups is not None and (served := self._stored_value_lookups(lookups)) is not None:
+                return served
+        return None
+
+    def _stored_value_lookups(self, lookups: Lookups) -> Lookups | None:
+        """None for a special name, or when some type's attribute of that name is a system, user or
+        reference one: AQL works their values out from other records, which the index does not follow."""
+        found: list[tuple[Hashable, tuple[Hashable, ...]]] = []
+        for name, values in lookups:
+            attributes = [a for a in self.attributes if a["name"].casefold() == name]
+            if name in SPECIAL_NAMES or any(a["system"] or a["type"] != DEFAULT for a in attributes):
+                return None
+            found.append((STORED_VALUES, tuple((a["id"], v) for a in attributes for v in values)))
+        return tuple(found)
 
     # --- writes -------------------------------------------------------------------------------
 

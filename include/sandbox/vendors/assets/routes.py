@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
+from sandbox.lookup import candidates
 from sandbox.vendors.assets.api import (
     AssetsError,
     api_base,
@@ -25,7 +26,7 @@ from sandbox.vendors.assets.api import (
     workspace_id,
 )
 from sandbox.vendors.assets.aql import AqlError, parse_aql
-from sandbox.vendors.assets.objects import AssetsView
+from sandbox.vendors.assets.objects import AssetsView, stored_values
 
 AQL_DEFAULT_PAGE = 25
 SCHEMA_DEFAULT_PAGE = 25
@@ -150,7 +151,8 @@ def _matching(view: AssetsView, body: Any) -> list[dict[str, Any]]:
         predicate = parse_aql(query)
     except AqlError as problem:
         raise AssetsError(400, str(problem), errors={"qlQuery": "Invalid AQL"}) from None
-    return [o for o in view.objects if predicate(lambda name, o=o: view.aql_values(o, name))]
+    found = candidates(view.objects, view.value_lookups(predicate), stored_values)
+    return [o for o in found if predicate(lambda name, o=o: view.aql_values(o, name))]
 
 
 @workspace_router.post("/object/aql")
