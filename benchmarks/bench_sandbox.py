@@ -92,6 +92,15 @@ def lookups(users: int) -> None:
         scim_url = sandbox.url("/scim") + "/v2/Users"
         scim = requests.Session()
         scim.headers["Authorization"] = f"Bearer {sandbox.credentials['scim']['bearer_token']}"
+        salesforce, soql_url = (
+            _salesforce_session(sandbox),
+            sandbox.url("/salesforce") + "/services/data/v59.0/query",
+        )
+        zoho, zoho_url = _zoho_session(sandbox), sandbox.url("/zoho") + "/crm/v8/Contacts/search"
+        assets = requests.Session()
+        assets.auth = (sandbox.credentials["assets"]["email"], sandbox.credentials["assets"]["api_token"])
+        workspace = sandbox.records("assets", "workspace")[0]["workspaceId"]
+        aql_url = sandbox.url("/atlassian") + f"/jsm/assets/workspace/{workspace}/v1/object/aql"
         kinds: dict[str, Callable[[str], requests.Response]] = {
             "jira /user/search?query=<email>": lambda e: jira.get(
                 f"{jira_url}/user/search", params={"query": e}
@@ -105,6 +114,15 @@ def lookups(users: int) -> None:
             "scim /Users?filter=userName eq": lambda e: scim.get(
                 scim_url, params={"filter": f'userName eq "{e}"'}
             ),
+            "salesforce SOQL Contact WHERE Email =": lambda e: salesforce.get(
+                soql_url, params={"q": f"SELECT Id FROM Contact WHERE Email = '{e}'"}
+            ),
+            "zoho /Contacts/search?email=": lambda e: zoho.get(
+                zoho_url, params={"email": e, "fields": "Email"}
+            ),
+            "assets AQL objectType = Employee AND Email =": lambda e: assets.post(
+                aql_url, json={"qlQuery": f'objectType = Employee AND Email = "{e}"'}
+            ),
         }
         for name, call in kinds.items():
             call(emails[0]).raise_for_status()  # the first builds the index: not what a sync's next calls pay
@@ -113,6 +131,35 @@ def lookups(users: int) -> None:
                 call(email).raise_for_status()
             rate = len(emails) / (time.perf_counter() - began)
             print(f"{users:>7,} people: {name}: {rate:,.0f} requests/s")
+
+
+def _salesforce_session(sandbox: RunningSandbox) -> requests.Session:
+    creds = sandbox.credentials["salesforce"]
+    token = requests.post(
+        sandbox.url("/salesforce") + "/services/oauth2/token",
+        data={
+            "grant_type": "password",
+            "client_id": creds["consumer_key"],
+            "client_secret": creds["consumer_secret"],
+            "username": creds["username"],
+            "password": creds["password"] + creds["security_token"],
+        },
+        timeout=60,
+    ).json()["access_token"]
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    return session
+
+
+def _zoho_session(sandbox: RunningSandbox) -> requests.Session:
+    token = requests.post(
+        sandbox.url("/zoho-accounts") + "/oauth/v2/token",
+        data={**sandbox.credentials["zoho"], "grant_type": "refresh_token"},
+        timeout=60,
+    ).json()["access_token"]
+    session = requests.Session()
+    session.headers["Authorization"] = f"Zoho-oauthtoken {token}"
+    return session
 
 
 def _jira_session(sandbox: RunningSandbox) -> requests.Session:
