@@ -7,6 +7,8 @@ from pathlib import Path
 
 import requests
 from tests.sandbox.test_graph import token_form, token_url
+from tests.sandbox.test_salesforce_sandbox import oauth_token
+from tests.sandbox.test_zoho_openapi import zoho_client
 
 from sandbox.testing import RunningSandbox, running_sandbox
 
@@ -91,3 +93,113 @@ def test_indexes_are_rebuilt_from_disk_after_a_restart(tmp_path: Path) -> None:
         _search(sandbox, "restart.")  # builds the index before the restart
     with running_sandbox(tmp_path, seed=3, users=50) as sandbox:
         assert _search(sandbox, "restart.check@northwind.example") == [account_id]
+
+
+def test_scim_username_filter_follows_provisioning_writes(fresh_sandbox: RunningSandbox) -> None:
+    scim = requests.Session()
+    scim.headers["Authorization"] = f"Bearer {fresh_sandbox.credentials['scim']['bearer_token']}"
+    users = fresh_sandbox.url("/scim") + "/v2/Users"
+
+    def by_user_name(name: str) -> list[str]:
+        answer = scim.get(users, params={"filter": f'userName eq "{name}"'}, timeout=30)
+        return [r["id"] for r in answer.json()["Resources"]]
+
+    created = scim.post(users, json={"userName": "Scim.Person@northwind.example"}, timeout=30).json()
+    found = by_user_name("scim.person@NORTHWIND.example")
+    scim.patch(
+        f"{users}/{created['id']}",
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [
+                {"op": "replace", "path": "userName", "value": "renamed.person@northwind.example"}
+            ],
+        },
+        timeout=30,
+    ).raise_for_status()
+
+    assert found == [created["id"]]
+    assert by_user_name("scim.person@northwind.example") == []
+    assert by_user_name("renamed.person@northwind.example") == [created["id"]]
+
+
+def test_soql_email_lookups_follow_rest_writes(fresh_sandbox: RunningSandbox) -> None:
+    token = oauth_token(fresh_sandbox).json()["access_token"]
+    data = fresh_sandbox.url("/salesforce") + "/services/data/v59.0"
+    salesforce = requests.Session()
+    salesforce.headers["Authorization"] = f"Bearer {token}"
+
+    def where(condition: str) -> list[str]:
+        answer = salesforce.get(
+            f"{data}/query", params={"q": f"SELECT Id FROM Contact WHERE {condition}"}, timeout=30
+        )
+        return [r["Id"] for r in answer.json()["records"]]
+
+    created = salesforce.post(
+        f"{data}/sobjects/Contact",
+        json={"LastName": "Indexed", "Email": "soql.person@northwind.example"},
+        timeout=30,
+    ).json()["id"]
+    found = where("Email = 'SOQL.Person@northwind.example'")
+    salesforce.patch(
+        f"{data}/sobjects/Contact/{created}", json={"Email": "moved@northwind.example"}, timeout=30
+    ).raise_for_status()
+
+    assert found == [created]
+    assert where("Email = 'soql.person@northwind.example'") == []
+    assert where("Email IN ('nobody@x.example', 'moved@northwind.example') AND LastName = 'Indexed'") == [
+        created
+    ]
+    assert where("LastName = 'Indexed' OR Email = 'moved@northwind.example'") == [created]
+
+
+def test_zoho_email_search_and_criteria_follow_api_writes(fresh_sandbox: RunningSandbox) -> None:
+    with zoho_client(fresh_sandbox) as zoho:
+        created = zoho.post(
+            "/crm/v8/Contacts",
+            json={"data": [{"Last_Name": "Indexed", "Email": "zoho.person@northwind.example"}]},
+        ).json()["data"][0]["details"]["id"]
+        by_email = zoho.get("/crm/v8/Contacts/search", params={"email": "ZOHO.person@northwind.example"})
+        zoho.put(
+            "/crm/v8/Contacts", json={"data": [{"id": created, "Email": "moved.zoho@northwind.example"}]}
+        )
+        old = zoho.get("/crm/v8/Contacts/search", params={"email": "zoho.person@northwind.example"})
+        by_criteria = zoho.get(
+            "/crm/v8/Contacts/search", params={"criteria": "(Email:equals:moved.zoho@northwind.example)"}
+        )
+
+    assert [r["id"] for r in by_email.json()["data"]] == [created]
+    assert old.status_code == 204  # Zoho's answer to a search that finds nothing
+    assert [r["id"] for r in by_criteria.json()["data"]] == [created]
+
+
+def test_aql_email_lookup_follows_an_admin_edit_of_an_object(fresh_sandbox: RunningSandbox) -> None:
+    credentials = fresh_sandbox.credentials["assets"]
+    workspace = fresh_sandbox.records("assets", "workspace")[0]["workspaceId"]
+    aql = fresh_sandbox.url("/atlassian") + f"/jsm/assets/workspace/{workspace}/v1/object/aql"
+    employee_type = next(t for t in fresh_sandbox.records("assets", "objecttypes") if t["name"] == "Employee")
+    email = next(
+        a["id"]
+        for a in fresh_sandbox.records("assets", "attributes")
+        if a["objectTypeId"] == employee_type["id"] and a["name"] == "Email"
+    )
+    employee = next(
+        o for o in fresh_sandbox.records("assets", "objects") if o["objectTypeId"] == employee_type["id"]
+    )
+
+    def found(address: str) -> list[str]:
+        answer = requests.post(
+            aql,
+            json={"qlQuery": f'objectType = Employee AND Email = "{address}"'},
+            auth=(credentials["email"], credentials["api_token"]),
+            timeout=30,
+        )
+        return [o["id"] for o in answer.json()["values"]]
+
+    before = found(employee["values"][email][0].upper())
+    fresh_sandbox.edit(
+        "assets", "objects", employee["id"], values={**employee["values"], email: ["new@northwind.example"]}
+    )
+
+    assert before == [employee["id"]]
+    assert found(employee["values"][email][0]) == []
+    assert found("New@Northwind.example") == [employee["id"]]
