@@ -103,6 +103,8 @@ class Collection:
         # comes back in the order a scan would have found it.
         self._places: dict[str, int] = {}
         self._next_place = itertools.count()
+        # Routes run on many threads: a lookup must not read an index another thread is changing.
+        self._index_lock = threading.RLock()
 
     @property
     def _records(self) -> dict[str, Record]:
@@ -129,18 +131,23 @@ class Collection:
     def index(self, name: str, keys: IndexKeys) -> Index:
         """The index ``name`` filing records by ``keys``: built from the records at its first use
         (after a start from disk too), then kept by every write."""
-        if name not in self._indexes:
-            if not self._indexes:
-                self._places = {i: place for place, i in zip(self._next_place, self._records, strict=False)}
-            index = self._indexes[name] = Index(keys)
-            for record_id, record in self._records.items():
-                index.add(record_id, record)
-        return self._indexes[name]
+        with self._index_lock:
+            if name not in self._indexes:
+                if not self._indexes:
+                    self._places = {
+                        i: place for place, i in zip(self._next_place, self._records, strict=False)
+                    }
+                index = Index(keys)
+                for record_id, record in self._records.items():
+                    index.add(record_id, record)
+                self._indexes[name] = index
+            return self._indexes[name]
 
     def in_order(self, ids: Iterable[str]) -> list[Record]:
         """The records of ``ids`` (found through an index), once each, in the collection's order."""
         records = self._records
-        return [records[i] for i in sorted(set(ids), key=self._places.__getitem__)]
+        with self._index_lock:  # ``ids`` may be an index's lookup still to be read
+            return [records[i] for i in sorted(set(ids), key=self._places.__getitem__)]
 
     def put(self, record_id: str, record: Record) -> Record:
         self.put_many([(str(record_id), record)])
@@ -152,9 +159,9 @@ class Collection:
         items = [(str(i), r) for i, r in items]
         self._store.write(_UPSERT, [(self.vendor, self.name, i, _to_json(r).decode()) for i, r in items])
         note(Change(self.vendor, self.name, i, records.get(i), r) for i, r in items)
-        records.update(items)
-        if self._indexes:
-            for record_id, record in items:
+        with self._index_lock:
+            records.update(items)
+            for record_id, record in items if self._indexes else ():
                 self._places.setdefault(record_id, next(self._next_place))
                 for index in self._indexes.values():
                     index.remove(record_id)
@@ -169,17 +176,19 @@ class Collection:
             [(self.vendor, self.name, record_id)],
         )
         note([Change(self.vendor, self.name, record_id, self._records[record_id], None)])
-        del self._records[record_id]
-        self._places.pop(record_id, None)
-        for index in self._indexes.values():
-            index.remove(record_id)
+        with self._index_lock:
+            del self._records[record_id]
+            self._places.pop(record_id, None)
+            for index in self._indexes.values():
+                index.remove(record_id)
         return True
 
     def forget(self) -> None:
         """Drop every record from memory (the store cleared them on disk), and the indexes with them."""
-        self._loaded = {}
-        self._indexes = {}
-        self._places = {}
+        with self._index_lock:
+            self._loaded = {}
+            self._indexes = {}
+            self._places = {}
 
 
 class Store:
