@@ -39,6 +39,11 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # ru_maxrss is KiB on Linux
 
 
+def rss_mib() -> float:
+    """The memory this process (sandbox server included: it runs in a thread) holds now."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def main() -> None:
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     start_and_page()
@@ -124,6 +129,7 @@ def lookups(users: int) -> None:
                 aql_url, json={"qlQuery": f'objectType = Employee AND Email = "{e}"'}
             ),
         }
+        before_indexes = rss_mib()
         for name, call in kinds.items():
             call(emails[0]).raise_for_status()  # the first builds the index: not what a sync's next calls pay
             began = time.perf_counter()
@@ -131,6 +137,9 @@ def lookups(users: int) -> None:
                 call(email).raise_for_status()
             rate = len(emails) / (time.perf_counter() - began)
             print(f"{users:>7,} people: {name}: {rate:,.0f} requests/s")
+        print(
+            f"{users:>7,} people: memory before the lookups {before_indexes:,.0f} MiB, after {rss_mib():,.0f} MiB"
+        )
 
 
 def _salesforce_session(sandbox: RunningSandbox) -> requests.Session:
