@@ -12,6 +12,7 @@ from tests.sandbox.test_salesforce_sandbox import oauth_token
 from tests.sandbox.test_zoho_openapi import zoho_client
 
 from jirasync.connectors.jira import JiraConnector
+from jirasync.connectors.zoho import ZohoAuth, ZohoCrmConnector
 from sandbox.testing import RunningSandbox
 
 
@@ -122,4 +123,39 @@ def test_the_jira_connector_gets_the_same_answers_through_a_limited_sandbox(
     log = requests.get(fresh_sandbox.base_url + "/_sandbox/log", timeout=30).json()
     statuses = [entry["status"] for entry in log]
     assert 429 in statuses  # the limit was reached, and the connector waited it out
+    assert statuses.count(200) == len(emails)
+
+
+def test_the_zoho_connector_gets_the_same_answers_through_its_concurrency_limit(
+    fresh_sandbox: RunningSandbox,
+) -> None:
+    emails = [c["Email"] for c in fresh_sandbox.records("zoho", "Contacts") if c.get("Email")][:24]
+    fresh_sandbox.add_fault("zoho", "latency", latency_ms=200, route="/crm/v8/Contacts/search")
+
+    def search_all() -> list[list[str]]:
+        values = fresh_sandbox.credentials["zoho"]
+        auth = ZohoAuth(
+            fresh_sandbox.url("/zoho-accounts"),
+            values["client_id"],
+            values["client_secret"],
+            values["refresh_token"],
+        )
+        zoho = ZohoCrmConnector(auth)
+        with ThreadPoolExecutor(8) as pool:
+            found = list(
+                pool.map(lambda e: [r["id"] for r in zoho.search("Contacts", f"(Email:equals:{e})")], emails)
+            )
+        zoho.close()
+        return found
+
+    open_answers = search_all()
+    fresh_sandbox.clear_counters()
+    fresh_sandbox.limit("zoho", concurrent=2)
+    limited_answers = search_all()
+
+    assert limited_answers == open_answers
+    assert all(open_answers)
+    log = requests.get(fresh_sandbox.base_url + "/_sandbox/log", timeout=30).json()
+    statuses = [entry["status"] for entry in log if entry["path"].endswith("/search")]
+    assert 429 in statuses  # over the limit, and the connector waited it out
     assert statuses.count(200) == len(emails)
