@@ -177,10 +177,11 @@ def _forget_member(request: Request, resource_id: str) -> None:
 def _check_unique(collection: Collection, kind: ResourceKind, resource: Resource, resource_id: str) -> None:
     if kind.unique is None:
         return
-    value = str(resource[kind.unique]).casefold()
-    for other in collection:
-        if other["id"] != resource_id and str(other.get(kind.unique, "")).casefold() == value:
-            fail(409, f"{kind.unique} {resource[kind.unique]!r} is already taken", "uniqueness")
+    unique = kind.unique
+    holders = collection.index(f"unique:{unique}", lambda r: [str(r.get(unique, "")).casefold()])
+    found = holders.exact(str(resource[unique]).casefold())
+    if any(other["id"] != resource_id for other in collection.in_order(found)):
+        fail(409, f"{unique} {resource[unique]!r} is already taken", "uniqueness")
 
 
 def _check_precondition(request: Request, resource: Resource) -> None:
