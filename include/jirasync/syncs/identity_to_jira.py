@@ -137,8 +137,12 @@ class IdentityToJiraProperties:
 
     def writer(self, run: SyncRun, jira: JiraConnector, source: pd.DataFrame) -> UserPropertyWriter:
         base = run.store.base(run.definition.id)
+        budget = jira.http.budget
         return UserPropertyWriter(
-            jira, run.definition.target.options["property_key"], _values_by_source(base)
+            jira,
+            run.definition.target.options["property_key"],
+            _values_by_source(base),
+            concurrency=budget.concurrency if budget is not None else 1,
         )
 
 
@@ -151,6 +155,7 @@ class UserPropertyWriter:
     held: dict[str, dict[str, Any]]  # per source id, what the property holds now (the base)
     batch_size: int = 50
     records_per_call: int = 1
+    concurrency: int = 1  # batches written at once: the calls the Jira budget allows at once
 
     def write(self, kind: str, direction: str, records: Sequence[WriteRecord]) -> list[WriteOutcome]:
         return [self._write_one(kind, record) for record in records]
