@@ -12,6 +12,8 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -76,43 +78,65 @@ class SqliteRemote:
 
 
 class SqliteRemoteWriter:
-    """Writes to a SqliteRemote; `die_after_batch` ends the process right after that batch's write."""
+    """Writes to a SqliteRemote; `die_after_batch` ends the process right after that batch's write.
 
-    def __init__(self, remote: SqliteRemote, batch_size: int, die_after_batch: int | None = None) -> None:
+    With `concurrency` above 1 the apply hands it that many batches at once, each taking a while,
+    so a death finds other batches in flight.
+    """
+
+    def __init__(
+        self, remote: SqliteRemote, batch_size: int, die_after_batch: int | None = None, concurrency: int = 1
+    ) -> None:
         self.remote = remote
         self.batch_size = batch_size
         self.die_after_batch = die_after_batch
+        self.concurrency = concurrency
         self.batches_written = 0
+        self._lock = threading.Lock()
 
     def write(self, kind: str, direction: str, records: Sequence[WriteRecord]) -> list[WriteOutcome]:
-        outcomes = self.remote.write(kind, records)
-        self.batches_written += 1
-        if self.batches_written == self.die_after_batch:
-            os._exit(CRASH_EXIT)
+        if self.concurrency > 1:
+            time.sleep(0.05)
+        with self._lock:  # SQLite takes one writer at a time
+            outcomes = self.remote.write(kind, records)
+            self.batches_written += 1
+            if self.batches_written == self.die_after_batch:
+                os._exit(CRASH_EXIT)
         return outcomes
 
     def reconcile(self, records: Sequence[WriteRecord]) -> list[str | None]:
         return [self.remote.find(record.key) for record in records]
 
 
-def apply_until_crash(store_location: str, remote_path: str, changes_path: str, die_after_batch: int) -> None:
+def apply_until_crash(
+    store_location: str, remote_path: str, changes_path: str, die_after_batch: int, concurrency: int = 1
+) -> None:
     """The child process: apply a change set and die after the given batch reached the remote."""
     store = StateStore(store_location)
     writer = SqliteRemoteWriter(
-        SqliteRemote(Path(remote_path)), batch_size=2, die_after_batch=die_after_batch
+        SqliteRemote(Path(remote_path)),
+        batch_size=2,
+        die_after_batch=die_after_batch,
+        concurrency=concurrency,
     )
     changes = pd.read_json(changes_path, orient="records", dtype=False).astype("string")
     apply_changes(changes, store=store, sync_id=SYNC, writer=writer)
 
 
 def run_child_that_crashes(
-    store_location: str, remote: SqliteRemote, changes: pd.DataFrame, tmp: Path
+    store_location: str,
+    remote: SqliteRemote,
+    changes: pd.DataFrame,
+    tmp: Path,
+    die_after_batch: int = 2,
+    concurrency: int = 1,
 ) -> None:
     changes_path = tmp / "changes.json"
     changes.to_json(changes_path, orient="records")
     code = (
         "from tests.engine.test_crash_apply import apply_until_crash; "
-        f"apply_until_crash({store_location!r}, {str(remote.path)!r}, {str(changes_path)!r}, 2)"
+        f"apply_until_crash({store_location!r}, {str(remote.path)!r}, {str(changes_path)!r}, "
+        f"{die_after_batch}, {concurrency})"
     )
     child = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert child.returncode == CRASH_EXIT, child.stderr
@@ -192,4 +216,77 @@ def test_writes_interrupted_by_a_crash_are_completed_by_the_next_run(
     assert store.open_intents(SYNC) == []
     assert store.pending(SYNC).empty
     assert len(remote.records()) == 4
+    store.close()
+
+
+def test_a_crash_with_batches_in_flight_at_once_loses_and_duplicates_nothing(
+    store_location: str, tmp_path: Path
+) -> None:
+    """Three batches at a time; the process dies when the fourth reaches the remote, others in the
+    writer's hands: the rerun, concurrent too, makes every record exactly once."""
+    remote = SqliteRemote(tmp_path / "remote.db")
+    keys = [f"k{number:02}" for number in range(12)]
+    changes = creates(keys)
+    run_child_that_crashes(store_location, remote, changes, tmp_path, die_after_batch=4, concurrency=3)
+    written_before = {key for _, key, _ in remote.records()}
+    assert 8 <= len(written_before) < 12
+    store = StateStore(store_location)
+    left_open = {entry.record["key"] for entry in store.open_intents(SYNC)}
+    assert left_open & written_before, "no written batch was left unsettled: the crash proves nothing"
+
+    summary = apply_changes(
+        changes, store=store, sync_id=SYNC, writer=SqliteRemoteWriter(remote, batch_size=2, concurrency=3)
+    )
+
+    written = remote.records()
+    assert sorted(key for _, key, _ in written) == keys
+    links = store.links(SYNC)
+    assert dict(zip(links["key"], links["target_id"], strict=True)) == {key: i for i, key, _ in written}
+    assert summary.recovered == len(left_open & written_before) and summary.failed == 0
+    assert store.open_intents(SYNC) == []
+    assert store.pending(SYNC).empty
+    store.close()
+
+
+class JournalCheckingWriter(SqliteRemoteWriter):
+    """Checks that each batch is in the journal when it is written; the first batch finishes last."""
+
+    def __init__(self, remote: SqliteRemote, store: StateStore, keys: int) -> None:
+        super().__init__(remote, batch_size=1, concurrency=4)
+        self.store = store
+        self.unjournaled: list[str] = []
+        self.order: list[str] = []
+        self.others_done = threading.Semaphore(0)
+        self.keys = keys
+
+    def write(self, kind: str, direction: str, records: Sequence[WriteRecord]) -> list[WriteOutcome]:
+        journaled = {entry.record["key"] for entry in self.store.open_intents(SYNC)}
+        self.unjournaled += [record.key for record in records if record.key not in journaled]
+        if records[0].key == "k00":
+            for _ in range(self.keys - 1):  # held until every other record is written
+                self.others_done.acquire(timeout=60)
+        with self._lock:
+            outcomes = self.remote.write(kind, records)
+            self.order += [record.key for record in records]
+        if records[0].key != "k00":
+            self.others_done.release()
+        return outcomes
+
+
+def test_concurrent_batches_are_journaled_before_their_write_and_settled_in_any_order(
+    store_location: str, tmp_path: Path
+) -> None:
+    remote = SqliteRemote(tmp_path / "remote.db")
+    keys = [f"k{number:02}" for number in range(12)]
+    store = StateStore(store_location)
+    writer = JournalCheckingWriter(remote, store, len(keys))
+
+    summary = apply_changes(creates(keys), store=store, sync_id=SYNC, writer=writer)
+
+    assert writer.unjournaled == []
+    assert writer.order[-1] == "k00"  # written last, though handed out first
+    assert summary.created == 12
+    assert sorted(store.links(SYNC)["key"]) == keys
+    assert store.open_intents(SYNC) == []
+    assert sorted(store.ledger(summary.run_id)["key"]) == keys
     store.close()

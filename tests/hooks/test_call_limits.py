@@ -1,4 +1,4 @@
-"""The ``timeout`` and ``max_wait`` extras of a connection reach the connector's calls."""
+"""The ``timeout``, ``max_wait``, ``rate_limit`` and ``concurrency`` extras of a connection reach the connector's calls."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import json
 
 import pytest
 
+from jirasync.connectors.budget import REDIS_URL_VARIABLE
 from jirasync.connectors.errors import RateLimitedError
+from jirasync.hooks.jira import JiraCloudHook
 from jirasync.hooks.scim import ScimHook
 from sandbox.testing import RunningSandbox
 
@@ -49,3 +51,41 @@ def test_a_limit_that_is_no_number_of_seconds_names_the_connection_and_the_extra
         ValueError, match=r"Airflow connection 'scim_limits': extra max_wait=.* is not a number"
     ):
         hook.get_conn()
+
+
+def jira_connection(
+    monkeypatch: pytest.MonkeyPatch, sandbox: RunningSandbox, **extra: object
+) -> JiraCloudHook:
+    credentials = sandbox.credentials["jira"]
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_JIRA_LIMITS",
+        json.dumps(
+            {
+                "conn_type": "jira",
+                "host": sandbox.url("/jira"),
+                "login": credentials["email"],
+                "password": credentials["api_token"],
+                "extra": extra,
+            }
+        ),
+    )
+    return JiraCloudHook(jira_conn_id="jira_limits")
+
+
+def test_rate_limit_and_concurrency_make_the_jira_budget_in_redis_when_one_is_named(
+    sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(REDIS_URL_VARIABLE, "redis://127.0.0.1:6379/0")
+    connector = jira_connection(monkeypatch, sandbox, rate_limit="50", concurrency="8").get_conn()
+    budget = connector.http.budget
+    assert (budget.name, budget.per_second, budget.concurrency) == ("jira_limits", 50.0, 8)
+    assert budget.redis is not None
+    assert connector.myself()["accountId"]  # calls go through it
+
+
+def test_without_redis_the_budget_is_the_process_own(
+    sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(REDIS_URL_VARIABLE, raising=False)
+    budget = jira_connection(monkeypatch, sandbox, rate_limit="5").get_conn().http.budget
+    assert (budget.concurrency, budget.redis) == (1, None)

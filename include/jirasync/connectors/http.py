@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
+from contextlib import nullcontext
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -24,6 +25,7 @@ import requests
 from requests_toolbelt import MultipartEncoder
 
 from jirasync.connectors.auth import ConnectorAuth
+from jirasync.connectors.budget import VendorBudget
 from jirasync.connectors.clock import Clock, SystemClock
 from jirasync.connectors.errors import (
     ApiError,
@@ -76,6 +78,7 @@ class HttpClient:
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         rate_limiter: TokenBucket | None = None,
+        budget: VendorBudget | None = None,
         clock: Clock | None = None,
         headers: Mapping[str, str] | None = None,
         verify: bool | str = True,
@@ -87,12 +90,18 @@ class HttpClient:
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self.rate_limiter = rate_limiter
+        self.budget = budget
         self.clock = clock or SystemClock()
         self.describe_error = describe_error
         self.calls = CallCounter()
         self.session = requests.Session()
         self.session.verify = verify  # False, or the path of a CA bundle (the sandbox's with --tls)
         self.session.headers.update({"Accept": "application/json", **(headers or {})})
+        if budget is not None:
+            # One kept-alive connection per concurrent call, instead of the default pool of ten.
+            adapter = requests.adapters.HTTPAdapter(pool_maxsize=budget.concurrency)
+            self.session.mount("http://", adapter)
+            self.session.mount("https://", adapter)
 
     def close(self) -> None:
         self.session.close()
@@ -165,6 +174,9 @@ class HttpClient:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock.time())
             retries += 1
             wait = self.retry.delay(retries, retry_after)
+            if self.budget is not None and isinstance(failure, RateLimitedError):
+                # The vendor limits the account, not this call: every caller of the budget waits.
+                self.budget.pause(wait)
             gave_up = self.retry.give_up_reason(retries, waited, wait)
             if gave_up:
                 raise failure.with_detail(gave_up) from None
@@ -216,18 +228,19 @@ class HttpClient:
         if upload is not None:
             data = upload()
             headers = {**(headers or {}), "Content-Type": data.content_type}
-        response = self.session.request(
-            method,
-            url,
-            params=params,
-            json=json,
-            data=data,
-            files=files,
-            headers=headers,
-            auth=self.auth,
-            timeout=self.timeout,
-            stream=stream,
-        )
+        with self.budget.call() if self.budget is not None else nullcontext():
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                json=json,
+                data=data,
+                files=files,
+                headers=headers,
+                auth=self.auth,
+                timeout=self.timeout,
+                stream=stream,
+            )
         logger.debug(
             "%s %s -> %s in %.2f s",
             method,

@@ -22,6 +22,7 @@ from requests_toolbelt import MultipartEncoder
 
 from jirasync.connectors.adf import text_to_adf
 from jirasync.connectors.auth import BasicAuth, ConnectorAuth
+from jirasync.connectors.budget import VendorBudget
 from jirasync.connectors.clock import Clock
 from jirasync.connectors.errors import (
     ApiError,
@@ -147,6 +148,7 @@ class AtlassianSiteConnector:
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
         rate_limiter: TokenBucket | None = None,
+        budget: VendorBudget | None = None,
         verify: bool | str = True,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
@@ -157,6 +159,7 @@ class AtlassianSiteConnector:
             clock=clock,
             retry=retry,
             rate_limiter=rate_limiter,
+            budget=budget,
             verify=verify,
             timeout=timeout,
         )

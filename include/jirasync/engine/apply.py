@@ -5,14 +5,21 @@ recorded in one transaction after. A process that dies in between leaves the int
 next apply asks the writer to `reconcile` it, so a create whose response was lost is recorded,
 not made twice. Records that fail wait in `pending` and come back through `merge_pending`.
 
+A writer with a `concurrency` above 1 has that many batches written at once (one-call-per-record
+writers such as Jira user properties, over a vendor budget that allows as many calls at once). The
+journal stays exact whatever order they finish in: this thread announces each batch before it is
+handed to a writer thread and records each outcome as it comes back.
+
 A dry run walks the same path and stops before the first write.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -228,11 +235,18 @@ class _Run:
                 to_write.setdefault((record.kind, planned.direction), []).append(planned)
         self.store.record_outcome(local)
 
+        concurrency = getattr(self.writer, "concurrency", 1)
         for kind in WRITE_ORDER:
             for direction in DIRECTIONS:
+                group = to_write.get((kind, direction), [])
                 # A writer over two APIs may batch each its own way: batch_sizes[(kind, direction)].
                 size = getattr(self.writer, "batch_sizes", {}).get((kind, direction), self.writer.batch_size)
-                for batch in _batches(to_write.get((kind, direction), []), size):
+                if concurrency > 1:
+                    # Smaller batches for a small group, so every writer thread has one.
+                    size = max(1, min(size, math.ceil(len(group) / concurrency)))
+                    self.write_concurrently(kind, direction, list(_batches(group, size)), concurrency)
+                    continue
+                for batch in _batches(group, size):
                     self.write_batch(kind, direction, batch)
                     self.store.heartbeat(self.sync_id, self.run_id)
 
@@ -240,10 +254,52 @@ class _Run:
         return BatchOutcome(self.sync_id, self.run_id, settled_batches=settled_batches or [])
 
     def write_batch(self, kind: str, direction: str, batch: list[_PlannedRecord]) -> None:
+        batch_id = self.journal(batch)
+        outcomes = self.writer.write(kind, direction, [item.record for item in batch])
+        self.settle(kind, direction, batch, batch_id, outcomes)
+
+    def write_concurrently(
+        self, kind: str, direction: str, batches: list[list[_PlannedRecord]], concurrency: int
+    ) -> None:
+        """Up to `concurrency` batches in the writer's hands at once; journal and store stay on this thread.
+
+        A writer thread that raises stops the apply once the batches in flight are back; theirs and
+        its intents stay open in the journal, and the next run settles them.
+        """
+        in_flight: dict[Future[list[WriteOutcome]], tuple[list[_PlannedRecord], str]] = {}
+        with ThreadPoolExecutor(concurrency, thread_name_prefix=f"apply-{self.sync_id}") as pool:
+            queue = iter(batches)
+            while True:
+                for batch in queue:
+                    batch_id = self.journal(batch)
+                    records = [item.record for item in batch]
+                    in_flight[pool.submit(self.writer.write, kind, direction, records)] = (batch, batch_id)
+                    if len(in_flight) >= concurrency:
+                        break
+                if not in_flight:
+                    return
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    batch, batch_id = in_flight.pop(future)
+                    self.settle(kind, direction, batch, batch_id, future.result())
+                self.store.heartbeat(self.sync_id, self.run_id)
+
+    def journal(self, batch: list[_PlannedRecord]) -> str:
+        """Announce a batch before it is written, so a crash leaves a trace of it."""
         batch_id = uuid.uuid4().hex
         entries = [JournalEntry(batch_id, self.run_id, asdict(item.record), item.changes) for item in batch]
         self.store.journal_intents(self.sync_id, self.run_id, batch_id, entries)
-        outcomes = self.writer.write(kind, direction, [item.record for item in batch])
+        return batch_id
+
+    def settle(
+        self,
+        kind: str,
+        direction: str,
+        batch: list[_PlannedRecord],
+        batch_id: str,
+        outcomes: list[WriteOutcome],
+    ) -> None:
+        """Record what the writer did with a journaled batch, in one transaction."""
         if len(outcomes) != len(batch):
             raise ApplyError(
                 f"the writer of sync {self.sync_id!r} returned {len(outcomes)} outcomes for a batch of "

@@ -6,6 +6,11 @@ may have been applied, and the journal settles it.
 ``max_wait``: seconds one call may spend waiting between retries (default 300). A ``Retry-After``
 longer than what is left of it fails the call at once with a clear error instead of holding a
 worker slot; Airflow's task retry comes back later.
+``rate_limit`` and ``concurrency`` (Jira connections): the vendor's budget, requests per second
+and calls at once, shared by every task that uses the connection (in Redis when
+``JIRASYNC_REDIS_URL`` or the ``jirasync_redis`` connection names one; see
+``jirasync.connectors.budget``). With ``concurrency`` above 1 the apply writes that many records
+at once.
 """
 
 from __future__ import annotations
@@ -13,6 +18,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from redis import Redis
+
+from jirasync.connectors.budget import VendorBudget, redis_url
 from jirasync.connectors.http import DEFAULT_TIMEOUT
 from jirasync.connectors.retry import RetryPolicy
 
@@ -27,14 +35,33 @@ def call_limits(conn_id: str, extras: Mapping[str, Any]) -> dict[str, Any]:
     return options
 
 
+def budget(conn_id: str, extras: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``budget`` option for a connection's ``rate_limit`` extra; none if it sets none."""
+    if extras.get("rate_limit") in (None, ""):
+        return {}
+    per_second = _positive(conn_id, extras, "rate_limit", "a number of requests per second")
+    concurrency = (
+        int(_positive(conn_id, extras, "concurrency", "a number of calls"))
+        if extras.get("concurrency") not in (None, "")
+        else 1
+    )
+    url = redis_url()
+    shared = Redis.from_url(url) if url else None
+    return {"budget": VendorBudget(conn_id, per_second, concurrency, redis=shared)}
+
+
 def _seconds(conn_id: str, extras: Mapping[str, Any], name: str) -> float:
+    return _positive(conn_id, extras, name, "a number of seconds")
+
+
+def _positive(conn_id: str, extras: Mapping[str, Any], name: str, what: str) -> float:
     try:
-        seconds = float(extras[name])
+        number = float(extras[name])
     except (TypeError, ValueError):
-        seconds = -1.0
-    if seconds <= 0:
+        number = -1.0
+    if number <= 0:
         raise ValueError(
-            f"Airflow connection {conn_id!r}: extra {name}={extras[name]!r} is not a number of seconds "
+            f"Airflow connection {conn_id!r}: extra {name}={extras[name]!r} is not {what} "
             "above 0; correct it or remove it to use the default"
         )
-    return seconds
+    return number

@@ -17,6 +17,7 @@ import json
 import logging
 import math
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,8 +138,12 @@ class IdentityToJiraProperties:
 
     def writer(self, run: SyncRun, jira: JiraConnector, source: pd.DataFrame) -> UserPropertyWriter:
         base = run.store.base(run.definition.id)
+        budget = jira.http.budget
         return UserPropertyWriter(
-            jira, run.definition.target.options["property_key"], _values_by_source(base)
+            jira,
+            run.definition.target.options["property_key"],
+            _values_by_source(base),
+            concurrency=budget.concurrency if budget is not None else 1,
         )
 
 
@@ -151,6 +156,7 @@ class UserPropertyWriter:
     held: dict[str, dict[str, Any]]  # per source id, what the property holds now (the base)
     batch_size: int = 50
     records_per_call: int = 1
+    concurrency: int = 1  # batches written at once: the calls the Jira budget allows at once
 
     def write(self, kind: str, direction: str, records: Sequence[WriteRecord]) -> list[WriteOutcome]:
         return [self._write_one(kind, record) for record in records]
@@ -319,28 +325,36 @@ def _search_hidden(
 
     A user searched before with the same email and not found is not searched again, except in a
     full sync: the answer only changes when a Jira account is added, and a full sync finds it.
+    The searches run as many at once as the Jira budget allows calls at once.
     """
     known_keys = {email_key(row["_key"]) for row in rows.values() if row["_key"]}
     found: dict[str, dict[str, Any]] = {}
     not_found: dict[str, str] = {}
-    calls = 0
+    to_search: list[tuple[str, str]] = []
     for source_id, email in zip(unlinked["_id"], unlinked["_key"], strict=True):
         if pd.isna(email) or email in known_keys:
             continue
         if not run.options.full_sync and searched.get(source_id) == email:
             not_found[source_id] = email
             continue
-        calls += 1
-        matches = [
-            u
+        to_search.append((source_id, email))
+
+    def search(email: str) -> list[str]:
+        return [
+            u.account_id
             for u in jira.search_users(query=email)
             if u.account_type == "atlassian" and (u.email is None or email_key(u.email) == email)
         ]
-        if len(matches) == 1:
-            found[matches[0].account_id] = {"_id": matches[0].account_id, "_key": email}
-        else:
-            not_found[source_id] = email
-    return found, not_found, calls
+
+    budget = jira.http.budget
+    with ThreadPoolExecutor(budget.concurrency if budget is not None else 1) as pool:
+        answers = pool.map(search, [email for _, email in to_search])
+        for (source_id, email), matches in zip(to_search, answers, strict=True):
+            if len(matches) == 1:
+                found[matches[0]] = {"_id": matches[0], "_key": email}
+            else:
+                not_found[source_id] = email
+    return found, not_found, len(to_search)
 
 
 def _values_by_source(base: pd.DataFrame) -> dict[str, dict[str, Any]]:
