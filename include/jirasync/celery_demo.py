@@ -19,7 +19,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -226,7 +226,7 @@ class CeleryStack(LocalStack):
         self.runs[dag_id] = CeleryRun(state, hosts)
         return DagRunResult(dag_id, state == "success", self._gather_logs(dag_id, run_id))
 
-    def _wait_for(self, done: Any, what: str) -> None:
+    def _wait_for(self, done: Callable[[], bool], what: str) -> None:
         deadline = time.monotonic() + RUN_TIMEOUT_S
         while not done():
             self._check_alive()

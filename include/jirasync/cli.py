@@ -76,7 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "celery-demo":
         from jirasync.celery_demo import run_celery_demo
 
-        return run_celery_demo(args.users, args.seed, args.port)
+        try:
+            return run_celery_demo(args.users, args.seed, args.port)
+        except KeyboardInterrupt:
+            print("\nInterrupted: every process it started is stopped.", file=sys.stderr)
+            return 130
     if args.command == "check":
         return check_definitions(args.folder)
     if args.command in ("plan", "links", "ledger"):
