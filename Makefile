@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 export JIRASYNC_SANDBOX_PORT ?= 8900
 
-.PHONY: demo test airflow bench lint lock venv clean
+.PHONY: demo celery-demo test airflow bench lint lock venv clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/jirasync demo
+
+# The syncs on the CeleryExecutor: PostgreSQL and Redis on this machine, two Celery workers
+# (make celery-demo AIRFLOW_PORT=8081 moves the api-server).
+celery-demo: $(STAMP)
+	$(BIN)/jirasync celery-demo --port $(AIRFLOW_PORT)
 
 # The browser tests drive Debian's Chromium: installed here where it is missing (as root, or
 # through sudo).
@@ -63,4 +68,4 @@ lock:
 	$(BIN)/uv pip compile --python-version 3.11 --no-header --quiet requirements-dev.txt -o constraints.txt
 
 clean:
-	rm -rf $(VENV) .airflow .pytest_cache
+	rm -rf $(VENV) .airflow .airflow-celery .pytest_cache

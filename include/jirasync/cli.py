@@ -20,6 +20,13 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="run every sync once against the sandbox and print a summary")
     demo.add_argument("--users", type=int, default=2000, help="people in the sandbox's world")
     demo.add_argument("--seed", type=int, default=7, help="random seed of the sandbox's world")
+    celery = commands.add_parser(
+        "celery-demo",
+        help="run every sync on the CeleryExecutor (PostgreSQL, Redis, two workers) and compare with the demo",
+    )
+    celery.add_argument("--users", type=int, default=500, help="people in each of the two sandbox worlds")
+    celery.add_argument("--seed", type=int, default=7)
+    celery.add_argument("--port", type=int, default=8080, help="port of the Airflow api-server")
     ui = commands.add_parser("airflow", help="airflow standalone with the project's DAGs on the sandbox")
     ui.add_argument("--users", type=int, default=2000)
     ui.add_argument("--seed", type=int, default=7)
@@ -66,6 +73,14 @@ def main(argv: list[str] | None = None) -> int:
         from jirasync.demo import run_demo
 
         return run_demo(args.users, args.seed)
+    if args.command == "celery-demo":
+        from jirasync.celery_demo import run_celery_demo
+
+        try:
+            return run_celery_demo(args.users, args.seed, args.port)
+        except KeyboardInterrupt:
+            print("\nInterrupted: every process it started is stopped.", file=sys.stderr)
+            return 130
     if args.command == "check":
         return check_definitions(args.folder)
     if args.command in ("plan", "links", "ledger"):

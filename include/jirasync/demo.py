@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jirasync.engine.definitions import read_definitions
+from jirasync.engine.definitions import SyncDefinition, read_definitions
 from jirasync.local_stack import LocalStack, SandboxProcess
 
 SUMMARY_COLUMNS = (
@@ -39,24 +39,31 @@ def run_demo(users: int, seed: int) -> int:
         if not definitions:
             print("\nNo sync is defined in include/syncs yet: nothing to run.")
             return 0
-        summaries = []
-        exit_code = 0
         print()
-        for definition in definitions:
-            dag_id = f"jirasync__{definition.id}"
-            print(f"Running {dag_id} ...", flush=True)
-            result = stack.run_dag(dag_id)
-            summary = stack.latest_summary(definition.id) or {"sync": definition.id}
-            if not result.succeeded:
-                failed = result.failures() or ["the run failed before any step reported"]
-                print(f"  FAILED: {failed[0]}\n  full log: {result.log_path}")
-                summary["failed"] = summary.get("failed") or "run failed"
-                exit_code = 1
-            summaries.append(summary)
+        summaries, exit_code = run_syncs(stack, definitions)
         print()
         print(summary_table(summaries))
         print(f"\nLogs of each run: {stack.airflow_home / 'dag-runs'}")
     return exit_code
+
+
+def run_syncs(stack: LocalStack, definitions: list[SyncDefinition]) -> tuple[list[dict[str, Any]], int]:
+    """Run each sync's DAG once, in turn, and collect the summaries its runs recorded; the exit code is
+    1 when any run failed (its failure is printed with where its full log is)."""
+    summaries = []
+    exit_code = 0
+    for definition in definitions:
+        dag_id = f"jirasync__{definition.id}"
+        print(f"Running {dag_id} ...", flush=True)
+        result = stack.run_dag(dag_id)
+        summary = stack.latest_summary(definition.id) or {"sync": definition.id}
+        if not result.succeeded:
+            failed = result.failures() or ["the run failed before any step reported"]
+            print(f"  FAILED: {failed[0]}\n  full log: {result.log_path}")
+            summary["failed"] = summary.get("failed") or "run failed"
+            exit_code = 1
+        summaries.append(summary)
+    return summaries, exit_code
 
 
 def sandbox_holdings(sandbox: SandboxProcess) -> str:

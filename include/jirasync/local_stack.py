@@ -120,9 +120,14 @@ class LocalStack:
             )
         return DagRunResult(dag_id, result.returncode == 0, log_path)
 
+    @property
+    def state_url(self) -> str:
+        """The state store the DAGs write to: with no ``jirasync_state`` connection, SQLite in the home."""
+        return f"sqlite:///{self.airflow_home / 'jirasync' / 'state.db'}"
+
     def latest_summary(self, sync_id: str) -> dict[str, Any] | None:
         """The report of the sync's latest run, from the state store the run wrote it to."""
-        engine = sa.create_engine(f"sqlite:///{self.airflow_home / 'jirasync' / 'state.db'}")
+        engine = sa.create_engine(self.state_url)
         try:
             with engine.connect() as connection:
                 row = connection.execute(

@@ -286,6 +286,19 @@ def test_a_database_password_is_not_shown(postgres_url: str) -> None:
     store.close()
 
 
+def test_a_postgresql_url_without_a_driver_as_the_airflow_connection_gives_it_saves_links(
+    postgres_url: str,
+) -> None:
+    store = StateStore("postgresql://" + postgres_url.split("://", 1)[1])
+    try:
+        store.save_links(
+            "bare", pd.DataFrame({"source_id": ["s1"], "target_id": ["t1"], "key": ["k"], "origin": ["auto"]})
+        )
+        assert store.links("bare")["target_id"].tolist() == ["t1"]
+    finally:
+        store.close()
+
+
 def test_a_sqlite_path_gets_its_folder(tmp_path: Path) -> None:
     store = StateStore(tmp_path / "airflow" / "jirasync" / "state.db")
     store.save_cursor("s", "src", json.dumps({"watermark": "2025-01-01"}))

@@ -209,8 +209,14 @@ def utc_now() -> datetime:
 
 
 def engine_url(location: str | os.PathLike[str]) -> str:
-    """A URL is used as given; anything else is the path of a SQLite file."""
+    """A URL is used as given, but for PostgreSQL's driver; anything else is the path of a SQLite file.
+
+    A ``postgresql://`` URL with no driver (what the ``jirasync_state`` connection gives) means psycopg
+    3 to SQLAlchemy 2.1, and the bulk upsert is psycopg2's (``execute_values``): it gets psycopg2.
+    """
     text = os.fspath(location)
+    if text.startswith("postgresql://"):
+        return "postgresql+psycopg2://" + text.removeprefix("postgresql://")
     if "://" in text:
         return text
     path = Path(text).expanduser().resolve()
