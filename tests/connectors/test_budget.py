@@ -124,19 +124,23 @@ def test_a_429_to_one_worker_pauses_the_calls_of_another(scripted_server: Script
 
     scripted_server.script("/items", rate_limited, Reply(200, {"ok": True}))
     scripted_server.script("/other", other)
+    budgets = [worker(name, 1000, 4) for _ in range(2)]
     clients = [
         HttpClient(
             "Jira",
             scripted_server.url,
             BasicAuth("bot@example.com", "api-token-1234"),
-            budget=worker(name, 1000, 4),
+            budget=budget,
             retry=RetryPolicy(base_delay=0.01),
         )
-        for _ in range(2)
+        for budget in budgets
     ]
     first = threading.Thread(target=clients[0].request_json, args=("GET", "/items"))
     first.start()
     answered_429.wait()
+    # Worker two calls once worker one has taken in the 429: a loaded machine may take a while.
+    while not budgets[0].paused_for():
+        time.sleep(0.001)
     assert clients[1].request_json("GET", "/other") == {"ok": True}
     first.join()
     assert arrivals["other"] - arrivals["429"] >= 0.9
