@@ -116,6 +116,23 @@ class EndToEnd:
                 .where(AssetModel.uri == f"jirasync://{sync_id}/", AssetEvent.timestamp >= self.since)
             )
 
+    def task_states(self, sync_id: str) -> dict[str, str]:
+        """Each task's state in the sync's latest DAG run, as the UI shows them."""
+        from airflow.models.dagrun import DagRun
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.utils.session import create_session
+        from sqlalchemy import select
+
+        dag_id = f"jirasync__{sync_id}"
+        with create_session() as session:
+            latest = select(DagRun.run_id).where(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).limit(1)
+            rows = session.execute(
+                select(TaskInstance.task_id, TaskInstance.state).where(
+                    TaskInstance.dag_id == dag_id, TaskInstance.run_id == latest.scalar_subquery()
+                )
+            )
+            return {task_id: str(state) for task_id, state in rows}
+
     def ledger(self, sync_id: str) -> list[dict[str, Any]]:
         """What the sync's latest run recorded, change by change (skips with their reason included)."""
         with sqlite3.connect(self.stack.airflow_home / "jirasync" / "state.db") as db:

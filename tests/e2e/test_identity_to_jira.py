@@ -120,6 +120,40 @@ def test_first_run_writes_the_matched_users_and_a_second_run_only_reads_the_mini
     assert resync["api_calls"] == resync["ideal_api_calls"]
 
 
+def test_a_run_whose_source_changed_nothing_reads_no_target_skips_check_and_apply_and_says_so(
+    e2e: EndToEnd,
+) -> None:
+    e2e.run("entra_to_jira")
+    assert e2e.task_states("entra_to_jira")["apply"] == "success"
+
+    e2e.sandbox.clear_counters()
+    result = e2e.attempt("entra_to_jira")
+    assert result.succeeded, result.failures()
+    assert e2e.task_states("entra_to_jira") == {
+        "extract_source": "success",
+        "extract_target": "success",
+        "plan": "success",
+        "check": "skipped",
+        "apply": "skipped",
+        "report": "success",
+        "announce_changes": "skipped",
+    }
+    idle = e2e.stack.latest_summary("entra_to_jira")
+    assert idle is not None
+    said = idle["nothing_changed"]
+    assert said.startswith("nothing changed since ") and said.endswith(": target not read")
+    assert said in result.log_path.read_text()
+    assert idle["read_target"] == idle["updated"] == idle["failed"] == 0
+    assert e2e.calls("jira") == 0 and idle["api_calls"] == idle["ideal_api_calls"] == 2
+
+    # The idle run kept Graph's new delta link: a user changed after it is read and written.
+    changed = sorted(matchable(e2e, graph_users(e2e), "mail"))[0]
+    e2e.sandbox.edit("graph", "users", changed, jobTitle="Chief Idler")
+    after = e2e.run("entra_to_jira")
+    assert after["updated"] == 1 and "nothing_changed" not in after
+    assert e2e.task_states("entra_to_jira")["apply"] == "success"
+
+
 def test_a_sync_whose_id_reads_as_a_number_runs_as_itself(e2e: EndToEnd) -> None:
     dry = e2e.run(NUMERIC_ID, dry_run=True)
     assert dry["sync"] == NUMERIC_ID and dry["updated"] > 0

@@ -119,6 +119,43 @@ def test_many_links_are_saved_and_read_in_bulk(state_store: StateStore) -> None:
     assert len(state_store.base("big")) == count
 
 
+def test_the_base_of_a_few_records_is_read_by_their_ids_across_queries(state_store: StateStore) -> None:
+    ids = [f"s{number}" for number in range(1_200)]  # more ids than one query takes
+    state_store.save_base("big", pd.DataFrame({"source_id": ids, "field": "title", "value": '"x"'}))
+    state_store.save_base("other", pd.DataFrame({"source_id": ["s1"], "field": "title", "value": '"y"'}))
+    wanted = [*ids[::2], "s1", "s1", "gone"]  # repeated and unknown ids are harmless
+    read = state_store.base("big", wanted)
+    assert sorted(read["source_id"]) == sorted([*ids[::2], "s1"])
+    assert set(read["value"]) == {'"x"'} and list(read.columns) == ["source_id", "field", "value"]
+    assert state_store.base("big", []).empty
+
+
+def test_records_wait_for_the_next_run_while_a_failure_is_pending_or_an_intent_open(
+    state_store: StateStore,
+) -> None:
+    assert not state_store.waiting("crm")
+    failure = {"key": "k1", "changes": [{"kind": "update", "key": "k1"}], "error": "HTTP 503"}
+    state_store.record_outcome(BatchOutcome("crm", "run-1", failed=[failure]))
+    assert state_store.waiting("crm") and not state_store.waiting("other")
+    state_store.record_outcome(BatchOutcome("crm", "run-2", succeeded_keys=["k1"]))
+    assert not state_store.waiting("crm")
+
+    entry = JournalEntry("b1", "run-3", {"kind": "create", "key": "k2"}, [{"kind": "create", "key": "k2"}])
+    state_store.journal_intents("crm", "run-3", "b1", [entry])
+    assert state_store.waiting("crm")
+    state_store.record_outcome(BatchOutcome("crm", "run-3", settled_batches=["b1"]))
+    assert not state_store.waiting("crm")
+
+
+def test_a_cursor_says_when_it_was_saved(state_store: StateStore) -> None:
+    assert state_store.cursor_saved_at("crm", "source") is None
+    before = utc_now()
+    state_store.save_cursor("crm", "source", "delta-1")
+    saved = state_store.cursor_saved_at("crm", "source")
+    assert saved is not None and before <= saved <= utc_now()
+    assert state_store.cursor_saved_at("crm", "target") is None
+
+
 def test_removing_links_forgets_their_base(state_store: StateStore) -> None:
     state_store.save_links(
         "crm",

@@ -42,6 +42,8 @@ def test_a_task_group_runs_the_pipeline_in_order_with_the_vendors_pools() -> Non
     assert tasks["contacts.check"].retries == 0
     announce = tasks["contacts.announce_changes"]
     assert announce.trigger_rule == "all_done"
+    # A run whose source changed nothing skips the check and the apply, and still reports.
+    assert tasks["contacts.report"].trigger_rule == "none_failed"
     assert [outlet.uri for outlet in announce.outlets] == ["jirasync://jira_to_zoho_contacts/"]
     assert {task.folder for task in dag.tasks} == {str(EXAMPLE_SYNCS)}
 

@@ -169,6 +169,7 @@ stream_links_table = sa.Table(
 STREAM_LINK_COLUMNS = ["origin_side", "origin_id", "mirror_id", "record_id", "issue_key", "digest"]
 
 INTENT = "intent"  # the journal holds intents only: a settled batch's rows are deleted
+KEYS_PER_QUERY = 500  # ids per IN (...): under SQLite's bound-parameter limit, few round trips
 
 
 class SyncLockedError(RuntimeError):
@@ -282,12 +283,22 @@ class StateStore:
         with self.engine.connect() as connection:
             return _frame(connection.execute(query), LINK_COLUMNS)
 
-    def base(self, sync_id: str) -> pd.DataFrame:
+    def base(self, sync_id: str, source_ids: Iterable[str] | None = None) -> pd.DataFrame:
+        """The sync's base, or only that of ``source_ids``: a run that read a few changed records
+        need not read and decode the base of every linked one."""
         query = sa.select(*(base_table.c[name] for name in BASE_COLUMNS)).where(
             base_table.c.sync_id == sync_id
         )
+        if source_ids is None:
+            with self.engine.connect() as connection:
+                return _frame(connection.execute(query), BASE_COLUMNS)
+        wanted = sorted(set(source_ids))
+        rows: list[sa.Row[Any]] = []
         with self.engine.connect() as connection:
-            return _frame(connection.execute(query), BASE_COLUMNS)
+            for start in range(0, len(wanted), KEYS_PER_QUERY):
+                chunk = wanted[start : start + KEYS_PER_QUERY]
+                rows.extend(connection.execute(query.where(base_table.c.source_id.in_(chunk))))
+        return _frame(rows, BASE_COLUMNS)
 
     def save_links(self, sync_id: str, links: pd.DataFrame) -> None:
         """Insert or replace links (columns as `links()` returns them), keyed by source id."""
@@ -346,6 +357,15 @@ class StateStore:
         )
         with self.engine.connect() as connection:
             return connection.execute(query).scalar_one_or_none()
+
+    def cursor_saved_at(self, sync_id: str, source: str) -> datetime | None:
+        """When the cursor was last saved: the moment a run that reads nothing new has been idle since."""
+        query = sa.select(cursors_table.c.updated_at).where(
+            cursors_table.c.sync_id == sync_id, cursors_table.c.source == source
+        )
+        with self.engine.connect() as connection:
+            saved = connection.execute(query).scalar_one_or_none()
+        return None if saved is None else _as_utc(saved)
 
     def save_cursor(self, sync_id: str, source: str, value: str) -> None:
         row = {"sync_id": sync_id, "source": source, "value": value, "updated_at": utc_now()}
@@ -445,6 +465,18 @@ class StateStore:
             ]
         frame = pd.DataFrame(rows, columns=[*CHANGE_COLUMNS, "attempts"])
         return frame.astype({column: "string" for column in CHANGE_COLUMNS} | {"attempts": "int64"})
+
+    def waiting(self, sync_id: str) -> bool:
+        """Whether records wait for the next run: a failed write to retry, or a journal intent whose
+        outcome was never recorded (a crash), which the apply must reconcile."""
+        queries = [
+            sa.select(pending_table.c.key).where(pending_table.c.sync_id == sync_id).limit(1),
+            sa.select(journal_table.c.id)
+            .where(journal_table.c.sync_id == sync_id, journal_table.c.state == INTENT)
+            .limit(1),
+        ]
+        with self.engine.connect() as connection:
+            return any(connection.execute(query).first() is not None for query in queries)
 
     # decisions
 

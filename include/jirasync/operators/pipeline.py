@@ -129,11 +129,19 @@ class ApplyChangesOperator(SyncStepOperator):
 
 
 class ReportRunOperator(SyncStepOperator):
-    """Write the run's summary to the log, XCom and the state store; fails if records were not written."""
+    """Write the run's summary to the log, XCom and the state store; fails if records were not written.
+
+    It runs when the apply was skipped (``none_failed``): a run whose source changed nothing skips
+    the check and the apply, and its report says so.
+    """
 
     step = "report"
     inputs = ("source", "target", "applied")
     template_fields = ("folder", *inputs)
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trigger_rule", "none_failed")
+        super().__init__(**kwargs)
 
 
 class AnnounceChangesOperator(SyncStepOperator):

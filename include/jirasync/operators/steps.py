@@ -23,14 +23,14 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundExceptio
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 
 from jirasync.connectors.errors import AuthenticationError, FatalApiError, PermissionDeniedError
-from jirasync.engine.apply import apply_changes
+from jirasync.engine.apply import ApplySummary, apply_changes
 from jirasync.engine.checks import GateFailed, check_run
 from jirasync.engine.definitions import Endpoint, read_definitions
 from jirasync.engine.keys import EMAIL_PATTERN
 from jirasync.engine.render import render_plan
 from jirasync.engine.revert import RevertError, revert_changes
 from jirasync.engine.staging import read_frame, write_frame
-from jirasync.engine.store import StateStore, utc_now
+from jirasync.engine.store import CHANGE_COLUMNS, StateStore, utc_now
 from jirasync.hooks.state import state_store_location
 from jirasync.operators.connectors import api_calls, connector_for
 from jirasync.syncs.family import (
@@ -41,6 +41,7 @@ from jirasync.syncs.family import (
     Window,
     family_for,
     sync_pair_streams,
+    target_has_changes_of_its_own,
 )
 from jirasync.syncs.planning import plan_run
 
@@ -69,21 +70,31 @@ def extract_source(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, An
     with _fail_at_once_when_unfixable_by_retry(run, run.definition.source, reading=True):
         connector = connector_for(run.definition.source)
         extract = family_for(run.definition).read_source(run, connector)
-    return {**_staged(run, context, "source", extract, connector), "read_at": read_at.isoformat()}
+    return {**_staged(run, context, "source", extract, api_calls(connector)), "read_at": read_at.isoformat()}
 
 
 def extract_target(sync_id: str, syncs_dir: str, source: Staged, **context: Any) -> dict[str, Any]:
     run = _sync_run(sync_id, syncs_dir, context)
+    idle = _idle(run, _result(source, "extract_source"))
+    if idle:
+        log.info("sync '%s': %s", sync_id, idle)
+        nothing = Extract(pd.DataFrame({"_id": pd.Series(dtype="string")}), complete=False)
+        return {**_staged(run, context, "target", nothing, {}), "idle": idle}
     source_read = _extract(source, "extract_source")
     read_at = utc_now()
     with _fail_at_once_when_unfixable_by_retry(run, run.definition.target, reading=True):
         connector = connector_for(run.definition.target)
         extract = family_for(run.definition).read_target(run, connector, source_read)
-    return {**_staged(run, context, "target", extract, connector), "read_at": read_at.isoformat()}
+    return {**_staged(run, context, "target", extract, api_calls(connector)), "read_at": read_at.isoformat()}
 
 
 def plan(sync_id: str, syncs_dir: str, source: Staged, target: Staged, **context: Any) -> dict[str, Any]:
     run = _sync_run(sync_id, syncs_dir, context)
+    idle = _result(target, "extract_target").get("idle")
+    if idle:  # nothing read, nothing to compare: the check and the apply are skipped
+        log.info("sync '%s': %s; nothing planned", sync_id, idle)
+        empty = pd.DataFrame(columns=CHANGE_COLUMNS, dtype="string")
+        return {"path": write_frame(empty, _staging(context, sync_id, "changes")), "idle": idle}
     planned_at = _read_at(source, target)
     revert_run = str(run.options.extra.get("revert_run") or "").strip()
     if revert_run:
@@ -104,6 +115,9 @@ def plan(sync_id: str, syncs_dir: str, source: Staged, target: Staged, **context
 def check(
     sync_id: str, syncs_dir: str, source: Staged, target: Staged, planned: Staged, **context: Any
 ) -> dict[str, Any]:
+    idle = _result(planned, "plan").get("idle")
+    if idle:
+        raise AirflowSkipException(f"sync '{sync_id}': {idle}; nothing to check")
     run = _sync_run(sync_id, syncs_dir, context)
     changes = read_frame(_result(planned, "plan")["path"])
     source_read = _extract(source, "extract_source")
@@ -186,7 +200,8 @@ def report(
     run = _sync_run(sync_id, syncs_dir, context)
     source = _result(source, "extract_source")
     target = _result(target, "extract_target")
-    applied = _result(applied, "apply")
+    idle = target.get("idle")
+    applied = _idle_run(run, source) if idle and applied is None else _result(applied, "apply")
     calls: dict[str, int] = {}
     for step in (source, target, applied):
         for endpoint, count in step["calls"].items():
@@ -208,6 +223,7 @@ def report(
         "adjusted_values": [*source.get("adjusted", []), *target.get("adjusted", [])],
         **{name: applied[name] for name in STREAMS if name in applied},
         "seconds": round(time.time() - started.timestamp(), 1) if started else None,
+        **({"nothing_changed": idle} if idle else {}),
     }
     run.store.finish_run(
         applied["run_id"], "partial" if applied["failed"] else "success", {**applied, **summary}
@@ -234,6 +250,35 @@ def announce_changes(sync_id: str, syncs_dir: str, applied: Staged, **context: A
 
 
 # plumbing
+
+
+def _idle(run: SyncRun, source: dict[str, Any]) -> str | None:
+    """Why this run need not read the target, or None when it must: the source's read since the
+    cursor found nothing, nothing waits from earlier runs, the run was not asked to read more, and
+    the family says its target brings no changes of its own."""
+    options = run.options
+    if source["rows"] or source["complete"] or options.full_sync or options.only:
+        return None
+    if str(options.extra.get("revert_run") or "").strip() or len(read_frame(source["removed_path"])):
+        return None
+    if run.store.waiting(run.definition.id) or target_has_changes_of_its_own(run):
+        return None
+    if run.window is not None:
+        return f"nothing changed in the data interval {run.window}: target not read"
+    saved = run.store.cursor_saved_at(run.definition.id, "source")
+    since = f"{saved:%Y-%m-%d %H:%M:%S} UTC" if saved else "the last run"
+    return f"nothing changed since {since}: target not read"
+
+
+def _idle_run(run: SyncRun, source: dict[str, Any]) -> dict[str, Any]:
+    """The apply's result for a run that read no target: the run recorded as applying nothing, and
+    the source's new cursor kept (a delta link kept unused expires)."""
+    sync_id = run.definition.id
+    run.store.start_run(sync_id, run.run_id, dry_run=run.options.dry_run)
+    if not run.options.dry_run and source["cursor"] is not None:
+        run.store.save_cursor(sync_id, "source", source["cursor"])
+    nothing = ApplySummary(sync_id=sync_id, run_id=run.run_id, dry_run=run.options.dry_run)
+    return {**nothing.to_dict(), "calls": {}, "ideal_calls": 0}
 
 
 def _sync_run(sync_id: str, syncs_dir: str, context: dict[str, Any]) -> SyncRun:
@@ -370,7 +415,7 @@ def _staging(context: dict[str, Any], sync_id: str, name: str) -> str:
 
 
 def _staged(
-    run: SyncRun, context: dict[str, Any], side: str, extract: Extract, connector: Any
+    run: SyncRun, context: dict[str, Any], side: str, extract: Extract, calls: dict[str, int]
 ) -> dict[str, Any]:
     removed = pd.DataFrame({"_id": pd.Series(extract.removed, dtype="string")})
     if extract.adjusted:
@@ -387,7 +432,7 @@ def _staged(
         "rows": len(extract.frame),
         "complete": extract.complete,
         "cursor": extract.cursor,
-        "calls": _added(api_calls(connector), extract.calls),
+        "calls": _added(calls, extract.calls),
         "ideal_calls": extract.ideal_calls,
         "adjusted": list(extract.adjusted[:MAX_SKIPPED_SHOWN]),
     }

@@ -142,6 +142,14 @@ def family_for(definition: SyncDefinition) -> SyncFamily:
     return module.FAMILY
 
 
+def target_has_changes_of_its_own(run: SyncRun) -> bool:
+    """Whether the target may hold changes this run must bring even when the source changed nothing
+    (records ↔ issues reads Jira's edits). A family says so by ``target_has_changes``; one that
+    does not say is read, as reading is never wrong, only slower."""
+    says = getattr(family_for(run.definition), "target_has_changes", None)
+    return True if says is None else says(run)
+
+
 def sync_pair_streams(run: SyncRun, connector: Any) -> dict[str, Any]:
     """The streams of the linked pairs, once the links are written: records ↔ issues mirrors notes
     ↔ comments and files ↔ attachments (their outcomes by the run summary's key); the other

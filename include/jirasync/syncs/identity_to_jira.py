@@ -31,6 +31,7 @@ from jirasync.connectors.scim import scim_equals
 from jirasync.engine.apply import WriteOutcome, WriteRecord
 from jirasync.engine.frames import from_json, normalise_key, source_frame, typed_column
 from jirasync.engine.keys import email_key
+from jirasync.engine.store import LINK_COLUMNS, StateStore
 from jirasync.syncs.family import Extract, SyncRun, say_window_cannot_narrow
 from jirasync.syncs.identity_attributes import GRAPH_MANAGER_ATTRIBUTES
 
@@ -54,8 +55,9 @@ class IdentityToJiraProperties:
         if not complete:
             frame = _keep_unsent_values(frame, users, run)
         frame["_active"] = pd.array([_active(user) for user in users], dtype="boolean")
-        links = run.store.links(definition.id)
         gone = set(removed)
+        # A delta that removed no one needs no links: most runs read nothing else.
+        links = run.store.links(definition.id) if complete or gone else pd.DataFrame(columns=LINK_COLUMNS)
         if complete:
             gone |= set(links["source_id"]) - set(frame["_id"])
         if definition.delete_policy == "clear":
@@ -73,7 +75,10 @@ class IdentityToJiraProperties:
     def read_target(self, run: SyncRun, jira: JiraConnector, source: Extract) -> Extract:
         definition = run.definition
         links = run.store.links(definition.id)
-        base = run.store.base(definition.id)
+        # The plan compares only the links of the records read (planning's links in scope): after an
+        # incremental read, only their base is read and decoded.
+        read = None if source.complete else {*source.frame["_id"], *source.removed}
+        base = run.store.base(definition.id, read)
         unlinked = source.frame[~source.frame["_id"].isin(links["source_id"])]
         ideal = 0
         if run.options.full_sync or source.complete or len(unlinked):
@@ -116,6 +121,10 @@ class IdentityToJiraProperties:
             frame[mapping.target] = typed_column(values, as_set=mapping.set)
         return frame
 
+    def target_has_changes(self, run: SyncRun) -> bool:
+        """Properties are never read back but on a repair (a full sync): Jira brings nothing of its own."""
+        return False
+
     def refine(self, run: SyncRun, changes: pd.DataFrame) -> pd.DataFrame:
         """jirasync never creates Jira users: a create becomes a skip that says why."""
         creates = changes["kind"] == "create"
@@ -137,29 +146,38 @@ class IdentityToJiraProperties:
         return pd.concat([changes[~creates], skips], ignore_index=True).astype("string")
 
     def writer(self, run: SyncRun, jira: JiraConnector, source: pd.DataFrame) -> UserPropertyWriter:
-        base = run.store.base(run.definition.id)
         budget = jira.http.budget
         return UserPropertyWriter(
             jira,
             run.definition.target.options["property_key"],
-            _values_by_source(base),
+            run.store,
+            run.definition.id,
             concurrency=budget.concurrency if budget is not None else 1,
         )
 
 
 @dataclass
 class UserPropertyWriter:
-    """One PUT of the whole document per changed user; one DELETE per user whose property is cleared."""
+    """One PUT of the whole document per changed user; one DELETE per user whose property is cleared.
+
+    What each property holds now (the base) is read per batch for its records only: a run that
+    writes a few users does not read every linked user's.
+    """
 
     jira: JiraConnector
     property_key: str
-    held: dict[str, dict[str, Any]]  # per source id, what the property holds now (the base)
+    store: StateStore
+    sync_id: str
     batch_size: int = 50
     records_per_call: int = 1
     concurrency: int = 1  # batches written at once: the calls the Jira budget allows at once
 
     def write(self, kind: str, direction: str, records: Sequence[WriteRecord]) -> list[WriteOutcome]:
-        return [self._write_one(kind, record) for record in records]
+        # On one of apply's writer threads when concurrency > 1: the store's engine serves each
+        # thread its own connection, and the journal stays on apply's own thread.
+        ids = {record.source_id for record in records if record.source_id and kind != "clear"}
+        held = _values_by_source(self.store.base(self.sync_id, ids)) if ids else {}
+        return [self._write_one(kind, record, held) for record in records]
 
     def reconcile(self, records: Sequence[WriteRecord]) -> list[str | None]:
         return [None for _ in records]  # this family never creates
@@ -167,13 +185,13 @@ class UserPropertyWriter:
     def lookup_calls(self, creates: int) -> int:
         return 0
 
-    def _write_one(self, kind: str, record: WriteRecord) -> WriteOutcome:
+    def _write_one(self, kind: str, record: WriteRecord, held: dict[str, dict[str, Any]]) -> WriteOutcome:
         try:
             if kind == "clear":
                 with contextlib.suppress(NotFoundError):  # already gone: what a clear wants
                     self.jira.delete_user_property(record.target_id, self.property_key)
             else:
-                values = {**self.held.get(record.source_id or "", {}), **record.values}
+                values = {**held.get(record.source_id or "", {}), **record.values}
                 values, cut = _fitted(values)
                 for field, length in cut:
                     log.warning(
@@ -280,7 +298,9 @@ def _scim_user(user: dict[str, Any]) -> dict[str, Any]:
 def _keep_unsent_values(frame: pd.DataFrame, users: list[dict[str, Any]], run: SyncRun) -> pd.DataFrame:
     """A change feed may leave out what did not change (Graph's delta keeps the manager out unless
     it changed): a mapped attribute absent from a user's entry keeps the value the property holds."""
-    held = _values_by_source(run.store.base(run.definition.id))
+    roots = {mapping.source.split(".")[0] for mapping in run.definition.fields}
+    unsent_ids = {str(user["id"]) for user in users if not roots <= user.keys()}
+    held = _values_by_source(run.store.base(run.definition.id, unsent_ids)) if unsent_ids else {}
     for mapping in run.definition.fields:
         root = mapping.source.split(".")[0]
         unsent = [index for index, user in enumerate(users) if root not in user]
@@ -305,7 +325,7 @@ def _inactive_rows(run: SyncRun, removed: Iterable[str], links: pd.DataFrame) ->
     gone = [source_id for source_id in removed if source_id in linked.index]
     if not gone or not any(m.target == "active" for m in definition.fields):
         return pd.DataFrame()
-    held = _values_by_source(run.store.base(definition.id))
+    held = _values_by_source(run.store.base(definition.id, gone))
     frame = pd.DataFrame({"_id": pd.Series(gone, dtype="string")})
     frame["_key"] = pd.Series([linked.loc[source_id, "key"] for source_id in gone], dtype="string")
     for mapping in definition.fields:

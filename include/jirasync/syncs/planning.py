@@ -14,13 +14,12 @@ def plan_run(run: SyncRun, source: Extract, target: Extract) -> pd.DataFrame:
     with the records waiting in pending and what the family knows better than the engine."""
     sync_id = run.definition.id
     links = run.store.links(sync_id)
+    in_scope = _links_in_scope(links, source, target)
+    # The plan compares only the links in scope with their base: an incremental read's few records
+    # need only theirs read and decoded, not every linked record's.
+    base = run.store.base(sync_id, None if len(in_scope) == len(links) else in_scope["source_id"])
     changes = plan_changes(
-        run.definition,
-        source.frame,
-        target.frame,
-        _links_in_scope(links, source, target),
-        run.store.base(sync_id),
-        run.store.decisions(sync_id),
+        run.definition, source.frame, target.frame, in_scope, base, run.store.decisions(sync_id)
     )
     changes = merge_pending(changes, run.store.pending(sync_id), links)
     return family_for(run.definition).refine(run, changes)

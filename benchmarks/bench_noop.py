@@ -1,0 +1,162 @@
+"""entra_to_jira at 10,000 and 50,000 people: a first run, then a run whose source changed nothing.
+
+Each step of the pipeline is called in this process as its operator calls it (``jirasync.operators
+.steps``), with the context Airflow would give, against the sandbox; Airflow's own start-up per
+task is left out, so the figures are the steps' own work. The no-op run must read two calls (a
+token and one empty delta page), read no target, skip the check and the apply, and take under
+10 s at 50,000 people. The base rows each run reads from the state store are counted too: a no-op
+run reads none. ``BENCH_NOOP_PEOPLE`` (comma-separated) sets other sizes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowSkipException
+
+from jirasync.engine.store import StateStore
+from jirasync.local_stack import sandbox_connections
+from jirasync.operators import steps
+from sandbox.testing import running_sandbox
+
+SIZES = [int(size) for size in os.environ.get("BENCH_NOOP_PEOPLE", "10000,50000").split(",")]
+SYNC = "entra_to_jira"
+SHIPPED = Path(__file__).resolve().parents[1] / "include" / "syncs" / f"{SYNC}.yaml"
+TARGET_SECONDS = 10.0
+TARGET_CALLS = 2
+STEPS = ("extract_source", "extract_target", "plan", "check", "apply", "report")
+
+
+def main() -> None:
+    logging.disable(logging.INFO)  # the steps' logs would bury the figures
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    for people in SIZES:
+        with tempfile.TemporaryDirectory() as work, _environment(Path(work), people) as syncs_dir:
+            first = run(syncs_dir, "first")
+            report(people, "first run", first)
+            noop = run(syncs_dir, "noop")
+            report(people, "no-op run", noop)
+            seconds = sum(noop["seconds"].values())
+            verdict = "met" if seconds < TARGET_SECONDS and noop["calls"] == TARGET_CALLS else "MISSED"
+            print(
+                f"  target {verdict}: no-op steps {seconds:.1f} s (< {TARGET_SECONDS:.0f} s), "
+                f"{noop['calls']} calls (= {TARGET_CALLS})"
+            )
+
+
+@contextmanager
+def _environment(work: Path, people: int) -> Iterator[Path]:
+    """A sandbox of ``people``, its connections as Airflow reads them from the environment, and the
+    state store and staging in ``work``, as a worker's would be."""
+    syncs = work / "syncs"
+    syncs.mkdir()
+    (syncs / SHIPPED.name).write_text(SHIPPED.read_text())
+    saved = dict(os.environ)
+    with running_sandbox(work / "sandbox", seed=3, users=people) as sandbox:
+        workspace = sandbox.record("assets", "workspace", "workspace")["workspaceId"]
+        os.environ["AIRFLOW_HOME"] = str(work / "airflow")
+        os.environ["JIRASYNC_STAGING_URL"] = str(work / "staging")
+        for conn_id, connection in sandbox_connections(sandbox.base_url, workspace).items():
+            os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(connection)
+        try:
+            yield syncs
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+
+def run(syncs_dir: Path, run_id: str) -> dict[str, Any]:
+    """One run, step by step as the DAG chains them: each step's seconds (or that it was skipped),
+    the API calls the run made and the base rows it read from the state store."""
+    context = _context(run_id)
+    seconds: dict[str, float] = {}
+    skipped: list[str] = []
+
+    def step(name: str, **inputs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return getattr(steps, name)(sync_id=SYNC, syncs_dir=str(syncs_dir), **inputs, **context)
+        except AirflowSkipException:
+            skipped.append(name)
+            return None
+        finally:
+            seconds[name] = time.perf_counter() - started
+
+    with _counting_base_rows() as base_rows:
+        source = step("extract_source")
+        target = step("extract_target", source=source)
+        planned = step("plan", source=source, target=target)
+        checked = step("check", source=source, target=target, planned=planned)
+        applied = None
+        if checked is None:  # Airflow skips the apply after a skipped check (all_success)
+            skipped.append("apply")
+        else:
+            applied = step("apply", source=source, target=target, planned=planned, checked=checked)
+        summary = step("report", source=source, target=target, applied=applied)
+    return {
+        "seconds": seconds,
+        "skipped": skipped,
+        "calls": summary["api_calls"],
+        "ideal": summary["ideal_api_calls"],
+        "updated": summary["updated"],
+        "base_rows": base_rows(),
+        "said": summary.get("nothing_changed"),
+    }
+
+
+def _context(run_id: str) -> dict[str, Any]:
+    """What Airflow hands an operator's execute, as far as the steps read it."""
+    now = datetime.now(UTC)
+    return {
+        "params": {},
+        "ti": SimpleNamespace(try_number=1, dag_id=f"jirasync__{SYNC}"),
+        "run_id": run_id,
+        "dag_run": SimpleNamespace(run_type="manual", start_date=now),
+        "data_interval_start": now,
+        "data_interval_end": now,
+    }
+
+
+@contextmanager
+def _counting_base_rows() -> Iterator[Callable[[], int]]:
+    """Count the base rows every state store reads while the run goes on."""
+    read = 0
+    original = StateStore.base
+
+    def counted(self: StateStore, *args: Any, **kwargs: Any) -> Any:
+        nonlocal read
+        frame = original(self, *args, **kwargs)
+        read += len(frame)
+        return frame
+
+    StateStore.base = counted  # type: ignore[method-assign]
+    try:
+        yield lambda: read
+    finally:
+        StateStore.base = original  # type: ignore[method-assign]
+
+
+def report(people: int, label: str, run: dict[str, Any]) -> None:
+    by_step = ", ".join(
+        f"{name} skipped" if name in run["skipped"] else f"{name} {run['seconds'][name]:.1f} s"
+        for name in STEPS
+    )
+    print(
+        f"{people:>7,} people, {label}: {sum(run['seconds'].values()):.1f} s ({by_step}); "
+        f"{run['calls']:,} calls (ideal {run['ideal']:,}), {run['updated']:,} written, "
+        f"{run['base_rows']:,} base rows read" + (f"; said: {run['said']}" if run["said"] else "")
+    )
+
+
+if __name__ == "__main__":
+    main()
