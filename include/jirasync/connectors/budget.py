@@ -28,8 +28,10 @@ from redis import Redis
 REDIS_URL_VARIABLE = "JIRASYNC_REDIS_URL"
 REDIS_CONN_ID = "jirasync_redis"
 KEY_PREFIX = "jirasync:budget"
-# A worker that dies holding a slot gives it back after this long: longer than any one call.
-SLOT_LEASE = 300.0
+# A worker that dies holding a slot gives it back after this long: a call gives up within its
+# connect and read timeouts (http.DEFAULT_TIMEOUT, 10 s + 60 s), so a longer lease only keeps a
+# dead worker's slots from the next run (at 300 s the rerun after a SIGKILL waited five minutes).
+SLOT_LEASE = 90.0
 # How often a call waiting for a slot or for a pause to end looks again.
 POLL = 0.01
 
