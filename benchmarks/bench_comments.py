@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import tempfile
 import time
-from pathlib import Path
 
-from benchmarks.bench_records_to_issues import SHIPPED, connector, run
-from jirasync.engine.definitions import SyncDefinition, load_definition
+from benchmarks.bench_records_to_issues import connector, deals_world, run
+from jirasync.engine.definitions import SyncDefinition
 from jirasync.engine.store import StateStore
 from jirasync.syncs.comments import CommentsOutcome, sync_comments
 from jirasync.syncs.family import RunOptions, SyncRun
@@ -30,14 +29,7 @@ NOTES_EACH = 5
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as work, running_sandbox(work, seed=1, users=50) as sandbox:
-        present = len(sandbox.records("zoho", "Deals"))
-        sandbox.mutate("zoho", "generate_records", module="Deals", count=DEALS - present)
-        text = SHIPPED.read_text().replace(
-            "[Proposal, Negotiation]", "[Qualification, Proposal, Negotiation]"
-        )
-        (Path(work) / "deals.yaml").write_text(text)
-        definition = load_definition(Path(work) / "deals.yaml")
-        store = StateStore(Path(work) / "state.db")
+        definition, store = deals_world(sandbox, work, DEALS)
         run(sandbox, definition, store)
         streams(sandbox, definition, store)  # the seeded notes
 

@@ -34,17 +34,20 @@ CHANGED = DEALS // 100
 SHIPPED = Path(__file__).resolve().parents[1] / "include" / "syncs" / "zoho_deals_to_jira.yaml"
 
 
+def deals_world(sandbox: RunningSandbox, work: str, deals: int) -> tuple[SyncDefinition, StateStore]:
+    """``deals`` Zoho deals in all, the shipped definition made to give each an issue, and a new
+    state store in ``work``."""
+    present = len(sandbox.records("zoho", "Deals"))
+    sandbox.mutate("zoho", "generate_records", module="Deals", count=deals - present)
+    # Generated deals are in Qualification: the rule names that stage, so every deal gets an issue.
+    text = SHIPPED.read_text().replace("[Proposal, Negotiation]", "[Qualification, Proposal, Negotiation]")
+    (Path(work) / "deals.yaml").write_text(text)
+    return load_definition(Path(work) / "deals.yaml"), StateStore(Path(work) / "state.db")
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as work, running_sandbox(work, seed=1, users=50) as sandbox:
-        present = len(sandbox.records("zoho", "Deals"))
-        sandbox.mutate("zoho", "generate_records", module="Deals", count=DEALS - present)
-        # Generated deals are in Qualification: the rule names that stage, so every issue moves.
-        text = SHIPPED.read_text().replace(
-            "[Proposal, Negotiation]", "[Qualification, Proposal, Negotiation]"
-        )
-        (Path(work) / "deals.yaml").write_text(text)
-        definition = load_definition(Path(work) / "deals.yaml")
-        store = StateStore(Path(work) / "state.db")
+        definition, store = deals_world(sandbox, work, DEALS)
 
         first, calls, seconds = run(sandbox, definition, store)
         creates = first.created
