@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -50,6 +51,40 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         shutil.rmtree(home, ignore_errors=True)
     elif any(home.iterdir()):
         print(f"\nAirflow home of the failed session, with each DAG run's log under dag-runs/: {home}")
+
+
+# Slowest first, so that no long module starts last on a worker while the others idle: the browser
+# tests (one Airflow for all), then the end-to-end modules and the fault matrix (DAG runs), then
+# the rest, made of many short tests that fill the workers' ends.
+SLOWEST_FIRST = ("tests/browser/", "tests/e2e/", "tests/faults/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order the modules by SLOWEST_FIRST (each keeps its tests' order); xdist hands them out in it."""
+
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::")[0]
+        return next(
+            (n for n, folder in enumerate(SLOWEST_FIRST) if path.startswith(folder)), len(SLOWEST_FIRST)
+        )
+
+    items.sort(key=rank)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile`` (``make test``), with every browser test in one unit: they share one
+    Airflow, which takes a minute to start and a core to run, so one process starts it once."""
+    from xdist.scheduler import LoadFileScheduling
+
+    if config.getvalue("dist") != "loadfile":
+        return None
+
+    class SuiteScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "tests/browser/" if nodeid.startswith("tests/browser/") else super()._split_scope(nodeid)
+
+    return SuiteScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -14,18 +14,21 @@ import os
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Page, sync_playwright
+import sqlalchemy as sa
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from jirasync.local_stack import PROJECT_ROOT, LocalStack
 from sandbox.testing import RunningSandbox, running_sandbox
@@ -34,6 +37,8 @@ SCREENSHOTS = PROJECT_ROOT / "test-artifacts" / "screenshots"
 AIRFLOW_START_TIMEOUT_S = 240
 RUN_TIMEOUT_S = 300
 PEOPLE = 200
+LOGIN = ("oncall", "a-password-for-the-test")
+POSTGRES = "postgresql://postgres@127.0.0.1:5432"  # the machine's, trust auth
 # What a headless Chromium needs as root on a machine with no network beyond this one.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -46,22 +51,35 @@ CHROMIUM_ARGS = [
 
 
 @dataclass
+class PostgresStack(LocalStack):
+    """The local stack with its Airflow metadata in a PostgreSQL database."""
+
+    database_url: str = ""
+
+    def airflow_env(self) -> dict[str, str]:
+        return {**super().airflow_env(), "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.database_url}
+
+
+@dataclass
 class AirflowUi:
     url: str
-    stack: LocalStack
+    stack: PostgresStack
     sandbox: RunningSandbox
-    login: tuple[str, str] | None  # user and password, when Airflow asks for a login
+    login: tuple[str, str]  # the user and password the ``page`` fixture signs in with
 
-    def query(self, sql: str, *args: Any) -> list[sqlite3.Row]:
-        """Rows of Airflow's metadata database (SQLite), which the UI's API reads too."""
-        with sqlite3.connect(self.stack.airflow_home / "airflow.db", timeout=30) as db:
-            db.row_factory = sqlite3.Row
-            return db.execute(sql, args).fetchall()
+    @cached_property
+    def database(self) -> sa.Engine:
+        return sa.create_engine(self.stack.database_url)
+
+    def query(self, sql: str, **params: Any) -> list[sa.RowMapping]:
+        """Rows of Airflow's metadata database, which the UI's API reads too."""
+        with self.database.connect() as connection:
+            return list(connection.execute(sa.text(sql), params).mappings())
 
     def runs(self, dag_id: str) -> dict[str, dict[str, Any]]:
         """The DAG's runs by run id, with their state and conf."""
-        rows = self.query("SELECT run_id, state, conf FROM dag_run WHERE dag_id = ?", dag_id)
-        return {row["run_id"]: dict(row) for row in rows}
+        rows = self.query("SELECT run_id, state, conf FROM dag_run WHERE dag_id = :dag", dag=dag_id)
+        return {row["run_id"]: {**row, "conf": row["conf"] or {}} for row in rows}
 
     def wait_for_new_run(self, dag_id: str, known: set[str]) -> dict[str, Any]:
         """The one run of ``dag_id`` not in ``known``, once it has finished."""
@@ -78,22 +96,13 @@ class AirflowUi:
         )
 
 
-@pytest.fixture(scope="module")
-def airflow_login() -> tuple[str, str] | None:
-    """None: every visitor is an admin without a login. A module that tests who is refused
-    overrides this with a user and password, which the ``page`` fixture logs in with."""
-    return None
-
-
-@pytest.fixture(scope="module")
-def airflow_ui(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    airflow_login: tuple[str, str] | None,
-) -> Iterator[AirflowUi]:
-    """Airflow on the sandbox with the shipped definitions, manual-only: unpausing a DAG from the
-    trigger form then starts just the run the test asked for, no scheduled run beside it.
-    A test module may add to Airflow's environment with a module-level ``AIRFLOW_ENV`` dict."""
+@pytest.fixture(scope="session")
+def airflow_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowUi]:
+    """One Airflow for every browser test (tests/conftest.py keeps them on one test process):
+    the shipped definitions made manual-only, so that unpausing a DAG from the trigger form starts
+    just the run the test asked for, with a real login, so that a request without one is refused as
+    in production, and PostgreSQL as its database, as in production: SQLite's one writer at a time
+    made the UI's own writes (a backfill's creation) lose the lock to the dag-processor."""
     workdir = tmp_path_factory.mktemp("airflow-ui")
     syncs = workdir / "syncs"
     syncs.mkdir()
@@ -101,8 +110,8 @@ def airflow_ui(
         lines = definition.read_text().splitlines(keepends=True)
         kept = [line for line in lines if not line.startswith("schedule:")]
         (syncs / definition.name).write_text("".join(kept))
-    with running_sandbox(workdir / "sandbox", seed=7, users=PEOPLE) as sandbox:
-        stack = LocalStack(
+    with running_sandbox(workdir / "sandbox", seed=7, users=PEOPLE) as sandbox, _database() as database:
+        stack = PostgresStack(
             airflow_home=workdir / "airflow",
             sandbox_port=sandbox.port,
             users=PEOPLE,
@@ -110,19 +119,18 @@ def airflow_ui(
             syncs_dir=syncs,
             assets_workspace_id=sandbox.record("assets", "workspace", "workspace")["workspaceId"],
             api_port=_free_port(),
+            database_url=database,
         )
         stack.prepare_airflow()
         stack.import_connections()
         env = {
             **stack.airflow_env(),
-            **_auth_env(workdir, airflow_login),
+            **_login_env(workdir),
             # A definition a test adds or breaks shows within seconds, not the default 30.
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3",
-            # Each browser module (one per test process) has an Airflow of its own: their task log
-            # servers must not meet on the fixed default ports.
+            # The task log servers must not meet another Airflow's on the fixed default ports.
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
-            **getattr(request.module, "AIRFLOW_ENV", {}),
         }
         with (workdir / "standalone.log").open("w") as log:
             process = subprocess.Popen(
@@ -134,26 +142,50 @@ def airflow_ui(
                 start_new_session=True,
             )
             try:
-                ui = AirflowUi(f"http://127.0.0.1:{stack.api_port}", stack, sandbox, airflow_login)
+                ui = AirflowUi(f"http://127.0.0.1:{stack.api_port}", stack, sandbox, LOGIN)
                 _wait_until_ready(ui, process, len(list(syncs.glob("*.yaml"))))
                 yield ui
             finally:
                 _stop(process)
 
 
-@pytest.fixture
-def page(airflow_ui: AirflowUi) -> Iterator[Page]:
+@pytest.fixture(scope="module", autouse=True)
+def fresh_world(airflow_ui: AirflowUi) -> None:
+    """Each module starts on the seeded world with no sync state, whatever the one before it ran:
+    Airflow's own history stays (the tests look only at the runs they start)."""
+    airflow_ui.sandbox.reset()
+    for name in ("state.db", "state.db-wal", "state.db-shm"):
+        (airflow_ui.stack.airflow_home / "jirasync" / name).unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def browser(airflow_ui: AirflowUi) -> Iterator[tuple[Browser, dict[str, Any]]]:
+    """Chromium, and the cookies of one sign-in through Airflow's login form for every page."""
     chromium = shutil.which("chromium")
     assert chromium, "Debian's chromium is not installed; `make test` installs it (apt-get install chromium)"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1200}, base_url=airflow_ui.url)
-            if airflow_ui.login:
-                log_in(page, *airflow_ui.login)
-            yield page
+            context = browser.new_context(base_url=airflow_ui.url)
+            log_in(context.new_page(), *airflow_ui.login)
+            signed_in = context.storage_state()
+            context.close()
+            yield browser, signed_in
         finally:
             browser.close()
+
+
+@pytest.fixture
+def page(airflow_ui: AirflowUi, browser: tuple[Browser, dict[str, Any]]) -> Iterator[Page]:
+    """A signed-in page in a browser context of its own: no other test's stored settings."""
+    chromium, signed_in = browser
+    context = chromium.new_context(
+        viewport={"width": 1400, "height": 1200}, base_url=airflow_ui.url, storage_state=signed_in
+    )
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def log_in(page: Page, user: str, password: str) -> None:
@@ -172,10 +204,8 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
-def _auth_env(workdir: Path, login: tuple[str, str] | None) -> dict[str, str]:
-    if login is None:
-        return {"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"}
-    user, password = login
+def _login_env(workdir: Path) -> dict[str, str]:
+    user, password = LOGIN
     passwords = workdir / "passwords.json"
     passwords.write_text(json.dumps({user: password}))
     return {
@@ -183,6 +213,21 @@ def _auth_env(workdir: Path, login: tuple[str, str] | None) -> dict[str, str]:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{user}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
     }
+
+
+@contextmanager
+def _database() -> Iterator[str]:
+    """A PostgreSQL database of this test session's own (sessions may run side by side), dropped after."""
+    name = f"jirasync_ui_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(f"{POSTGRES}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        yield f"{POSTGRES}/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _wait_until_ready(ui: AirflowUi, process: subprocess.Popen[bytes], dags: int) -> None:
@@ -193,20 +238,17 @@ def _wait_until_ready(ui: AirflowUi, process: subprocess.Popen[bytes], dags: int
             raise RuntimeError(
                 f"airflow standalone stopped; see {ui.stack.airflow_home.parent / 'standalone.log'}"
             )
-        if _answers(f"{ui.url}/api/v2/version") and _dags_written(ui.stack.airflow_home) >= dags:
+        if _answers(f"{ui.url}/api/v2/version") and _dags_written(ui) >= dags:
             return
         time.sleep(1)
     raise RuntimeError(f"Airflow was not ready in {AIRFLOW_START_TIMEOUT_S} s")
 
 
-def _dags_written(airflow_home: Path) -> int:
+def _dags_written(ui: AirflowUi) -> int:
     try:
-        with sqlite3.connect(airflow_home / "airflow.db", timeout=30) as db:
-            (count,) = db.execute(
-                "SELECT count(*) FROM dag WHERE dag_id LIKE 'jirasync__%' AND is_stale = 0"
-            ).fetchone()
-        return count
-    except sqlite3.OperationalError:  # the table is not there until the first parse
+        [row] = ui.query("SELECT count(*) AS n FROM dag WHERE dag_id LIKE 'jirasync__%' AND is_stale = false")
+        return row["n"]
+    except sa.exc.ProgrammingError:  # the table is not there until the first parse
         return 0
 
 

@@ -6,13 +6,10 @@
   start are what tests/e2e drives at length).
 - A broken definition file, as a data engineer meets it: one import error that lists every
   problem of that file, while every other sync stays listed and scheduled.
-
-One module, so one Airflow (started by the module's fixture) serves every test and stops after.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -61,7 +58,7 @@ def trigger(page: Page, airflow_ui: AirflowUi, form: Locator, dag_id: str, shot:
     page.goto(f"/dags/{dag_id}/runs/{run['run_id']}")
     page.get_by_text(run["run_id"]).first.wait_for()
     screenshot(page, f"{shot}-run")
-    return {**run, "conf": json.loads(run["conf"] or "{}")}
+    return run
 
 
 def dry_run_from_the_form(page: Page, airflow_ui: AirflowUi, sync_id: str) -> tuple[str, dict[str, Any]]:
@@ -148,8 +145,8 @@ def test_one_broken_file_is_one_import_error_and_hides_no_other_sync(
     wait_for(lambda: airflow_ui.query("SELECT 1 FROM import_error"), "the import error")
     wait_for(
         lambda: airflow_ui.query(
-            "SELECT 1 FROM dag WHERE dag_id = ? AND next_dagrun_create_after IS NOT NULL",
-            f"jirasync__{SCHEDULED}",
+            "SELECT 1 FROM dag WHERE dag_id = :dag AND next_dagrun_create_after IS NOT NULL",
+            dag=f"jirasync__{SCHEDULED}",
         ),
         "the scheduling of the valid new sync",
     )
