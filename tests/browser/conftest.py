@@ -17,9 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -28,7 +26,8 @@ from typing import Any
 import pytest
 import requests
 import sqlalchemy as sa
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from tests.engine.state_fixtures import fresh_database
 
 from jirasync.local_stack import PROJECT_ROOT, LocalStack
 from sandbox.testing import RunningSandbox, running_sandbox
@@ -38,7 +37,9 @@ AIRFLOW_START_TIMEOUT_S = 240
 RUN_TIMEOUT_S = 300
 PEOPLE = 200
 LOGIN = ("oncall", "a-password-for-the-test")
-POSTGRES = "postgresql://postgres@127.0.0.1:5432"  # the machine's, trust auth
+# The browser, Airflow's four processes and the other test processes share the machine's cores: a
+# page may take a while to show what it shows.
+expect.set_options(timeout=30_000)
 # What a headless Chromium needs as root on a machine with no network beyond this one.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -110,7 +111,10 @@ def airflow_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowUi]:
         lines = definition.read_text().splitlines(keepends=True)
         kept = [line for line in lines if not line.startswith("schedule:")]
         (syncs / definition.name).write_text("".join(kept))
-    with running_sandbox(workdir / "sandbox", seed=7, users=PEOPLE) as sandbox, _database() as database:
+    with (
+        running_sandbox(workdir / "sandbox", seed=7, users=PEOPLE) as sandbox,
+        fresh_database("jirasync_ui") as database,
+    ):
         stack = PostgresStack(
             airflow_home=workdir / "airflow",
             sandbox_port=sandbox.port,
@@ -213,21 +217,6 @@ def _login_env(workdir: Path) -> dict[str, str]:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{user}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
     }
-
-
-@contextmanager
-def _database() -> Iterator[str]:
-    """A PostgreSQL database of this test session's own (sessions may run side by side), dropped after."""
-    name = f"jirasync_ui_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(f"{POSTGRES}/postgres", isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        yield f"{POSTGRES}/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _wait_until_ready(ui: AirflowUi, process: subprocess.Popen[bytes], dags: int) -> None:

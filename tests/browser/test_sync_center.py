@@ -21,9 +21,6 @@ SEEDED = "jira_to_salesforce_contacts"  # never run here: its panels show the se
 FAILING = "scim_to_jira"
 STARTED = "entra_to_jira"  # the buttons run it for real
 
-# Two browsers, a scheduler and an api-server share the machine's cores: the UI may take a while.
-expect.set_options(timeout=30_000)
-
 
 @pytest.fixture(scope="module")
 def seeded(airflow_ui: AirflowUi) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,11 @@ from jirasync.engine.store import CHANGE_COLUMNS, StateStore, metadata
 POSTGRES_SERVER = os.environ.get("JIRASYNC_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432")
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh, randomly named database on the local server, dropped at the end of the session."""
-    name = f"jirasync_test_{uuid.uuid4().hex[:12]}"
+@contextmanager
+def fresh_database(prefix: str) -> Iterator[str]:
+    """The URL of a new, randomly named database on POSTGRES_SERVER (test sessions may run side by
+    side), dropped on exit."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     server = sa.create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
     with server.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -38,6 +40,13 @@ def postgres_url() -> Iterator[str]:
         with server.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         server.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the local server, dropped at the end of the session."""
+    with fresh_database("jirasync_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
