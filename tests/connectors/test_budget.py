@@ -13,7 +13,7 @@ from redis import Redis
 from tests.connectors.scripted_server import Reply, ScriptedServer, SeenRequest
 
 from jirasync.connectors import BasicAuth, HttpClient, RetryPolicy
-from jirasync.connectors.budget import KEY_PREFIX, VendorBudget
+from jirasync.connectors.budget import KEY_PREFIX, LEASE_MARGIN, VendorBudget
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -86,6 +86,14 @@ def test_a_slot_held_by_a_dead_worker_comes_back_when_its_lease_ends(name: str) 
     redis.zadd(f"{KEY_PREFIX}:{name}:slots", {"dead-worker": time.time() - 0.1})
     with worker(name, 1000, 1).call():
         assert redis.zcard(f"{KEY_PREFIX}:{name}:slots") == 1
+
+
+def test_a_slot_is_leased_for_the_calls_timeouts_and_a_margin(name: str) -> None:
+    redis = Redis.from_url(REDIS_URL)
+    budget = VendorBudget(name, 1000, 1, redis=redis, timeout=(3.0, 5.0))
+    with budget.call():
+        [(_, lease_end)] = redis.zrange(f"{KEY_PREFIX}:{name}:slots", 0, -1, withscores=True)
+        assert lease_end - time.time() == pytest.approx(3 + 5 + LEASE_MARGIN, abs=2)
 
 
 def test_a_pause_set_by_one_worker_holds_the_other(name: str) -> None:

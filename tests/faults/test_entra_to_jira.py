@@ -38,7 +38,9 @@ class TestEntraToJira(FaultMatrix):
         the same concurrency, ends where the fault-free run does."""
         monkeypatch.setenv(REDIS_URL_VARIABLE, "redis://127.0.0.1:6379/0")
         routes = self.write_routes(e2e)
-        with connection_extras(self.target_conn_id(), {"rate_limit": 100, "concurrency": CONCURRENCY}):
+        # A 10 s timeout: the killed worker's slots come back 40 s on (10 + 10 + the margin), not 90.
+        extras = {"rate_limit": 100, "concurrency": CONCURRENCY, "timeout": 10}
+        with connection_extras(self.target_conn_id(), extras):
             self.add_faults(e2e, routes, "latency", latency_ms=500, count=1)
             with forked_run(e2e, self.sync) as child:
                 wait_for_a_struck_fault(e2e, child)

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from jirasync.connectors.budget import REDIS_URL_VARIABLE
+from jirasync.connectors.budget import LEASE_MARGIN, REDIS_URL_VARIABLE
 from jirasync.connectors.errors import RateLimitedError
+from jirasync.connectors.http import DEFAULT_TIMEOUT
 from jirasync.hooks.jira import JiraCloudHook
 from jirasync.hooks.scim import ScimHook
 from sandbox.testing import RunningSandbox
@@ -80,6 +81,7 @@ def test_rate_limit_and_concurrency_make_the_jira_budget_in_redis_when_one_is_na
     budget = connector.http.budget
     assert (budget.name, budget.per_second, budget.concurrency) == ("jira_limits", 50.0, 8)
     assert budget.redis is not None
+    assert budget.lease == sum(DEFAULT_TIMEOUT) + LEASE_MARGIN  # a call's timeouts and a margin
     assert connector.myself()["accountId"]  # calls go through it
 
 
@@ -89,3 +91,11 @@ def test_without_redis_the_budget_is_the_process_own(
     monkeypatch.delenv(REDIS_URL_VARIABLE, raising=False)
     budget = jira_connection(monkeypatch, sandbox, rate_limit="5").get_conn().http.budget
     assert (budget.concurrency, budget.redis) == (1, None)
+
+
+def test_a_shorter_timeout_makes_a_shorter_lease(
+    sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dead worker's slot comes back once no call of the connection could still be running."""
+    budget = jira_connection(monkeypatch, sandbox, rate_limit="5", timeout="5").get_conn().http.budget
+    assert budget.lease == DEFAULT_TIMEOUT[0] + 5 + LEASE_MARGIN

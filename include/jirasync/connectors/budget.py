@@ -25,13 +25,15 @@ from pyrate_limiter import TokenBucket as TokenBucketAlgorithm
 from pyrate_limiter.buckets import InMemoryStateStore, RedisStateStore
 from redis import Redis
 
+from jirasync.connectors.http import DEFAULT_TIMEOUT
+
 REDIS_URL_VARIABLE = "JIRASYNC_REDIS_URL"
 REDIS_CONN_ID = "jirasync_redis"
 KEY_PREFIX = "jirasync:budget"
-# A worker that dies holding a slot gives it back after this long: a call gives up within its
-# connect and read timeouts (http.DEFAULT_TIMEOUT, 10 s + 60 s), so a longer lease only keeps a
-# dead worker's slots from the next run (at 300 s the rerun after a SIGKILL waited five minutes).
-SLOT_LEASE = 90.0
+# A worker that dies holding a slot gives it back when the slot's lease ends: the call's connect
+# and read timeouts (a call gives up within them) and this margin. A longer lease only keeps a dead
+# worker's slots from the next run (at 300 s the rerun after a SIGKILL waited five minutes).
+LEASE_MARGIN = 20.0
 # How often a call waiting for a slot or for a pause to end looks again.
 POLL = 0.01
 
@@ -64,6 +66,7 @@ class VendorBudget:
         concurrency: int,
         *,
         redis: Redis | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
         if per_second <= 0 or concurrency < 1:
             raise ValueError(
@@ -75,6 +78,7 @@ class VendorBudget:
         self.concurrency = concurrency
         self.redis = redis
         self.key = f"{KEY_PREFIX}:{name}"
+        self.lease = sum(timeout) + LEASE_MARGIN
         # One permit every 1/per_second s: Rate wants a whole number of permits per interval.
         rate = Rate(1, max(1, round(1000 / per_second)), burst=concurrency)
         store = RedisStateStore(redis, f"{self.key}:rate") if redis else InMemoryStateStore()
@@ -128,7 +132,7 @@ class VendorBudget:
             now = time.time()
             if self._take_slot(
                 keys=[f"{self.key}:slots"],
-                args=[self.concurrency, now, now + SLOT_LEASE, token, SLOT_LEASE],
+                args=[self.concurrency, now, now + self.lease, token, self.lease],
             ):
                 return token
             time.sleep(POLL)

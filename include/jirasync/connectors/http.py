@@ -18,14 +18,13 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from contextlib import nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import requests
 from requests_toolbelt import MultipartEncoder
 
 from jirasync.connectors.auth import ConnectorAuth
-from jirasync.connectors.budget import VendorBudget
 from jirasync.connectors.clock import Clock, SystemClock
 from jirasync.connectors.errors import (
     ApiError,
@@ -37,6 +36,9 @@ from jirasync.connectors.errors import (
 from jirasync.connectors.rate_limit import TokenBucket
 from jirasync.connectors.redaction import protect_logger
 from jirasync.connectors.retry import IDEMPOTENT_METHODS, RetryPolicy, parse_retry_after, should_retry_status
+
+if TYPE_CHECKING:  # the budget's lease follows this module's timeouts: it imports them
+    from jirasync.connectors.budget import VendorBudget
 
 logger = protect_logger(__name__)
 protect_logger("urllib3.connectionpool")  # it logs every request line, query-string tokens included

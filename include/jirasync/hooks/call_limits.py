@@ -47,7 +47,8 @@ def budget(conn_id: str, extras: Mapping[str, Any]) -> dict[str, Any]:
     )
     url = redis_url()
     shared = Redis.from_url(url) if url else None
-    return {"budget": VendorBudget(conn_id, per_second, concurrency, redis=shared)}
+    timeout = call_limits(conn_id, extras).get("timeout", DEFAULT_TIMEOUT)
+    return {"budget": VendorBudget(conn_id, per_second, concurrency, redis=shared, timeout=timeout)}
 
 
 def _seconds(conn_id: str, extras: Mapping[str, Any], name: str) -> float:
