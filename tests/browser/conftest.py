@@ -27,6 +27,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from tests.e2e.harness import forget_sync_state
 from tests.engine.state_fixtures import fresh_database
 
 from jirasync.local_stack import PROJECT_ROOT, LocalStack
@@ -158,8 +159,7 @@ def fresh_world(airflow_ui: AirflowUi) -> None:
     """Each module starts on the seeded world with no sync state, whatever the one before it ran:
     Airflow's own history stays (the tests look only at the runs they start)."""
     airflow_ui.sandbox.reset()
-    for name in ("state.db", "state.db-wal", "state.db-shm"):
-        (airflow_ui.stack.airflow_home / "jirasync" / name).unlink(missing_ok=True)
+    forget_sync_state(airflow_ui.stack)
 
 
 @pytest.fixture(scope="session")

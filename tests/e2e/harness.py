@@ -36,6 +36,12 @@ LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] %(message)s"
 LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 
 
+def forget_sync_state(stack: LocalStack) -> None:
+    """Delete the stack's SQLite state store, with its WAL files: a stale WAL would not match a new database."""
+    for name in ("state.db", "state.db-wal", "state.db-shm"):
+        (stack.airflow_home / "jirasync" / name).unlink(missing_ok=True)
+
+
 @dataclass
 class EndToEnd:
     stack: LocalStack
@@ -45,12 +51,7 @@ class EndToEnd:
     def reset(self) -> None:
         """The world as seeded, no sync state, no Asset events counted: each test starts from nothing."""
         self.sandbox.reset()
-        for name in (
-            "state.db",
-            "state.db-wal",
-            "state.db-shm",
-        ):  # a stale WAL would not match a new database
-            (self.stack.airflow_home / "jirasync" / name).unlink(missing_ok=True)
+        forget_sync_state(self.stack)
         self.since = datetime.now(UTC)
 
     @contextmanager
