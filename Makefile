@@ -45,10 +45,12 @@ $(CHROMIUM):
 # One worker per core and one more: the browser and end-to-end tests spend much of their time
 # waiting on Airflow's scheduler and the sandbox, and the extra worker fills it (on two cores the
 # suite took 740 s with three workers against 903 s with two). A test file stays on one worker, so
-# an end-to-end module seeds its sandbox world once, and the browser tests share one Airflow.
+# an end-to-end module seeds its sandbox world once, and the browser tests share one Airflow. The
+# files are handed out in the order tests/conftest.py gives them (slowest first), not reordered by
+# their number of tests, as xdist would.
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test: $(STAMP) $(CHROMIUM)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # make airflow AIRFLOW_PORT=8081 serves the UI on another port.
 AIRFLOW_PORT ?= 8080

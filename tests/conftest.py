@@ -55,7 +55,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 # Slowest first, so that no long module starts last on a worker while the others idle: the browser
 # tests (one Airflow for all), then the end-to-end modules and the fault matrix (DAG runs), then
-# the rest, made of many short tests that fill the workers' ends.
+# the rest, made of many short tests that fill the workers' ends. xdist keeps this order only with
+# --no-loadscope-reorder (``make test``): by default it hands out the files with the most tests first.
 SLOWEST_FIRST = ("tests/browser/", "tests/e2e/", "tests/faults/")
 
 
