@@ -1,7 +1,8 @@
 """The fault matrix: a shipped sync hit by one fault, then run clean, ends exactly where a fault-free run ends.
 
 Each test module subclasses ``FaultMatrix`` for one shipped sync and names the calls that write
-its target. The class gets one sandbox world (a few dozen people), runs the sync fault-free once
+its target: one sync per writer, as the faults strike the writes (scim_to_jira writes Jira user
+properties through the same steps as entra_to_jira, whose module covers both). The class gets one sandbox world (a few dozen people), runs the sync fault-free once
 to learn the export to expect and the calls it costs, and then, per fault, from the seeded world:
 inject the fault, run (the run may fail: Airflow retries the step, or the run ends "failed" with
 its records pending), clear the fault, run clean, and compare the sandbox's export with the
