@@ -6,8 +6,8 @@ from airflow.plugins_manager import AirflowPlugin
 
 from jirasync.hooks.state import state_store_location
 from jirasync.hooks.ui_access import airflow_access
-from jirasync.operators.sync_dag import syncs_dir
 from jirasync.sync_center.app import create_app
+from jirasync.syncs.catalog import syncs_dir
 
 
 class JirasyncStatusPlugin(AirflowPlugin):

@@ -118,7 +118,7 @@ def welcome(stack: LocalStack, sandbox_url: str) -> str:
 
 def check_definitions(folder: str | None) -> int:
     """Print each definition that can run and every problem of each one that cannot; 1 if any cannot."""
-    from jirasync.operators.sync_dag import checked_definitions, syncs_dir
+    from jirasync.syncs.catalog import checked_definitions, syncs_dir
 
     found = checked_definitions(Path(folder) if folder else syncs_dir())
     for definition in found.definitions:
@@ -227,7 +227,7 @@ def print_ledger(sync_id: str, store: Any, run_id: str | None, limit: int) -> in
 
 
 def _definition(sync_id: str, folder: Path | None) -> Any:
-    from jirasync.operators.sync_dag import checked_definitions, syncs_dir
+    from jirasync.syncs.catalog import checked_definitions, syncs_dir
 
     return checked_definitions(folder or syncs_dir()).find(sync_id)
 

@@ -12,7 +12,6 @@ file using these operators parses without pandas, Great Expectations or the netw
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,8 +19,7 @@ from typing import Any, ClassVar
 from airflow.sdk import Asset, BaseOperator, TaskGroup
 
 from jirasync.engine.definitions import SyncDefinition, read_definitions
-
-PROJECT_SYNCS_DIR = Path(__file__).resolve().parents[2] / "syncs"
+from jirasync.syncs.catalog import syncs_dir
 
 # One pool per vendor API bounds concurrent calls across every DAG (include/airflow/pools.json).
 POOLS = {
@@ -33,11 +31,6 @@ POOLS = {
     "zoho_crm": "zoho_crm_api",
     "salesforce": "salesforce_api",
 }
-
-
-def syncs_dir() -> Path:
-    """Where the definitions live: ``JIRASYNC_SYNCS_DIR``, else the project's include/syncs."""
-    return Path(os.environ.get("JIRASYNC_SYNCS_DIR", PROJECT_SYNCS_DIR))
 
 
 def sync_asset(sync_id: str) -> Asset:

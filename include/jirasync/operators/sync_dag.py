@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import pendulum
 from airflow.sdk import (
@@ -24,26 +23,13 @@ from airflow.sdk.configuration import conf
 
 from jirasync.engine.definitions import (
     DefinitionError,
-    DefinitionFolder,
     Family,
     Notifier,
     SyncDefinition,
-    read_definitions,
 )
 from jirasync.operators.callbacks import notifier, report_deadline_missed, report_failure
-from jirasync.operators.pipeline import add_sync_tasks, syncs_dir
-from jirasync.syncs.assets_definition import check_assets_definition
-from jirasync.syncs.contacts_definition import check_contacts_definition
-from jirasync.syncs.identity_attributes import check_identity_definition
-from jirasync.syncs.records_definition import check_records_definition
-
-# Checks of what only the family knows (which attributes exist), light enough for parse time.
-FAMILY_CHECKS = {
-    "identity_to_jira_properties": check_identity_definition,
-    "users_to_assets": check_assets_definition,
-    "users_to_contacts": check_contacts_definition,
-    "records_to_issues": check_records_definition,
-}
+from jirasync.operators.pipeline import add_sync_tasks
+from jirasync.syncs.catalog import checked_definitions
 
 DEFAULT_ARGS = {
     "owner": "jirasync",
@@ -74,17 +60,6 @@ class UnusableDefinitions(Exception):
             f"{len(errors)} sync definition(s) cannot be used; their syncs do not run until fixed, the "
             f"other syncs are not affected:\n{listed}"
         )
-
-
-def checked_definitions(folder: Path | None = None) -> DefinitionFolder:
-    """The definitions their family can run, and an error for each file that cannot be used."""
-    return read_definitions(folder or syncs_dir(), _check_family)
-
-
-def _check_family(definition: SyncDefinition, path: Path) -> None:
-    check = FAMILY_CHECKS.get(definition.family)
-    if check:
-        check(definition, str(path))
 
 
 def build_sync_dags(family: Family) -> dict[str, DAG]:
