@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
+from redis import Redis
 
-from jirasync.connectors.budget import LEASE_MARGIN, REDIS_URL_VARIABLE
+from jirasync.connectors.budget import KEY_PREFIX, LEASE_MARGIN, REDIS_URL_VARIABLE
 from jirasync.connectors.errors import RateLimitedError
 from jirasync.connectors.http import DEFAULT_TIMEOUT
+from jirasync.hooks.assets import AssetsHook
 from jirasync.hooks.jira import JiraCloudHook
+from jirasync.hooks.msgraph import MicrosoftGraphHook
+from jirasync.hooks.salesforce import SalesforceConnectorHook
 from jirasync.hooks.scim import ScimHook
+from jirasync.hooks.zoho import ZohoCrmHook
+from jirasync.local_stack import sandbox_connections
 from sandbox.testing import RunningSandbox
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def scim_connection(monkeypatch: pytest.MonkeyPatch, sandbox: RunningSandbox, **extra: object) -> ScimHook:
@@ -99,3 +109,35 @@ def test_a_shorter_timeout_makes_a_shorter_lease(
     """A dead worker's slot comes back once no call of the connection could still be running."""
     budget = jira_connection(monkeypatch, sandbox, rate_limit="5", timeout="5").get_conn().http.budget
     assert budget.lease == DEFAULT_TIMEOUT[0] + 5 + LEASE_MARGIN
+
+
+# Each sandbox connection by its id, and the hook that reads it under another id.
+VENDOR_HOOKS: dict[str, Callable[[str], Any]] = {
+    "entra_id": lambda conn_id: MicrosoftGraphHook(msgraph_conn_id=conn_id),
+    "scim": lambda conn_id: ScimHook(scim_conn_id=conn_id),
+    "zoho_crm": lambda conn_id: ZohoCrmHook(zoho_conn_id=conn_id),
+    "salesforce_default": lambda conn_id: SalesforceConnectorHook(salesforce_conn_id=conn_id),
+    "jira_assets": lambda conn_id: AssetsHook(assets_conn_id=conn_id),
+}
+
+
+@pytest.mark.parametrize("shipped", list(VENDOR_HOOKS))
+def test_every_vendors_calls_draw_on_their_connections_budget_in_redis(
+    sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch, shipped: str
+) -> None:
+    """Not only Jira's: a Zoho or Salesforce account's limit holds for every worker together too."""
+    workspace = sandbox.record("assets", "workspace", "workspace")["workspaceId"]
+    connection = sandbox_connections(sandbox.base_url, workspace)[shipped]
+    connection["extra"] = {**connection.get("extra", {}), "rate_limit": "40", "concurrency": "2"}
+    conn_id = f"{shipped}_budgeted"
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
+    monkeypatch.setenv(REDIS_URL_VARIABLE, REDIS_URL)
+    redis = Redis.from_url(REDIS_URL)
+    bucket = f"{KEY_PREFIX}:{conn_id}:rate"
+    redis.delete(bucket)
+
+    ok, message = VENDOR_HOOKS[shipped](conn_id).test_connection()
+
+    assert ok, message
+    assert redis.exists(bucket), f"the calls of {conn_id} took no permit from its budget in Redis"
+    redis.delete(bucket)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jirasync.connectors.auth import BasicAuth, ConnectorAuth
 from jirasync.connectors.clock import Clock
@@ -22,6 +22,9 @@ from jirasync.connectors.http import DEFAULT_TIMEOUT, HttpClient
 from jirasync.connectors.outcome import RecordOutcome
 from jirasync.connectors.rate_limit import TokenBucket
 from jirasync.connectors.retry import RetryPolicy
+
+if TYPE_CHECKING:  # the budget imports the timeouts of jirasync.connectors.http
+    from jirasync.connectors.budget import VendorBudget
 
 VENDOR = "Assets"
 DEFAULT_API_URL = "https://api.atlassian.com"
@@ -153,6 +156,7 @@ class AssetsConnector:
         rate_limiter: TokenBucket | None = None,
         verify: bool | str = True,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        budget: VendorBudget | None = None,
     ) -> None:
         if not workspace_id:
             raise ValueError(
@@ -169,6 +173,7 @@ class AssetsConnector:
             clock=clock,
             retry=retry,
             rate_limiter=rate_limiter,
+            budget=budget,
             verify=verify,
             timeout=timeout,
         )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jirasync.connectors.auth import ClientCredentialsAuth
 from jirasync.connectors.clock import Clock
@@ -27,6 +27,9 @@ from jirasync.connectors.http import DEFAULT_TIMEOUT, HttpClient
 from jirasync.connectors.query_literals import odata_string
 from jirasync.connectors.redaction import protect_logger
 from jirasync.connectors.retry import RetryPolicy
+
+if TYPE_CHECKING:  # the budget imports the timeouts of jirasync.connectors.http
+    from jirasync.connectors.budget import VendorBudget
 
 logger = protect_logger(__name__)
 
@@ -79,10 +82,11 @@ class GraphConnector:
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        budget: VendorBudget | None = None,
     ) -> None:
         self.auth = EntraClientCredentials(login_url, tenant_id, client_id, client_secret, clock)
         self.http = HttpClient(
-            "Microsoft Graph", base_url, self.auth, clock=clock, retry=retry, timeout=timeout
+            "Microsoft Graph", base_url, self.auth, clock=clock, retry=retry, timeout=timeout, budget=budget
         )
 
     def calls(self) -> dict[str, int]:

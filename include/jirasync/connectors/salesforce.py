@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -45,6 +45,9 @@ from jirasync.connectors.http import DEFAULT_TIMEOUT, CallCounter, HttpClient
 from jirasync.connectors.outcome import RecordOutcome
 from jirasync.connectors.redaction import protect_logger, register_secret
 from jirasync.connectors.retry import RetryPolicy
+
+if TYPE_CHECKING:  # the budget imports the timeouts of jirasync.connectors.http
+    from jirasync.connectors.budget import VendorBudget
 
 VENDOR = "Salesforce"
 COLLECTION_LIMIT = 200
@@ -165,9 +168,12 @@ class SalesforceConnector:
         retry: RetryPolicy | None = None,
         clock: Clock | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        budget: VendorBudget | None = None,
     ) -> None:
         """``redirect_to`` (with ``ca_bundle``) sends every ``*.salesforce.com`` request to a test server."""
-        self.http = HttpClient(VENDOR, INSTANCE_PLACEHOLDER, retry=retry, clock=clock, timeout=timeout)
+        self.http = HttpClient(
+            VENDOR, INSTANCE_PLACEHOLDER, retry=retry, clock=clock, timeout=timeout, budget=budget
+        )
         if redirect_to:
             self.http.session.mount("https://", SalesforceHostRedirect(redirect_to, ca_bundle))
         self.http.session.hooks["response"].append(self._note_response)

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jirasync.connectors.auth import BearerAuth
 from jirasync.connectors.clock import Clock
@@ -21,6 +21,9 @@ from jirasync.connectors.http import DEFAULT_TIMEOUT, HttpClient
 from jirasync.connectors.query_literals import scim_string
 from jirasync.connectors.redaction import protect_logger
 from jirasync.connectors.retry import RetryPolicy
+
+if TYPE_CHECKING:  # the budget imports the timeouts of jirasync.connectors.http
+    from jirasync.connectors.budget import VendorBudget
 
 logger = protect_logger(__name__)
 
@@ -47,6 +50,7 @@ class ScimConnector:
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        budget: VendorBudget | None = None,
     ) -> None:
         self.http = HttpClient(
             "SCIM server",
@@ -54,6 +58,7 @@ class ScimConnector:
             BearerAuth(token),
             clock=clock,
             retry=retry,
+            budget=budget,
             headers=SCIM_HEADERS,
             timeout=timeout,
         )

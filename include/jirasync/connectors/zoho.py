@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import requests
 from requests_toolbelt import MultipartEncoder
@@ -33,6 +33,9 @@ from jirasync.connectors import (
 from jirasync.connectors.auth import AccessToken
 from jirasync.connectors.http import DEFAULT_TIMEOUT
 from jirasync.connectors.redaction import register_secret
+
+if TYPE_CHECKING:  # the budget imports the timeouts of jirasync.connectors.http
+    from jirasync.connectors.budget import VendorBudget
 
 VENDOR = "Zoho CRM"
 API = "/crm/v8"
@@ -131,6 +134,7 @@ class ZohoCrmConnector:
         retry: RetryPolicy | None = None,
         rate_limiter: TokenBucket | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        budget: VendorBudget | None = None,
     ) -> None:
         self.auth = auth
         self._client_options: dict[str, Any] = {
@@ -138,6 +142,7 @@ class ZohoCrmConnector:
             "retry": retry,
             "rate_limiter": rate_limiter,
             "timeout": timeout,
+            "budget": budget,
         }
 
     @cached_property

@@ -15,7 +15,7 @@ from airflow.sdk import BaseHook
 
 from jirasync.connectors.assets import DEFAULT_API_URL, AssetsConnector
 from jirasync.connectors.errors import ApiError
-from jirasync.hooks.call_limits import call_limits
+from jirasync.hooks.call_limits import connector_limits
 
 
 class AssetsHook(BaseHook):
@@ -52,7 +52,7 @@ class AssetsHook(BaseHook):
             host = host if "://" in host else f"https://{host}"
             options = {
                 "verify": conn.extra_dejson.get("verify", True),
-                **call_limits(self.assets_conn_id, conn.extra_dejson),
+                **connector_limits(self.assets_conn_id, conn.extra_dejson),
                 **self.connector_options,
             }
             self._connector = AssetsConnector.with_api_token(

@@ -6,11 +6,12 @@ may have been applied, and the journal settles it.
 ``max_wait``: seconds one call may spend waiting between retries (default 300). A ``Retry-After``
 longer than what is left of it fails the call at once with a clear error instead of holding a
 worker slot; Airflow's task retry comes back later.
-``rate_limit`` and ``concurrency`` (Jira connections): the vendor's budget, requests per second
-and calls at once, shared by every task that uses the connection (in Redis when
+``rate_limit`` and ``concurrency`` (any jirasync connection): the vendor's budget, requests per
+second and calls at once, shared by every task that uses the connection (in Redis when
 ``JIRASYNC_REDIS_URL`` or the ``jirasync_redis`` connection names one; see
-``jirasync.connectors.budget``). With ``concurrency`` above 1 the apply writes that many records
-at once.
+``jirasync.connectors.budget``). Set them to the account's limit, so that syncs running at once on
+several workers keep under it together. On a Jira connection, ``concurrency`` above 1 also makes
+the apply write that many user properties at once.
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ from redis import Redis
 from jirasync.connectors.budget import VendorBudget, redis_url
 from jirasync.connectors.http import DEFAULT_TIMEOUT
 from jirasync.connectors.retry import RetryPolicy
+
+
+def connector_limits(conn_id: str, extras: Mapping[str, Any]) -> dict[str, Any]:
+    """Every connector option a connection's extras set: ``timeout``, ``retry`` and ``budget``."""
+    return {**call_limits(conn_id, extras), **budget(conn_id, extras)}
 
 
 def call_limits(conn_id: str, extras: Mapping[str, Any]) -> dict[str, Any]:

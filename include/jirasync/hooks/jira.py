@@ -15,7 +15,7 @@ from airflow.sdk import BaseHook
 from jirasync.connectors.errors import ApiError
 from jirasync.connectors.jira import JiraConnector
 from jirasync.connectors.jsm import JsmConnector
-from jirasync.hooks.call_limits import budget, call_limits
+from jirasync.hooks.call_limits import connector_limits
 
 
 class JiraCloudHook(BaseHook):
@@ -46,8 +46,7 @@ class JiraCloudHook(BaseHook):
                 host = f"{host}:{conn.port}"
             options = {
                 "verify": conn.extra_dejson.get("verify", True),
-                **call_limits(self.jira_conn_id, conn.extra_dejson),
-                **budget(self.jira_conn_id, conn.extra_dejson),
+                **connector_limits(self.jira_conn_id, conn.extra_dejson),
                 **self.connector_options,
             }
             self._connector = self.connector_class.with_api_token(host, conn.login, conn.password, **options)

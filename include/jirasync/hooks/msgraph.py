@@ -13,7 +13,7 @@ from airflow.sdk import BaseHook
 
 from jirasync.connectors.errors import ApiError
 from jirasync.connectors.graph import DEFAULT_LOGIN_URL, GraphConnector
-from jirasync.hooks.call_limits import call_limits
+from jirasync.hooks.call_limits import connector_limits
 
 
 class MicrosoftGraphHook(BaseHook):
@@ -47,7 +47,7 @@ class MicrosoftGraphHook(BaseHook):
                 conn.login,
                 conn.password,
                 login_url=extras.get("login_url") or DEFAULT_LOGIN_URL,
-                **{**call_limits(self.msgraph_conn_id, extras), **self.connector_options},
+                **{**connector_limits(self.msgraph_conn_id, extras), **self.connector_options},
             )
         return self._connector
 

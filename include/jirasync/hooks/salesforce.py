@@ -31,7 +31,7 @@ from simple_salesforce.api import DEFAULT_API_VERSION
 
 from jirasync.connectors.redaction import redact, register_secret
 from jirasync.connectors.salesforce import SalesforceConnector
-from jirasync.hooks.call_limits import call_limits
+from jirasync.hooks.call_limits import connector_limits
 
 SECRET_EXTRAS = ("security_token", "consumer_secret", "private_key")
 
@@ -57,7 +57,7 @@ class SalesforceConnectorHook(SalesforceHook):
             api_version=self._get_field(extras, "version") or DEFAULT_API_VERSION,
             redirect_to=self._get_field(extras, "sandbox_url"),
             ca_bundle=self._get_field(extras, "ca_bundle"),
-            **call_limits(self.conn_id, extras),
+            **connector_limits(self.conn_id, extras),
         )
 
     def test_connection(self) -> tuple[bool, str]:

@@ -12,7 +12,7 @@ from airflow.sdk import BaseHook
 
 from jirasync.connectors.errors import ApiError
 from jirasync.connectors.scim import ScimConnector
-from jirasync.hooks.call_limits import call_limits
+from jirasync.hooks.call_limits import connector_limits
 
 
 class ScimHook(BaseHook):
@@ -41,7 +41,7 @@ class ScimHook(BaseHook):
                     "(for example https://idp.example.com/scim/v2) and a bearer token the server accepts."
                 )
             host = conn.host if "://" in conn.host else f"https://{conn.host}"
-            options = {**call_limits(self.scim_conn_id, conn.extra_dejson), **self.connector_options}
+            options = {**connector_limits(self.scim_conn_id, conn.extra_dejson), **self.connector_options}
             self._connector = ScimConnector(host, conn.password, **options)
         return self._connector
 

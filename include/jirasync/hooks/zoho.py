@@ -15,7 +15,7 @@ from airflow.sdk import BaseHook
 
 from jirasync.connectors.errors import ApiError
 from jirasync.connectors.zoho import ZohoAuth, ZohoCrmConnector, accounts_url_for
-from jirasync.hooks.call_limits import call_limits
+from jirasync.hooks.call_limits import connector_limits
 
 
 class ZohoCrmHook(BaseHook):
@@ -50,7 +50,7 @@ class ZohoCrmHook(BaseHook):
                 )
             accounts_url = extras.get("accounts_url") or accounts_url_for(extras.get("data_centre") or "US")
             auth = ZohoAuth(accounts_url, conn.login, conn.password, extras["refresh_token"])
-            options = {**call_limits(self.zoho_conn_id, extras), **self.connector_options}
+            options = {**connector_limits(self.zoho_conn_id, extras), **self.connector_options}
             self._connector = ZohoCrmConnector(auth, **options)
         return self._connector
 
