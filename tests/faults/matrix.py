@@ -104,7 +104,7 @@ class FaultMatrix:
     sync: ClassVar[str]
     seed: ClassVar[int]
     writes: ClassVar[tuple[Write, ...]]
-    rate_limit_is_final: ClassVar[bool] = False  # the vendor's rate limit gives no wait to retry after
+    rate_limit_names_no_wait: ClassVar[bool] = False  # the vendor's rate limit has no Retry-After
 
     @pytest.fixture(scope="class")
     @classmethod
@@ -167,16 +167,16 @@ class FaultMatrix:
         after the intents: the first write is answered 429 with Retry-After 5, and the process is
         killed while it waits (the journal holds its intents, nothing reached the target);
         mid-batch: the first write goes through slowly, the next one is held 5 s, and the process
-        is killed while it waits for the answer (a wait every vendor makes alike: Salesforce answers
-        a rate limit at once, with no Retry-After to wait on); after the write: the first write is held 1 s in the
-        sandbox, the process is killed meanwhile, and the sandbox applies the write anyway.
+        is killed while it waits for the answer (a wait every vendor makes alike: Salesforce's rate
+        limit names no wait); after the write: the first write is held 1 s in the sandbox, the
+        process is killed meanwhile, and the sandbox applies the write anyway.
         """
         routes = self.write_routes(e2e)
         if point == "mid-batch":
             self.add_faults(e2e, routes, "latency", latency_ms=500, count=1)
-        elif point == "after the intents" and self.rate_limit_is_final:
-            # Salesforce's rate limit fails the call at once: hold the client in its backoff after
-            # three 503s instead (1 + 2 + 4 s), where it waits before writing again.
+        elif point == "after the intents" and self.rate_limit_names_no_wait:
+            # Salesforce's rate limit names no wait, and the client's first backoff is a second: hold
+            # it in its backoff after three 503s instead (1 + 2 + 4 s), where it waits to write again.
             self.add_faults(e2e, routes, "error", count=3)
         elif point == "after the intents":
             self.add_faults(e2e, routes, "rate_limit", retry_after=5, count=1)

@@ -13,7 +13,7 @@ class TestJiraToSalesforceContacts(ContactsBadData):
     sync = "jira_to_salesforce_contacts"
     crm = Crm("salesforce", "Contact", "Synced_Jira_User__c", "LastName", "003HM0000000000")
     seed = 24
-    rate_limit_is_final = True
+    rate_limit_names_no_wait = True
     writes = (
         Write("salesforce", "POST", "/services/data/"),
         Write("salesforce", "PATCH", "/services/data/"),

@@ -12,6 +12,8 @@ from tests.sandbox.test_salesforce_sandbox import oauth_token
 from tests.sandbox.test_zoho_openapi import zoho_client
 
 from jirasync.connectors.jira import JiraConnector
+from jirasync.connectors.query_literals import soql_string
+from jirasync.connectors.salesforce import SalesforceConnector, password_login
 from jirasync.connectors.zoho import ZohoAuth, ZohoCrmConnector
 from sandbox.testing import RunningSandbox
 
@@ -166,3 +168,36 @@ def test_the_zoho_connector_gets_the_same_answers_through_its_concurrency_limit(
     assert all(open_answers)
     assert 429 in statuses  # over the limit, and the connector waited it out
     assert statuses.count(200) == len(emails)
+
+
+def test_the_salesforce_connector_waits_out_its_concurrent_limit_and_gets_the_same_answers(
+    fresh_sandbox: RunningSandbox,
+) -> None:
+    """Salesforce refuses requests over its concurrent limit with the same 403 as a spent daily
+    allowance; unlike that one, it is backed off and retried, and every query gets its answer."""
+    emails = [c["Email"] for c in fresh_sandbox.records("salesforce", "Contact") if c.get("Email")][:12]
+    fresh_sandbox.add_fault("salesforce", "latency", latency_ms=200, route="/services/data/v59.0/query")
+
+    def search_all() -> list[list[str]]:
+        values = fresh_sandbox.credentials["salesforce"]
+        login = password_login(values["username"], values["password"], values["security_token"])
+        salesforce = SalesforceConnector(login, redirect_to=fresh_sandbox.base_url)
+        salesforce.limits()  # log in before the queries start together
+
+        def ids(email: str) -> list[str]:
+            soql = f"SELECT Id FROM Contact WHERE Email = {soql_string(email)}"
+            return [record["Id"] for record in salesforce.query(soql)]
+
+        with ThreadPoolExecutor(6) as pool:
+            found = list(pool.map(ids, emails))
+        salesforce.close()
+        return found
+
+    open_answers, limited_answers, statuses = _open_then_limited(
+        fresh_sandbox, "salesforce", search_all, concurrent=2
+    )
+
+    assert limited_answers == open_answers
+    assert all(open_answers)
+    assert 403 in statuses  # over the limit, and the connector waited it out
+    assert statuses.count(200) == len(emails) + 2  # each query, the login and the limits read

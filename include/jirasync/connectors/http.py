@@ -85,7 +85,10 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         verify: bool | str = True,
         describe_error: Callable[[requests.Response], str] = describe_error_body,
+        is_rate_limit: Callable[[requests.Response], bool] | None = None,
     ) -> None:
+        """``is_rate_limit``: whether an answer that is not a 429 is the vendor's rate limit (Salesforce
+        answers 403): it is then waited out and retried like a 429."""
         self.vendor = vendor
         self.base_url = base_url.rstrip("/")
         self.auth = auth
@@ -95,6 +98,7 @@ class HttpClient:
         self.budget = budget
         self.clock = clock or SystemClock()
         self.describe_error = describe_error
+        self.is_rate_limit = is_rate_limit
         self.calls = CallCounter()
         self.session = requests.Session()
         self.session.verify = verify  # False, or the path of a CA bundle (the sandbox's with --tls)
@@ -171,7 +175,11 @@ class HttpClient:
                     )
                     continue
                 failure = self._error(method, endpoint, response)
-                if not should_retry_status(response.status_code, idempotent):
+                # A rate limit refuses the request unprocessed: even a write is safe to send again.
+                if not (
+                    isinstance(failure, RateLimitedError)
+                    or should_retry_status(response.status_code, idempotent)
+                ):
                     raise failure
                 retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock.time())
             retries += 1
@@ -254,6 +262,8 @@ class HttpClient:
 
     def _error(self, method: str, endpoint: str, response: requests.Response) -> ApiError:
         error_class = error_class_for(response.status_code)
+        if self.is_rate_limit is not None and self.is_rate_limit(response):
+            error_class = RateLimitedError
         detail = self.describe_error(response)
         if error_class is RateLimitedError:
             retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock.time())

@@ -11,8 +11,9 @@ counts per endpoint and redaction live; simple-salesforce has none of them.
 The instance URL is known only after login, so requests are built against a placeholder
 base and ``SalesforceSessionAuth`` points each one at the instance as it signs it.
 
-A spent daily allowance (403 ``REQUEST_LIMIT_EXCEEDED``) is never retried: it raises
-``DailyLimitExceededError`` saying when calls work again.
+A spent daily allowance (403 ``REQUEST_LIMIT_EXCEEDED``, "TotalRequests") is never retried: it
+raises ``DailyLimitExceededError`` saying when calls work again. The same 403 for too many long
+requests at once ("ConcurrentPerOrgLongTxn") passes as others finish: it is backed off and retried.
 """
 
 from __future__ import annotations
@@ -132,6 +133,16 @@ class SalesforceSessionAuth(RefreshingTokenAuth):
         return request
 
 
+def over_concurrent_limit(response: requests.Response) -> bool:
+    """Salesforce's 403 ``REQUEST_LIMIT_EXCEEDED`` for requests over the org's concurrent limit, not
+    for its spent daily allowance."""
+    return (
+        response.status_code == 403
+        and "REQUEST_LIMIT_EXCEEDED" in response.text
+        and "TotalRequests" not in response.text
+    )
+
+
 class DailyLimitExceededError(FatalApiError):
     """403 ``REQUEST_LIMIT_EXCEEDED``: the org's daily API allowance is spent. Retrying only spends more."""
 
@@ -172,7 +183,13 @@ class SalesforceConnector:
     ) -> None:
         """``redirect_to`` (with ``ca_bundle``) sends every ``*.salesforce.com`` request to a test server."""
         self.http = HttpClient(
-            VENDOR, INSTANCE_PLACEHOLDER, retry=retry, clock=clock, timeout=timeout, budget=budget
+            VENDOR,
+            INSTANCE_PLACEHOLDER,
+            retry=retry,
+            clock=clock,
+            timeout=timeout,
+            budget=budget,
+            is_rate_limit=over_concurrent_limit,
         )
         if redirect_to:
             self.http.session.mount("https://", SalesforceHostRedirect(redirect_to, ca_bundle))
