@@ -283,7 +283,7 @@ class StateStore:
         """Upgrade the schema to head; on PostgreSQL, concurrent openers wait for each other.
 
         Every step of every run opens the store: one at head costs a query, not Alembic loading
-        its environment and every migration script again (a tenth of a second each time).
+        its environment and every migration script again.
         """
         with self.engine.begin() as connection:
             if connection.dialect.name == "postgresql":
