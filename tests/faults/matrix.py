@@ -1,14 +1,15 @@
 """The fault matrix: a shipped sync hit by one fault, then run clean, ends exactly where a fault-free run ends.
 
-Each test module subclasses ``FaultMatrix`` for one shipped sync and names the calls that write
-its target: one sync per writer, as the faults strike the writes (scim_to_jira writes Jira user
-properties through the same steps as entra_to_jira, whose module covers both). The class gets one sandbox world (a few dozen people), runs the sync fault-free once
-to learn the export to expect and the calls it costs, and then, per fault, from the seeded world:
-inject the fault, run (the run may fail: Airflow retries the step, or the run ends "failed" with
-its records pending), clear the fault, run clean, and compare the sandbox's export with the
-fault-free one. A record more is a duplicate, a record less or different is a lost change. The
-calls the scenario made beyond the fault-free run and its clean rerun are what the fault costs;
-they are printed in a table at the end of the session (``tests/conftest.py``).
+Each test module subclasses ``FaultMatrix`` for one shipped sync and names the calls that write its
+target: one sync per writer, as the faults strike the writes (scim_to_jira writes Jira user
+properties through the same steps as entra_to_jira, whose module covers both). The class gets one
+sandbox world (a few dozen people), runs the sync fault-free once to learn the export to expect and
+the calls it costs, and then, per fault, from the seeded world: inject the fault, run (the run may
+fail: Airflow retries the step, or the run ends "failed" with its records pending), clear the fault,
+run clean, and compare the sandbox's export with the fault-free one. A record more is a duplicate, a
+record less or different is a lost change. The calls the scenario made beyond the fault-free run and
+its clean rerun are what the fault costs; they are printed in a table at the end of the session
+(``tests/conftest.py``).
 
 Faults come from the sandbox (``sandbox.faults``), at the vendor's write routes. Waits stay short:
 ``Retry-After: 30`` meets a connection whose ``max_wait`` is 5 s, and a slow write a connection
