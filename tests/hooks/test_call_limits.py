@@ -123,11 +123,11 @@ VENDOR_HOOKS: dict[str, Callable[[str], Any]] = {
 
 @pytest.mark.parametrize("shipped", list(VENDOR_HOOKS))
 def test_every_vendors_calls_draw_on_their_connections_budget_in_redis(
-    sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch, shipped: str
+    fresh_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch, shipped: str
 ) -> None:
     """Not only Jira's: a Zoho or Salesforce account's limit holds for every worker together too."""
-    workspace = sandbox.record("assets", "workspace", "workspace")["workspaceId"]
-    connection = sandbox_connections(sandbox.base_url, workspace)[shipped]
+    workspace = fresh_sandbox.record("assets", "workspace", "workspace")["workspaceId"]
+    connection = sandbox_connections(fresh_sandbox.base_url, workspace)[shipped]
     connection["extra"] = {**connection.get("extra", {}), "rate_limit": "40", "concurrency": "2"}
     conn_id = f"{shipped}_budgeted"
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
