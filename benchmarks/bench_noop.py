@@ -5,14 +5,18 @@ Each step of the pipeline is called in this process as its operator calls it (``
 task is left out, so the figures are the steps' own work. The no-op run must read two calls (a
 token and one empty delta page), read no target, skip the check and the apply, and take under
 10 s at 50,000 people. The base rows each run reads from the state store are counted too: a no-op
-run reads none. ``BENCH_NOOP_PEOPLE`` (comma-separated) sets other sizes.
+run reads none. After the first run, the state store's bytes on disk per linked person, and how
+its total grows with the people (the exponent between two sizes: 1 is linear).
+``BENCH_NOOP_PEOPLE`` (comma-separated) sets other sizes.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import sqlite3
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -40,10 +44,22 @@ STEPS = ("extract_source", "extract_target", "plan", "check", "apply", "report")
 def main() -> None:
     logging.disable(logging.INFO)  # the steps' logs would bury the figures
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    stored: list[tuple[int, int]] = []  # (people, state store bytes) after each first run
     for people in SIZES:
         with tempfile.TemporaryDirectory() as work, _environment(Path(work), people) as syncs_dir:
             first = run(syncs_dir, "first")
             report(people, "first run", first)
+            links, size = state_store_size(Path(work))
+            growth = (
+                f", growth exponent {math.log(size / stored[-1][1]) / math.log(people / stored[-1][0]):.2f}"
+                f" from {stored[-1][0]:,} people"
+                if stored
+                else ""
+            )
+            stored.append((people, size))
+            print(
+                f"  state store: {size / 2**20:.1f} MiB for {links:,} links, {size / links:,.0f} bytes a link{growth}"
+            )
             noop = run(syncs_dir, "noop")
             report(people, "no-op run", noop)
             seconds = sum(noop["seconds"].values())
@@ -73,6 +89,16 @@ def _environment(work: Path, people: int) -> Iterator[Path]:
         finally:
             os.environ.clear()
             os.environ.update(saved)
+
+
+def state_store_size(work: Path) -> tuple[int, int]:
+    """The sync's links in the state store, and the store's bytes on disk once its write-ahead log
+    is folded in (the log's pages are reused, not grown, so they would only blur the figure)."""
+    path = work / "airflow" / "jirasync" / "state.db"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        [(links,)] = db.execute("SELECT count(*) FROM links WHERE sync_id = ?", (SYNC,)).fetchall()
+    return links, path.stat().st_size
 
 
 def run(syncs_dir: Path, run_id: str) -> dict[str, Any]:
