@@ -28,7 +28,8 @@ from jirasync.connectors.retry import RetryPolicy
 
 def connector_limits(conn_id: str, extras: Mapping[str, Any]) -> dict[str, Any]:
     """Every connector option a connection's extras set: ``timeout``, ``retry`` and ``budget``."""
-    return {**call_limits(conn_id, extras), **budget(conn_id, extras)}
+    options = call_limits(conn_id, extras)
+    return {**options, **budget(conn_id, extras, options.get("timeout", DEFAULT_TIMEOUT))}
 
 
 def call_limits(conn_id: str, extras: Mapping[str, Any]) -> dict[str, Any]:
@@ -41,8 +42,9 @@ def call_limits(conn_id: str, extras: Mapping[str, Any]) -> dict[str, Any]:
     return options
 
 
-def budget(conn_id: str, extras: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``budget`` option for a connection's ``rate_limit`` extra; none if it sets none."""
+def budget(conn_id: str, extras: Mapping[str, Any], timeout: tuple[float, float]) -> dict[str, Any]:
+    """The ``budget`` option for a connection's ``rate_limit`` extra, its slots leased for the
+    connection's ``timeout``; none if it sets no rate limit."""
     if extras.get("rate_limit") in (None, ""):
         return {}
     per_second = _positive(conn_id, extras, "rate_limit", "a number of requests per second")
@@ -53,7 +55,6 @@ def budget(conn_id: str, extras: Mapping[str, Any]) -> dict[str, Any]:
     )
     url = redis_url()
     shared = Redis.from_url(url) if url else None
-    timeout = call_limits(conn_id, extras).get("timeout", DEFAULT_TIMEOUT)
     return {"budget": VendorBudget(conn_id, per_second, concurrency, redis=shared, timeout=timeout)}
 
 
