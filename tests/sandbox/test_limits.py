@@ -37,17 +37,28 @@ def _jira_get(sandbox: RunningSandbox, path: str) -> requests.Response:
     )
 
 
-def _open_then_limited(
-    sandbox: RunningSandbox, vendor: str, search_all: Callable[[], list[list[str]]], **limit: float
-) -> tuple[list[list[str]], list[list[str]], list[int]]:
-    """``search_all``'s answers from an open sandbox, then with ``limit`` on ``vendor``, and the
-    statuses the vendor answered the limited run with."""
+def _assert_waits_out_the_limit(
+    sandbox: RunningSandbox,
+    vendor: str,
+    search_all: Callable[[], list[list[str]]],
+    *,
+    refused: int,
+    answered: int,
+    **limit: float,
+) -> list[list[str]]:
+    """``search_all`` gets the same answers with ``limit`` on ``vendor`` as from an open sandbox:
+    the vendor refused some requests (its ``refused`` status) and answered ``answered`` with 200.
+    The answers."""
     open_answers = search_all()
     sandbox.clear_counters()
     sandbox.limit(vendor, **limit)
     limited_answers = search_all()
     log = requests.get(sandbox.base_url + "/_sandbox/log", timeout=30).json()
-    return open_answers, limited_answers, [entry["status"] for entry in log if entry["vendor"] == vendor]
+    statuses = [entry["status"] for entry in log if entry["vendor"] == vendor]
+    assert limited_answers == open_answers
+    assert refused in statuses  # over the limit, and the connector waited it out
+    assert statuses.count(200) == answered
+    return open_answers
 
 
 def test_no_limit_is_set_until_one_is_asked_for(fresh_sandbox: RunningSandbox) -> None:
@@ -129,13 +140,9 @@ def test_the_jira_connector_gets_the_same_answers_through_a_limited_sandbox(
         jira.close()
         return found
 
-    open_answers, limited_answers, statuses = _open_then_limited(
-        fresh_sandbox, "jira", search_all, per_second=10
+    _assert_waits_out_the_limit(
+        fresh_sandbox, "jira", search_all, refused=429, answered=len(emails), per_second=10
     )
-
-    assert limited_answers == open_answers
-    assert 429 in statuses  # the limit was reached, and the connector waited it out
-    assert statuses.count(200) == len(emails)
 
 
 def test_the_zoho_connector_gets_the_same_answers_through_its_concurrency_limit(
@@ -160,14 +167,10 @@ def test_the_zoho_connector_gets_the_same_answers_through_its_concurrency_limit(
         zoho.close()
         return found
 
-    open_answers, limited_answers, statuses = _open_then_limited(
-        fresh_sandbox, "zoho", search_all, concurrent=2
+    answers = _assert_waits_out_the_limit(
+        fresh_sandbox, "zoho", search_all, refused=429, answered=len(emails), concurrent=2
     )
-
-    assert limited_answers == open_answers
-    assert all(open_answers)
-    assert 429 in statuses  # over the limit, and the connector waited it out
-    assert statuses.count(200) == len(emails)
+    assert all(answers)
 
 
 def test_the_salesforce_connector_waits_out_its_concurrent_limit_and_gets_the_same_answers(
@@ -193,11 +196,8 @@ def test_the_salesforce_connector_waits_out_its_concurrent_limit_and_gets_the_sa
         salesforce.close()
         return found
 
-    open_answers, limited_answers, statuses = _open_then_limited(
-        fresh_sandbox, "salesforce", search_all, concurrent=2
+    # 200s: each query, the login and the limits read
+    answers = _assert_waits_out_the_limit(
+        fresh_sandbox, "salesforce", search_all, refused=403, answered=len(emails) + 2, concurrent=2
     )
-
-    assert limited_answers == open_answers
-    assert all(open_answers)
-    assert 403 in statuses  # over the limit, and the connector waited it out
-    assert statuses.count(200) == len(emails) + 2  # each query, the login and the limits read
+    assert all(answers)
