@@ -29,6 +29,7 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowSkipException
 
 from jirasync.engine.store import StateStore
+from jirasync.hooks.state import state_store_location
 from jirasync.local_stack import sandbox_connections
 from jirasync.operators import steps
 from sandbox.testing import running_sandbox
@@ -49,7 +50,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as work, _environment(Path(work), people) as syncs_dir:
             first = run(syncs_dir, "first")
             report(people, "first run", first)
-            links, size = state_store_size(Path(work))
+            links, size = state_store_size()
             growth = (
                 f", growth exponent {math.log(size / stored[-1][1]) / math.log(people / stored[-1][0]):.2f}"
                 f" from {stored[-1][0]:,} people"
@@ -91,10 +92,10 @@ def _environment(work: Path, people: int) -> Iterator[Path]:
             os.environ.update(saved)
 
 
-def state_store_size(work: Path) -> tuple[int, int]:
+def state_store_size() -> tuple[int, int]:
     """The sync's links in the state store, and the store's bytes on disk once its write-ahead log
     is folded in (the log's pages are reused, not grown, so they would only blur the figure)."""
-    path = work / "airflow" / "jirasync" / "state.db"
+    path = Path(state_store_location())
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         [(links,)] = db.execute("SELECT count(*) FROM links WHERE sync_id = ?", (SYNC,)).fetchall()
