@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -59,6 +60,44 @@ def test_creates_are_written_in_batches_of_the_writer_size(state_store: StateSto
     assert summary.created == 5
     assert summary.failed == 0
     assert remote.values()["c@x.io"] == {"email": "c@x.io", "title": "Engineer"}
+
+
+class _ConcurrentWriter(InMemoryWriter):
+    """Several batches in its hands at once, one at a time into the remote."""
+
+    def __init__(
+        self, remote: InMemoryRemote, batch_size: int, concurrency: int, records_per_call: int
+    ) -> None:
+        super().__init__(remote, batch_size)
+        self.concurrency = concurrency
+        self.records_per_call = records_per_call
+        self._lock = threading.Lock()
+
+    def write(self, kind: str, direction: str, records: Sequence[WriteRecord]) -> list[WriteOutcome]:
+        with self._lock:
+            return super().write(kind, direction, records)
+
+
+@pytest.mark.parametrize(
+    ("records_per_call", "batches"),
+    [(1, [("create", "to_target", 3)] * 4), (10, [("create", "to_target", 10), ("create", "to_target", 2)])],
+    ids=["one record a call: spread over the threads", "a batch a call: batches kept full"],
+)
+def test_writes_at_once_spread_a_small_group_but_never_split_a_batch_call(
+    state_store: StateStore, records_per_call: int, batches: list[tuple[str, str, int]]
+) -> None:
+    """Twelve creates, four writer threads: a writer that makes one call per record gets four
+    batches of three, one a thread; one that writes a batch in one call keeps its batches full, as
+    smaller ones would cost calls."""
+    remote = InMemoryRemote()
+    writer = _ConcurrentWriter(remote, batch_size=10, concurrency=4, records_per_call=records_per_call)
+    keys = [f"{n}@x.io" for n in range(12)]
+    summary = apply_changes(
+        change_set(with_direction(creates(*keys))), store=state_store, sync_id=SYNC, writer=writer
+    )
+    assert sorted(remote.batches, key=lambda batch: -batch[2]) == batches
+    assert summary.created == 12
+    assert set(remote.values()) == set(keys)
 
 
 def test_a_create_links_the_new_record_and_sets_the_base(state_store: StateStore) -> None:

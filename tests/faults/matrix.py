@@ -20,6 +20,7 @@ DAG, killed at a point of apply the test picks by holding a write in the sandbox
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -37,10 +38,12 @@ import sqlalchemy as sa
 import yaml
 from tests.e2e.harness import EndToEnd, end_to_end
 
+from jirasync.connectors.budget import REDIS_URL_VARIABLE
 from jirasync.engine.store import StateStore, locks_table, utc_now
 from jirasync.local_stack import PROJECT_ROOT, DagRunResult
 
 PEOPLE = 40
+CONCURRENCY = 4  # calls at once in ConcurrentWrites
 # Stamped by the sandbox with the time of a write: they differ between any two runs.
 WRITE_TIMES = frozenset(
     {
@@ -53,6 +56,7 @@ WRITE_TIMES = frozenset(
         "updated",
     }
 )
+ID_FIELDS = frozenset({"id", "Id"})  # a record's id, as Zoho and Salesforce name it
 USAGE_COLLECTIONS = frozenset({"_limits"})  # Salesforce's API usage: counts calls, not data
 OTHER_HOST = "worker-7.elsewhere.example:4242"
 POLL_S = 0.02
@@ -106,6 +110,10 @@ class FaultMatrix:
     seed: ClassVar[int]
     writes: ClassVar[tuple[Write, ...]]
     rate_limit_names_no_wait: ClassVar[bool] = False  # the vendor's rate limit has no Retry-After
+    # The target numbers the records it creates as they come (a CRM's ids): writes at once create
+    # them in another order than a run writing one batch after the other, so records are compared
+    # by their content, not their id.
+    numbered_as_created: ClassVar[bool] = False
 
     @pytest.fixture(scope="class")
     @classmethod
@@ -260,8 +268,12 @@ class FaultMatrix:
 
     @classmethod
     def snapshot(cls, e2e: EndToEnd) -> dict[str, dict[str, Any]]:
-        """The sandbox's data as the matrix compares it (``comparable``), records keyed by their id."""
-        return comparable(e2e.sandbox.export())
+        """The sandbox's data as the matrix compares it (``comparable``), records keyed by their id
+        (by their content when ``numbered_as_created``)."""
+        data = comparable(e2e.sandbox.export())
+        if cls.numbered_as_created:
+            return {name: by_content(records) for name, records in data.items()}
+        return data
 
     def sends_retry_after(self, e2e: EndToEnd) -> bool:
         """Whether the target's 429 names a wait (Assets' never does; Salesforce answers 403)."""
@@ -303,6 +315,54 @@ class FaultMatrix:
             store.close()
 
 
+class ConcurrentWrites:
+    """For a ``FaultMatrix`` whose writer writes several batches at once when its target's
+    connection allows ``concurrency`` calls at once (in a budget shared through Redis)."""
+
+    # Records a batch holds here (the definition's ``batch_size``), so that the few dozen people
+    # make more batches than are written at once; None keeps the writer's own.
+    batch_size: ClassVar[int | None] = None
+
+    def test_a_process_killed_with_concurrent_writes_in_flight_then_a_rerun_end_as_the_fault_free_run(
+        self: Any, e2e: EndToEnd, baseline: Baseline, record_property: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The budget allows four calls at once: the first four writes are held together, and the
+        process running the DAG is killed while they are; the rerun, with the same concurrency,
+        ends where the fault-free run does."""
+        monkeypatch.setenv(REDIS_URL_VARIABLE, "redis://127.0.0.1:6379/0")
+        routes = self.write_routes(e2e)
+        # A 2 s timeout: the killed process's slots come back 24 s on (2 + 2 + the lease's margin).
+        extras = {"rate_limit": 100, "concurrency": CONCURRENCY, "timeout": 2}
+        with connection_extras(self.target_conn_id(), extras), batches_of(e2e, self.sync, self.batch_size):
+            self.add_faults(e2e, routes, "latency", latency_ms=5000, count=CONCURRENCY)
+            with forked_run(e2e, self.sync) as child:
+                wait_for_a_struck_fault(e2e, child)
+                assert e2e.sandbox.sandbox.traffic.in_flight >= CONCURRENCY  # held at once, not in turn
+                os.kill(child, signal.SIGKILL)
+                os.waitpid(child, 0)
+            settle(e2e)
+            e2e.sandbox.clear_faults()
+            killed = self.latest_run(e2e)
+            assert len(self.open_intents(e2e)) >= CONCURRENCY, "the writes in flight left no intents"
+            self.clean_run_ends_as_the_baseline(
+                e2e, baseline, "SIGKILL with concurrent writes", None, record_property
+            )
+        assert self.run_status(e2e, killed["run_id"]) == "abandoned"
+
+
+@contextmanager
+def batches_of(e2e: EndToEnd, sync_id: str, size: int | None) -> Iterator[None]:
+    """The sync's definition with ``batch_size: size`` while the block runs (unchanged for None)."""
+    path = e2e.stack.syncs_dir / f"{sync_id}.yaml"
+    text = path.read_text()
+    if size is not None:
+        path.write_text(f"{text}\nbatch_size: {size}\n")
+    try:
+        yield
+    finally:
+        path.write_text(text)
+
+
 def comparable(export: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The sandbox's data, collection by collection, without the times of writes and the usage counts."""
     return {
@@ -311,6 +371,20 @@ def comparable(export: dict[str, Any]) -> dict[str, dict[str, Any]]:
         for name, records in collections.items()
         if name not in USAGE_COLLECTIONS
     }
+
+
+def by_content(records: dict[str, Any]) -> dict[str, Any]:
+    """Records without their id, keyed by what they hold, with a count for records holding the
+    same: a duplicate is then a record more, whatever id the target gave it."""
+    keyed: dict[str, Any] = {}
+    for record in records.values():
+        content = (
+            {k: v for k, v in record.items() if k not in ID_FIELDS} if isinstance(record, dict) else record
+        )
+        digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:12]
+        copy = sum(key.startswith(digest) for key in keyed)
+        keyed[f"{digest}#{copy}"] = content
+    return keyed
 
 
 def _without_write_times(record: Any) -> Any:

@@ -182,6 +182,7 @@ class SalesforceConnector:
         budget: VendorBudget | None = None,
     ) -> None:
         """``redirect_to`` (with ``ca_bundle``) sends every ``*.salesforce.com`` request to a test server."""
+        self.budget = budget
         self.http = HttpClient(
             VENDOR,
             INSTANCE_PLACEHOLDER,

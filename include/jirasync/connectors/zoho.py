@@ -137,6 +137,7 @@ class ZohoCrmConnector:
         budget: VendorBudget | None = None,
     ) -> None:
         self.auth = auth
+        self.budget = budget
         self._client_options: dict[str, Any] = {
             "clock": clock,
             "retry": retry,

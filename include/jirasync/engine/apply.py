@@ -242,8 +242,10 @@ class _Run:
                 # A writer over two APIs may batch each its own way: batch_sizes[(kind, direction)].
                 size = getattr(self.writer, "batch_sizes", {}).get((kind, direction), self.writer.batch_size)
                 if concurrency > 1:
-                    # Smaller batches for a small group, so every writer thread has one.
-                    size = max(1, min(size, math.ceil(len(group) / concurrency)))
+                    # Smaller batches for a small group, so every writer thread has one; never
+                    # smaller than one call takes, which would spend calls (a CRM's batch write).
+                    per_call = getattr(self.writer, "records_per_call", size)
+                    size = max(per_call, min(size, math.ceil(len(group) / concurrency)))
                     self.write_concurrently(kind, direction, list(_batches(group, size)), concurrency)
                     continue
                 for batch in _batches(group, size):

@@ -10,8 +10,9 @@ worker slot; Airflow's task retry comes back later.
 second and calls at once, shared by every task that uses the connection (in Redis when
 ``JIRASYNC_REDIS_URL`` or the ``jirasync_redis`` connection names one; see
 ``jirasync.connectors.budget``). Set them to the account's limit, so that syncs running at once on
-several workers keep under it together. On a Jira connection, ``concurrency`` above 1 also makes
-the apply write that many user properties at once.
+several workers keep under it together. On a Jira, Zoho CRM or Salesforce connection,
+``concurrency`` above 1 also makes the apply write that many user properties or contact batches at
+once.
 """
 
 from __future__ import annotations

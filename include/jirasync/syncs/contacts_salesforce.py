@@ -33,6 +33,12 @@ class SalesforceContacts:
         contacts = list(self.org.query(f"SELECT Id, {', '.join(fields)} FROM {SOBJECT} ORDER BY Id"))
         return contacts, 1 + max(1, math.ceil(len(contacts) / QUERY_BATCH))
 
+    def writes_at_once(self) -> int:
+        """Batch writes in flight at once: what the connection's budget allows (Salesforce limits
+        only calls that run long, which a write of 200 contacts is not)."""
+        budget = self.org.budget
+        return budget.concurrency if budget is not None else 1
+
     def create(self, contacts: Sequence[dict[str, Any]]) -> list[RecordOutcome]:
         return self.org.create(SOBJECT, list(contacts))
 

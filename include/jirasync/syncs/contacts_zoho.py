@@ -13,6 +13,9 @@ from jirasync.engine.keys import email_key
 
 MODULE = "Contacts"
 LOOKUP_BATCH = 50  # values one COQL "in (...)" takes
+# Zoho's sub-concurrency of heavy calls, whatever the edition allows: a write of more than ten
+# records is one.
+HEAVY_CALLS_AT_ONCE = 10
 
 
 class ZohoContacts:
@@ -30,6 +33,12 @@ class ZohoContacts:
         """Every contact, and the fewest calls that read them: a token, then full pages."""
         contacts = list(self.crm.records(MODULE, list(fields)))
         return contacts, 1 + max(1, math.ceil(len(contacts) / PER_PAGE))
+
+    def writes_at_once(self) -> int:
+        """Batch writes in flight at once: what the connection's budget allows, up to Zoho's limit
+        for heavy calls."""
+        budget = self.crm.budget
+        return min(budget.concurrency, HEAVY_CALLS_AT_ONCE) if budget is not None else 1
 
     def create(self, contacts: Sequence[dict[str, Any]]) -> list[RecordOutcome]:
         return self.crm.insert(MODULE, contacts)

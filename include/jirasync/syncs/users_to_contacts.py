@@ -161,17 +161,25 @@ class UsersToContacts:
         definition = run.definition
         contacts = contacts_of(definition, crm)
         return ContactWriter(
-            contacts, definition.key.target_field, definition.batch_size or contacts.batch_size
+            contacts,
+            definition.key.target_field,
+            definition.batch_size or contacts.batch_size,
+            concurrency=contacts.writes_at_once(),
         )
 
 
 @dataclass
 class ContactWriter:
-    """Creates and updates contacts in the CRM's largest batches; an unlink clears "Synced Jira User"."""
+    """Creates and updates contacts in the CRM's largest batches; an unlink clears "Synced Jira User".
+
+    With a budget on the CRM's connection, ``concurrency`` batches are written at once (on apply's
+    writer threads; the connector's session and token are shared by them).
+    """
 
     contacts: Contacts
     email_field: str
     batch_size: int
+    concurrency: int = 1
     setup_calls: int = 1  # the OAuth token (Zoho) or the login (Salesforce) before the first write
 
     def write(self, kind: str, direction: str, records: Sequence[WriteRecord]) -> list[WriteOutcome]:
