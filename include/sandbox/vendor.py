@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,9 @@ class VendorError(Exception):
         self.response = response
 
 
+_SEQUENCE_LOCK = threading.Lock()
+
+
 class VendorState:
     """A vendor's handle on the sandbox: its own collections, the options and the token issuer."""
 
@@ -42,6 +46,16 @@ class VendorState:
 
     def collections(self) -> list[Collection]:
         return self._store.collections(self.name)
+
+    def reserve(self, sequence: str, count: int, first: int) -> int:
+        """The first of ``count`` new numbers of a sequence (record ids), kept with the data so a
+        restart goes on where it stopped. One at a time: a vendor never hands out an id twice, however
+        many requests create records at once."""
+        with _SEQUENCE_LOCK:
+            sequences = self.collection("sequences")
+            start = (sequences.get(sequence) or {"next": first})["next"]
+            sequences.put(sequence, {"next": start + count})
+        return start
 
 
 @dataclass(frozen=True)

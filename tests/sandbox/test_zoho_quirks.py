@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -115,6 +116,22 @@ def test_upsert_answers_each_record_in_input_order(zoho: httpx.Client) -> None:
     assert results[2]["details"]["id"] == existing["id"]
     assert results[2]["duplicate_field"] == "Email"
     assert results[3]["details"] == {"api_name": "Last_Name", "json_path": "$.data[3].Last_Name"}
+
+
+def test_records_inserted_at_once_each_get_an_id_of_their_own(zoho: httpx.Client) -> None:
+    """Zoho never gives two records one id, however many writes arrive together (a sync writes
+    several batches at once)."""
+    batches = [[{"Last_Name": f"At once {n}-{i}"} for i in range(100)] for n in range(8)]
+
+    def insert(batch: list[dict[str, str]]) -> list[str]:
+        answer = zoho.post("/crm/v8/Contacts", json={"data": batch})
+        return [result["details"]["id"] for result in answer.json()["data"]]
+
+    with ThreadPoolExecutor(len(batches)) as pool:
+        ids = [record_id for answered in pool.map(insert, batches) for record_id in answered]
+    assert len(set(ids)) == 800
+    names = {zoho.get(f"/crm/v8/Contacts/{record_id}").json()["data"][0]["Last_Name"] for record_id in ids}
+    assert len(names) == 800  # each id holds the record it was given for
 
 
 def test_more_than_100_records_in_one_write_is_refused(zoho: httpx.Client) -> None:

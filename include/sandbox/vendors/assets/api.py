@@ -78,10 +78,7 @@ def timestamp_ms(text: str) -> int:
 
 def next_number(state: VendorState, sequence: str, first: int) -> int:
     """The next id of a sequence, kept with the data so a restart goes on where it stopped."""
-    sequences = state.collection("sequences")
-    record = sequences.get(sequence) or {"next": first}
-    sequences.put(sequence, {"next": record["next"] + 1})
-    return record["next"]
+    return state.reserve(sequence, 1, first)
 
 
 def page_numbers(start_at: Any, max_results: Any, default_max: int) -> tuple[int, int]:

@@ -109,10 +109,7 @@ def user_details_json(request: Request, user: dict[str, Any]) -> dict[str, Any]:
 
 def next_number(state: VendorState, sequence: str, first: int) -> int:
     """The next id of a sequence (issues, comments, attachments), kept with the data so restarts go on."""
-    sequences = state.collection("sequences")
-    record = sequences.get(sequence) or {"next": first}
-    sequences.put(sequence, {"next": record["next"] + 1})
-    return record["next"]
+    return state.reserve(sequence, 1, first)
 
 
 def basic_credentials(authorization: str) -> tuple[str, str] | None:

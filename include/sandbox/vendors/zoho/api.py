@@ -89,9 +89,7 @@ def configure(state: VendorState, changes: dict[str, Any]) -> dict[str, Any]:
 
 def new_ids(state: VendorState, count: int) -> list[str]:
     """Fresh 19-digit record ids, increasing, from a counter kept in the store (survives restarts)."""
-    sequences = state.collection("sequences")
-    start = (sequences.get("ids") or {"next": FIRST_ID + 1000})["next"]
-    sequences.put("ids", {"next": start + count})
+    start = state.reserve("ids", count, FIRST_ID + 1000)
     return [str(start + i) for i in range(count)]
 
 
