@@ -390,6 +390,32 @@ def test_a_record_another_run_wrote_after_the_plan_is_skipped_as_stale(state_sto
     assert ledger.loc["a@x.io", "outcome"] == "skipped" and ledger.loc["a@x.io", "reason"].startswith("stale")
 
 
+def test_a_record_another_run_only_linked_after_the_plan_is_still_written(state_store: StateStore) -> None:
+    """A link is the store's, not a write to the target: the record is not stale for it. A retry of
+    a killed apply meets this for every contact its first try matched but had not yet updated."""
+    remote = InMemoryRemote()
+    remote.records["T1"] = {"_key": "a@x.io", "title": "Engineer"}
+    link = {"kind": "link", "key": "a@x.io", "source_id": "S1", "target_id": "T1", "reason": "matched by key"}
+    update = {
+        "kind": "update",
+        "key": "a@x.io",
+        "source_id": "S1",
+        "target_id": "T1",
+        "field": "title",
+        "before": '"Engineer"',
+        "after": '"CTO"',
+        "direction": "to_target",
+    }
+    planned_at = utc_now()
+    writer = InMemoryWriter(remote, batch_size=10)
+    apply_changes(change_set([link]), store=state_store, sync_id=SYNC, writer=writer)  # the first try
+    summary = apply_changes(
+        change_set([link, update]), store=state_store, sync_id=SYNC, writer=writer, planned_at=planned_at
+    )
+    assert remote.records["T1"]["title"] == "CTO"
+    assert (summary.updated, summary.skipped) == (1, 0)
+
+
 class _NoTransitionWriter(InMemoryWriter):
     """A remote that cannot take one record's write now (a workflow with no way to the status)."""
 

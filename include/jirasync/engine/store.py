@@ -430,7 +430,8 @@ class StateStore:
                 connection.execute(sa.update(runs_table).where(runs_table.c.run_id == run_id).values(values))
 
     def keys_written_since(self, sync_id: str, since: datetime, run_id: str) -> set[str]:
-        """Keys of the records other runs of the sync wrote after ``since`` (a plan's time)."""
+        """Keys of the records other runs of the sync wrote to a side after ``since`` (a plan's
+        time). A link or unlink another run only recorded here wrote nothing (it has no direction)."""
         query = (
             sa.select(ledger_table.c.key)
             .distinct()
@@ -439,6 +440,7 @@ class StateStore:
                 runs_table.c.sync_id == sync_id,
                 ledger_table.c.run_id != run_id,
                 ledger_table.c.outcome == "ok",
+                ledger_table.c.direction.is_not(None),
                 ledger_table.c.recorded_at > since,
             )
         )
