@@ -80,15 +80,16 @@ class _ConcurrentWriter(InMemoryWriter):
 
 @pytest.mark.parametrize(
     ("records_per_call", "batches"),
-    [(1, [("create", "to_target", 3)] * 4), (10, [("create", "to_target", 10), ("create", "to_target", 2)])],
-    ids=["one record a call: spread over the threads", "a batch a call: batches kept full"],
+    [(1, [("create", "to_target", 2)] * 6), (10, [("create", "to_target", 10), ("create", "to_target", 2)])],
+    ids=["one record a call: its batch shared by the threads", "a batch a call: batches kept full"],
 )
-def test_writes_at_once_spread_a_small_group_but_never_split_a_batch_call(
+def test_writes_at_once_share_the_writers_batch_but_never_split_a_batch_call(
     state_store: StateStore, records_per_call: int, batches: list[tuple[str, str, int]]
 ) -> None:
-    """Twelve creates, four writer threads: a writer that makes one call per record gets four
-    batches of three, one a thread; one that writes a batch in one call keeps its batches full, as
-    smaller ones would cost calls."""
+    """Twelve creates, batches of ten, four writer threads: a writer that makes one call per record
+    gets batches of two (ten shared by four), so a kill leaves no more writes unsettled than one
+    batch of ten would; one that writes a batch in one call keeps its batches full, as smaller ones
+    would cost calls."""
     remote = InMemoryRemote()
     writer = _ConcurrentWriter(remote, batch_size=10, concurrency=4, records_per_call=records_per_call)
     keys = [f"{n}@x.io" for n in range(12)]

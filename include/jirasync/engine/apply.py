@@ -5,10 +5,10 @@ recorded in one transaction after. A process that dies in between leaves the int
 next apply asks the writer to `reconcile` it, so a create whose response was lost is recorded,
 not made twice. Records that fail wait in `pending` and come back through `merge_pending`.
 
-A writer with a `concurrency` above 1 has that many batches written at once (one-call-per-record
-writers such as Jira user properties, over a vendor budget that allows as many calls at once). The
-journal stays exact whatever order they finish in: this thread announces each batch before it is
-handed to a writer thread and records each outcome as it comes back.
+A writer with a `concurrency` above 1 has that many batches written at once (Jira user properties
+one call a record, CRM contacts one call a batch; over a vendor budget that allows as many calls at
+once). The journal stays exact whatever order they finish in: this thread announces each batch
+before it is handed to a writer thread and records each outcome as it comes back.
 
 A dry run walks the same path and stops before the first write.
 """
@@ -16,7 +16,6 @@ A dry run walks the same path and stops before the first write.
 from __future__ import annotations
 
 import json
-import math
 import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -242,10 +241,12 @@ class _Run:
                 # A writer over two APIs may batch each its own way: batch_sizes[(kind, direction)].
                 size = getattr(self.writer, "batch_sizes", {}).get((kind, direction), self.writer.batch_size)
                 if concurrency > 1:
-                    # Smaller batches for a small group, so every writer thread has one; never
-                    # smaller than one call takes, which would spend calls (a CRM's batch write).
+                    # The writer's batch shared among its threads: a process killed mid-apply then
+                    # leaves no more writes unsettled (to be made again) than one batch written
+                    # alone would. Never smaller than one call takes: that would spend calls (a
+                    # CRM's batch write).
                     per_call = getattr(self.writer, "records_per_call", size)
-                    size = max(per_call, min(size, math.ceil(len(group) / concurrency)))
+                    size = max(per_call, size // concurrency)
                     self.write_concurrently(kind, direction, list(_batches(group, size)), concurrency)
                     continue
                 for batch in _batches(group, size):
