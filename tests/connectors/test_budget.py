@@ -3,6 +3,9 @@ with threads of its own) share one rate, one set of concurrent slots and one pau
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -86,6 +89,34 @@ def test_a_slot_held_by_a_dead_worker_comes_back_when_its_lease_ends(name: str) 
     redis.zadd(f"{KEY_PREFIX}:{name}:slots", {"dead-worker": time.time() - 0.1})
     with worker(name, 1000, 1).call():
         assert redis.zcard(f"{KEY_PREFIX}:{name}:slots") == 1
+
+
+def test_a_slot_held_by_a_process_of_this_host_that_died_comes_back_without_waiting_its_lease(
+    name: str,
+) -> None:
+    """A worker killed mid-call on this host (Airflow's retry runs there too, with one executor):
+    its slot's lease has minutes to run, but the next call finds its process gone and takes it. A
+    slot of another host's process waits for its lease: its process cannot be looked at."""
+    redis = Redis.from_url(REDIS_URL)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    lease_end = time.time() + 600
+    dead, elsewhere = f"t1@{socket.gethostname()}:{gone.stdout.strip()}", "t2@worker-7.elsewhere:4242"
+    redis.zadd(f"{KEY_PREFIX}:{name}:slots", {dead: lease_end, elsewhere: lease_end})
+    inside = threading.Event()
+
+    def call() -> None:
+        with worker(name, 1000, 2).call():
+            inside.set()
+
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    # Bounded by half the dead slot's lease: the slot comes back long before it would have expired.
+    assert inside.wait(300), "the dead process's slot was not taken back"
+    thread.join()
+    assert redis.zscore(f"{KEY_PREFIX}:{name}:slots", elsewhere) is not None
+    assert redis.zscore(f"{KEY_PREFIX}:{name}:slots", dead) is None
 
 
 def test_a_slot_is_leased_for_the_calls_timeouts_and_a_margin(name: str) -> None:

@@ -26,16 +26,20 @@ from pyrate_limiter.buckets import InMemoryStateStore, RedisStateStore
 from redis import Redis
 
 from jirasync.connectors.http import DEFAULT_TIMEOUT
+from jirasync.holders import died_here, this_process
 
 REDIS_URL_VARIABLE = "JIRASYNC_REDIS_URL"
 REDIS_CONN_ID = "jirasync_redis"
 KEY_PREFIX = "jirasync:budget"
 # A worker that dies holding a slot gives it back when the slot's lease ends: the call's connect
 # and read timeouts (a call gives up within them) and this margin. A longer lease only keeps a dead
-# worker's slots from the next run (at 300 s the rerun after a SIGKILL waited five minutes).
+# worker's slots from the next run (at 300 s the rerun after a SIGKILL waited five minutes). A
+# process of the same host finds the dead holder's slots at once (``jirasync.holders``).
 LEASE_MARGIN = 20.0
 # How often a call waiting for a slot or for a pause to end looks again.
 POLL = 0.01
+# How often a call waiting for a slot looks for slots whose holder died on this host.
+RECLAIM_EVERY = 1.0
 
 # Takes a slot if fewer than ARGV[1] unexpired ones are held; a slot is a member scored by when
 # its lease ends, so a crashed holder's slot expires instead of shrinking the budget for good.
@@ -127,7 +131,8 @@ class VendorBudget:
         if self._take_slot is None:
             self._slots.acquire()
             return None
-        token = uuid.uuid4().hex
+        token = f"{uuid.uuid4().hex}@{this_process()}"
+        reclaimed_at = 0.0
         while True:
             now = time.time()
             if self._take_slot(
@@ -135,7 +140,21 @@ class VendorBudget:
                 args=[self.concurrency, now, now + self.lease, token, self.lease],
             ):
                 return token
+            if now - reclaimed_at >= RECLAIM_EVERY:
+                self._reclaim_slots_of_the_dead()
+                reclaimed_at = now
             time.sleep(POLL)
+
+    def _reclaim_slots_of_the_dead(self) -> None:
+        """Free the slots of this host's processes that died holding them: the retry of a task
+        whose worker was killed need not wait out their lease."""
+        assert self.redis is not None
+        slots = f"{self.key}:slots"
+        dead = [
+            token for token in self.redis.zrange(slots, 0, -1) if died_here(token.decode().partition("@")[2])
+        ]
+        if dead:
+            self.redis.zrem(slots, *dead)
 
     def _release_slot(self, token: str | None) -> None:
         if token is None:

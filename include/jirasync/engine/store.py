@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import socket
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -31,6 +30,8 @@ from alembic.script import ScriptDirectory
 from psycopg2.extras import execute_values
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+
+from jirasync.holders import died_here, this_process
 
 VERSION_TABLE = "jirasync_alembic_version"
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -659,7 +660,7 @@ class StateStore:
         row = {
             "sync_id": sync_id,
             "run_id": run_id,
-            "holder": lock_holder(),
+            "holder": this_process(),
             "acquired_at": now,
             "heartbeat_at": now,
         }
@@ -798,25 +799,8 @@ def _abandon(connection: sa.Connection, run_id: str, *, taken_over_by: str, now:
     )
 
 
-def lock_holder() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def _is_stale(holder: str, heartbeat_at: datetime, now: datetime, stale_after: float) -> bool:
-    if now - heartbeat_at > timedelta(seconds=stale_after):
-        return True
-    host, _, pid = holder.rpartition(":")
-    return host == socket.gethostname() and pid.isdigit() and not _process_alive(int(pid))
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return now - heartbeat_at > timedelta(seconds=stale_after) or died_here(holder)
 
 
 def _engine_options(url: str) -> dict[str, Any]:
