@@ -25,7 +25,6 @@ Run: python -m benchmarks bench_contacts_throughput (Redis at JIRASYNC_REDIS_URL
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import tempfile
@@ -35,10 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from redis import Redis
-
-from benchmarks.pipeline import run_steps, sync_environment
-from jirasync.connectors.budget import KEY_PREFIX, REDIS_URL_VARIABLE
+from benchmarks.pipeline import budget_in_redis, calls_against_ideal, run_steps, sync_environment
 from jirasync.engine.keys import email_key
 from sandbox.testing import RunningSandbox
 
@@ -98,7 +94,7 @@ def main() -> None:
                 f"of {WRITE_LATENCY_MS} ms allow ({rate / ceiling:.0%}); one at a time it would be at most "
                 f"{1000 / WRITE_LATENCY_MS:.0f}/s"
             )
-            print(f"  {_calls_against_ideal(sandbox, summary['ideal_api_calls'])}")
+            print(f"  {calls_against_ideal(sandbox, summary['ideal_api_calls'])}")
 
         _killed_and_retried(crm)
 
@@ -110,7 +106,7 @@ def _killed_and_retried(crm: Crm) -> None:
         seeded = _contacts_by_email(sandbox, crm)
         half = PEOPLE // crm.batch // 2
         run = run_steps(syncs, crm.sync, "killed", kill_apply_when=lambda: _write_calls(sandbox, crm) >= half)
-        made = _calls_against_ideal(sandbox, run["summary"]["ideal_api_calls"])
+        made = calls_against_ideal(sandbox, run["summary"]["ideal_api_calls"])
         sandbox.clear_counters()
         following = run_steps(syncs, crm.sync, "next")["summary"]
         lost = following["created"] + following["updated"]
@@ -128,26 +124,16 @@ def _killed_and_retried(crm: Crm) -> None:
 def _limited_world(crm: Crm) -> Iterator[tuple[Path, RunningSandbox]]:
     """The seeded world, the CRM's writes slow and limited to LIMIT at once, and its connection's
     budget in Redis (taken away after)."""
-    redis_url = os.environ.get(REDIS_URL_VARIABLE, "redis://127.0.0.1:6379/0")
     with (
         tempfile.TemporaryDirectory() as work,
         sync_environment(Path(work), PEOPLE, crm.sync) as (syncs, sandbox),
+        budget_in_redis(crm.conn_id, 100, LIMIT),
     ):
-        os.environ[REDIS_URL_VARIABLE] = redis_url
-        variable = f"AIRFLOW_CONN_{crm.conn_id.upper()}"
-        connection = json.loads(os.environ[variable])
-        connection["extra"] = {**connection.get("extra", {}), "concurrency": LIMIT, "rate_limit": 100}
-        os.environ[variable] = json.dumps(connection)
         for method, route in crm.writes:
             sandbox.add_fault(crm.vendor, "latency", latency_ms=WRITE_LATENCY_MS, route=route, method=method)
         sandbox.limit(crm.vendor, concurrent=LIMIT)
         sandbox.clear_counters()
-        try:
-            yield syncs, sandbox
-        finally:
-            redis = Redis.from_url(redis_url)
-            for key in redis.scan_iter(f"{KEY_PREFIX}:{crm.conn_id}*"):
-                redis.delete(key)
+        yield syncs, sandbox
 
 
 def _write_calls(sandbox: RunningSandbox, crm: Crm) -> int:
@@ -156,11 +142,6 @@ def _write_calls(sandbox: RunningSandbox, crm: Crm) -> int:
         any(request["method"] == method and request["path"].startswith(route) for method, route in crm.writes)
         for request in sandbox.request_log(limit=100_000)
     )
-
-
-def _calls_against_ideal(sandbox: RunningSandbox, ideal: int) -> str:
-    made = sum(sandbox.counters().values())
-    return f"calls {made:,}, ideal {ideal:,} ({'at ideal' if made <= ideal else f'{made - ideal} over'})"
 
 
 def _contacts_by_email(sandbox: RunningSandbox, crm: Crm) -> Counter[str]:

@@ -29,10 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from redis import Redis
-
-from benchmarks.pipeline import run_steps, sync_environment
-from jirasync.connectors.budget import KEY_PREFIX, REDIS_URL_VARIABLE
+from benchmarks.pipeline import budget_in_redis, calls_against_ideal, run_steps, sync_environment
 from sandbox.testing import RunningSandbox
 
 PEOPLE = int(os.environ.get("BENCH_THROUGHPUT_PEOPLE", "10000"))
@@ -63,12 +60,12 @@ def main() -> None:
             f"  achieved {rate:.1f} writes/s against the sandbox's limit of {PER_SECOND}/s "
             f"({rate / PER_SECOND:.0%}); one at a time it would be at most {1000 / LATENCY_MS:.1f}/s"
         )
-        print(f"  {_calls_against_ideal(sandbox, summary['ideal_api_calls'])}")
+        print(f"  {calls_against_ideal(sandbox, summary['ideal_api_calls'])}")
 
     with _limited_world() as (syncs, sandbox):
         half = PEOPLE * 45 // 100  # about half the writes: some nine people in ten have a Jira account
         run = run_steps(syncs, SYNC, "killed", kill_apply_when=lambda: _writes(sandbox) >= half)
-        made = _calls_against_ideal(sandbox, run["summary"]["ideal_api_calls"])
+        made = calls_against_ideal(sandbox, run["summary"]["ideal_api_calls"])
         sandbox.clear_faults()
         sandbox.limit("jira")
         os.environ[_variable()] = json.dumps(_without_budget(json.loads(os.environ[_variable()])))
@@ -84,28 +81,15 @@ def main() -> None:
 def _limited_world() -> Iterator[tuple[Path, RunningSandbox]]:
     """The seeded world, Jira slow and limited to PER_SECOND, and the connection's budget in Redis
     (taken away after)."""
-    redis_url = os.environ.get(REDIS_URL_VARIABLE, "redis://127.0.0.1:6379/0")
     with (
         tempfile.TemporaryDirectory() as work,
         sync_environment(Path(work), PEOPLE, SYNC, seed=1) as (syncs, sandbox),
+        budget_in_redis(CONN_ID, PER_SECOND, CONCURRENCY),
     ):
-        os.environ[REDIS_URL_VARIABLE] = redis_url
-        connection = json.loads(os.environ[_variable()])
-        connection["extra"] = {
-            **connection.get("extra", {}),
-            "rate_limit": PER_SECOND,
-            "concurrency": CONCURRENCY,
-        }
-        os.environ[_variable()] = json.dumps(connection)
         sandbox.add_fault("jira", "latency", latency_ms=LATENCY_MS)
         sandbox.limit("jira", per_second=PER_SECOND)
         sandbox.clear_counters()
-        try:
-            yield syncs, sandbox
-        finally:
-            redis = Redis.from_url(redis_url)
-            for key in redis.scan_iter(f"{KEY_PREFIX}:{CONN_ID}*"):
-                redis.delete(key)
+        yield syncs, sandbox
 
 
 def _variable() -> str:
@@ -119,11 +103,6 @@ def _without_budget(connection: dict) -> dict:
 
 def _writes(sandbox: RunningSandbox) -> int:
     return sum(count for endpoint, count in sandbox.counters().items() if endpoint.startswith(WRITES))
-
-
-def _calls_against_ideal(sandbox: RunningSandbox, ideal: int) -> str:
-    made = sum(sandbox.counters().values())
-    return f"calls {made:,}, ideal {ideal:,} ({'at ideal' if made <= ideal else f'{made - ideal} over'})"
 
 
 if __name__ == "__main__":

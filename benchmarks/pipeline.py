@@ -25,7 +25,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowSkipException
+from redis import Redis
 
+from jirasync.connectors.budget import KEY_PREFIX, REDIS_URL_VARIABLE
 from jirasync.engine.store import StateStore
 from jirasync.local_stack import sandbox_connections
 from jirasync.operators import steps
@@ -57,6 +59,31 @@ def sync_environment(
         finally:
             os.environ.clear()
             os.environ.update(saved)
+
+
+@contextmanager
+def budget_in_redis(conn_id: str, per_second: float, concurrency: int) -> Iterator[None]:
+    """The connection ``conn_id`` (an ``AIRFLOW_CONN_*`` variable) with a budget of ``per_second``
+    and ``concurrency`` shared through Redis (``JIRASYNC_REDIS_URL``, or 127.0.0.1:6379), as every
+    worker of a deployment would share it; the budget's keys are taken away after."""
+    redis_url = os.environ.get(REDIS_URL_VARIABLE, "redis://127.0.0.1:6379/0")
+    os.environ[REDIS_URL_VARIABLE] = redis_url
+    variable = f"AIRFLOW_CONN_{conn_id.upper()}"
+    connection = json.loads(os.environ[variable])
+    budget = {"rate_limit": per_second, "concurrency": concurrency}
+    os.environ[variable] = json.dumps({**connection, "extra": {**connection.get("extra", {}), **budget}})
+    try:
+        yield
+    finally:
+        redis = Redis.from_url(redis_url)
+        for key in redis.scan_iter(f"{KEY_PREFIX}:{conn_id}*"):
+            redis.delete(key)
+
+
+def calls_against_ideal(sandbox: RunningSandbox, ideal: int) -> str:
+    """The calls the sandbox answered (refused ones too) since its counters were cleared, against ``ideal``."""
+    made = sum(sandbox.counters().values())
+    return f"calls {made:,}, ideal {ideal:,} ({'at ideal' if made <= ideal else f'{made - ideal} over'})"
 
 
 def run_steps(
