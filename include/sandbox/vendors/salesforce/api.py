@@ -30,7 +30,6 @@ NAME = "salesforce"
 ORG_ID = "00DRO0000000001AAA"
 INTEGRATION_USER_ID = "005RO0000000001AAA"
 LIMITS = "_limits"
-SEQUENCES = "_sequences"
 DEFAULT_DAILY_REQUESTS = 15_000
 MIN_API_VERSION = "20.0"
 MAX_API_VERSION = "65.0"
@@ -39,7 +38,6 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 _ID_CHECKSUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _allowance_lock = threading.Lock()
-_sequence_lock = threading.Lock()
 
 
 class SalesforceError(Exception):
@@ -157,10 +155,7 @@ def id_number(record_id: str) -> int:
 
 def next_ids(state: VendorState, sobject: SObject, count: int) -> list[str]:
     """Reserve ``count`` new ids; the counter is stored, so a restart goes on where it stopped."""
-    with _sequence_lock:
-        sequences = state.collection(SEQUENCES)
-        first = (sequences.get(sobject.name) or {"next": 1})["next"]
-        sequences.put(sobject.name, {"next": first + count})
+    first = state.reserve(sobject.name, count, 1)
     return [record_id(sobject, n) for n in range(first, first + count)]
 
 
