@@ -13,6 +13,7 @@ from tests.engine import state_fixtures
 from tests.engine.state_fixtures import InMemoryRemote, InMemoryWriter, change_set
 
 from jirasync.engine.apply import ApplyError, WriteOutcome, WriteRecord, apply_changes, merge_pending
+from jirasync.engine.shards import Shard
 from jirasync.engine.store import StateStore, SyncLockedError, utc_now
 
 postgres_url = state_fixtures.postgres_url
@@ -504,3 +505,39 @@ def test_a_writer_over_two_apis_batches_each_direction_its_own_way(state_store: 
         ("update", "to_target", 2), ("update", "to_target", 2), ("update", "to_target", 1),
         ("update", "to_source", 3), ("update", "to_source", 2),
     ]  # fmt: skip
+
+
+def test_the_shards_of_a_change_set_write_each_record_once_between_them(state_store: StateStore) -> None:
+    """Each shard writes its part, under a lock of its own (both held at once, as by two workers);
+    together they write what one apply of the whole change set writes."""
+    keys = [f"{n}@x.io" for n in range(40)]
+    changes = change_set(with_direction(creates(*keys)))
+    remote = InMemoryRemote()
+    parts = [Shard(0, 3), Shard(1, 3), Shard(2, 3)]
+    # One shard is applied by one task at a time; the shards of a run lock apart.
+    with (
+        state_store.lock(parts[0].lock_name(SYNC), "run-1"),
+        state_store.lock(parts[1].lock_name(SYNC), "run-1"),
+        pytest.raises(SyncLockedError),
+    ):
+        apply_changes(
+            changes, store=state_store, sync_id=SYNC, writer=InMemoryWriter(remote, 10), shard=parts[0]
+        )
+    summaries = [
+        apply_changes(
+            changes,
+            store=state_store,
+            sync_id=SYNC,
+            writer=InMemoryWriter(remote, 10),
+            run_id=f"r{n}",
+            shard=part,
+        )
+        for n, part in enumerate(parts)
+    ]
+    created = [summary.created for summary in summaries]
+    assert sum(created) == len(keys) and all(created), created
+    assert sorted(remote.values()) == sorted(keys)
+    assert sorted(state_store.links(SYNC)["key"]) == sorted(keys)
+    assert [set(state_store.ledger(f"r{n}")["key"]) for n in range(3)] == [
+        {key for key in keys if part.holds(key)} for part in parts
+    ]

@@ -22,6 +22,7 @@ from tests.engine import state_fixtures
 from tests.engine.state_fixtures import change_set
 
 from jirasync.engine.apply import WriteOutcome, WriteRecord, apply_changes
+from jirasync.engine.shards import Shard
 from jirasync.engine.store import StateStore
 
 postgres_url = state_fixtures.postgres_url
@@ -109,9 +110,15 @@ class SqliteRemoteWriter:
 
 
 def apply_until_crash(
-    store_location: str, remote_path: str, changes_path: str, die_after_batch: int, concurrency: int = 1
+    store_location: str,
+    remote_path: str,
+    changes_path: str,
+    die_after_batch: int,
+    concurrency: int = 1,
+    shard: tuple[int, int] | None = None,
 ) -> None:
-    """The child process: apply a change set and die after the given batch reached the remote."""
+    """The child process: apply a change set (one shard of it, if given) and die after the given
+    batch reached the remote."""
     store = StateStore(store_location)
     writer = SqliteRemoteWriter(
         SqliteRemote(Path(remote_path)),
@@ -120,7 +127,7 @@ def apply_until_crash(
         concurrency=concurrency,
     )
     changes = pd.read_json(changes_path, orient="records", dtype=False).astype("string")
-    apply_changes(changes, store=store, sync_id=SYNC, writer=writer)
+    apply_changes(changes, store=store, sync_id=SYNC, writer=writer, shard=Shard(*shard) if shard else None)
 
 
 def run_child_that_crashes(
@@ -130,13 +137,14 @@ def run_child_that_crashes(
     tmp: Path,
     die_after_batch: int = 2,
     concurrency: int = 1,
+    shard: tuple[int, int] | None = None,
 ) -> None:
     changes_path = tmp / "changes.json"
     changes.to_json(changes_path, orient="records")
     code = (
         "from tests.engine.test_crash_apply import apply_until_crash; "
         f"apply_until_crash({store_location!r}, {str(remote.path)!r}, {str(changes_path)!r}, "
-        f"{die_after_batch}, {concurrency})"
+        f"{die_after_batch}, {concurrency}, {shard!r})"
     )
     child = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert child.returncode == CRASH_EXIT, child.stderr
@@ -289,4 +297,40 @@ def test_concurrent_batches_are_journaled_before_their_write_and_settled_in_any_
     assert sorted(store.links(SYNC)["key"]) == keys
     assert store.open_intents(SYNC) == []
     assert sorted(store.ledger(summary.run_id)["key"]) == keys
+    store.close()
+
+
+def test_a_shard_killed_mid_apply_is_finished_by_its_own_retry_while_the_other_shard_writes_its_part(
+    store_location: str, tmp_path: Path
+) -> None:
+    """Two shards of one change set, as two mapped tasks on two workers: the first dies with writes
+    unsettled; the second, applied meanwhile, writes its records and leaves the first's open writes
+    alone; the first's retry settles them. Every record exists once and is linked."""
+    remote = SqliteRemote(tmp_path / "remote.db")
+    keys = [f"k{number:02}" for number in range(16)]
+    changes = creates(keys)
+    first, second = Shard(0, 2), Shard(1, 2)
+    first_keys = {key for key in keys if first.holds(key)}
+    assert 4 <= len(first_keys) <= 12, "the keys must fall in both shards"
+    run_child_that_crashes(store_location, remote, changes, tmp_path, die_after_batch=2, shard=(0, 2))
+    store = StateStore(store_location)
+    left_open = {entry.record["key"] for entry in store.open_intents(SYNC)}
+    assert left_open and left_open <= first_keys
+
+    other = apply_changes(
+        changes, store=store, sync_id=SYNC, writer=SqliteRemoteWriter(remote, batch_size=2), shard=second
+    )
+    assert other.created == len(keys) - len(first_keys) and other.recovered == 0
+    assert {entry.record["key"] for entry in store.open_intents(SYNC)} == left_open
+
+    retry = apply_changes(
+        changes, store=store, sync_id=SYNC, writer=SqliteRemoteWriter(remote, batch_size=2), shard=first
+    )
+    written = remote.records()
+    assert sorted(key for _, key, _ in written) == keys
+    links = store.links(SYNC)
+    assert dict(zip(links["key"], links["target_id"], strict=True)) == {key: i for i, key, _ in written}
+    assert retry.recovered == len(left_open) and retry.failed == 0
+    assert store.open_intents(SYNC) == []
+    assert store.pending(SYNC).empty
     store.close()

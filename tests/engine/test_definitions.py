@@ -75,6 +75,7 @@ def test_a_valid_definition_loads_with_its_id_from_the_file_name() -> None:
         ("id: 'a b'", "id", "use only letters, digits"),
         ("deadline: half an hour", "deadline", "e.g. deadline: 30m, 2h or 1h30m"),
         ("deadline: 0m", "deadline", "give a run some time"),
+        ("shards: 33", "shards", "less than or equal to 32"),
     ],
 )
 def test_errors_name_the_file_the_field_and_the_fix(
@@ -136,3 +137,15 @@ def test_a_mode_gives_its_owner_to_mappings_that_name_none(tmp_path: Path) -> No
     assert (sync.mapping("email").owner, sync.mapping("title").owner) == ("both", "source")
     custom = load_definition(write(tmp_path, "{mode: custom, fields: [{source: mail, target: email}]}"))
     assert custom.mapping("email").owner == "source"
+
+
+def test_a_records_to_issues_sync_keeps_its_apply_in_one_task(tmp_path: Path) -> None:
+    """Its comments and attachments follow the links the whole apply wrote: shards would split them."""
+    shipped = Path(__file__).parents[2] / "include" / "syncs" / "zoho_deals_to_jira.yaml"
+    path = tmp_path / "zoho_deals_to_jira.yaml"
+    path.write_text(shipped.read_text() + "\nshards: 2\n")
+    with pytest.raises(DefinitionError) as raised:
+        load_definition(path)
+    assert "splits the apply of a records ↔ issues sync" in str(raised.value)
+    assert raised.value.fix == "leave shards out (1) for this sync"
+    assert load_definition(write(tmp_path, "shards: 4")).shards == 4

@@ -10,6 +10,9 @@ one call a record, CRM contacts one call a batch; over a vendor budget that allo
 once). The journal stays exact whatever order they finish in: this thread announces each batch
 before it is handed to a writer thread and records each outcome as it comes back.
 
+A sharded apply (``shard``) writes only its shard's records and settles only their interrupted
+writes, under a lock of its own, while other tasks write the other shards.
+
 A dry run walks the same path and stops before the first write.
 """
 
@@ -25,6 +28,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from jirasync.engine.shards import Shard
 from jirasync.engine.store import CHANGE_COLUMNS, BatchOutcome, JournalEntry, StateStore
 
 KINDS = ("create", "update", "link", "unlink", "delete", "clear", "conflict", "skip")
@@ -151,19 +155,21 @@ def apply_changes(
     dry_run: bool = False,
     lock_wait: float = 0.0,
     planned_at: datetime | None = None,
+    shard: Shard | None = None,
 ) -> ApplySummary:
     """Write a change set and record the outcome of every record.
 
     A real run holds the sync's lock (waiting up to `lock_wait` seconds for another run) and first
     settles the writes an interrupted run left in the journal. A record another run wrote since
     `planned_at` is not written from this plan, made before that write: it is skipped as stale,
-    and the next run plans it again from what is there now.
+    and the next run plans it again from what is there now. With ``shard``, only that shard's
+    records are written.
     """
     if writer.batch_size < 1:
         raise ApplyError(
             f"the writer for sync {sync_id!r} has batch_size {writer.batch_size}; it must be ≥ 1"
         )
-    records = _planned_records(changes, sync_id)
+    records = _planned_records(shard.of(changes) if shard else changes, sync_id)
     run_id = run_id or uuid.uuid4().hex
     summary = ApplySummary(sync_id=sync_id, run_id=run_id, dry_run=dry_run)
     store.start_run(sync_id, run_id, dry_run=dry_run)
@@ -171,9 +177,10 @@ def apply_changes(
         if dry_run:
             _count_dry_run(store, sync_id, records, summary)
         else:
-            with store.lock(sync_id, run_id, wait=lock_wait):
+            lock_name = shard.lock_name(sync_id) if shard else sync_id
+            with store.lock(lock_name, run_id, wait=lock_wait):
                 stale = store.keys_written_since(sync_id, planned_at, run_id) if planned_at else set()
-                _Run(store, sync_id, run_id, writer, summary, stale).apply(records)
+                _Run(store, sync_id, run_id, writer, summary, stale, shard).apply(records)
     except BaseException:
         store.finish_run(run_id, "failed", summary.to_dict())
         raise
@@ -204,6 +211,7 @@ class _Run:
         writer: Writer,
         summary: ApplySummary,
         stale_keys: set[str],
+        shard: Shard | None,
     ) -> None:
         self.store = store
         self.sync_id = sync_id
@@ -212,6 +220,8 @@ class _Run:
         self.summary = summary
         self.stale_keys = stale_keys
         self.failed_keys: set[str] = set()
+        self.shard = shard
+        self.lock_name = shard.lock_name(sync_id) if shard else sync_id
 
     def apply(self, records: list[_PlannedRecord]) -> None:
         recovered, requeued = self.settle_interrupted_writes()
@@ -251,7 +261,7 @@ class _Run:
                     continue
                 for batch in _batches(group, size):
                     self.write_batch(kind, direction, batch)
-                    self.store.heartbeat(self.sync_id, self.run_id)
+                    self.store.heartbeat(self.lock_name, self.run_id)
 
     def outcome(self, settled_batches: list[str] | None = None) -> BatchOutcome:
         return BatchOutcome(self.sync_id, self.run_id, settled_batches=settled_batches or [])
@@ -285,7 +295,7 @@ class _Run:
                 for future in done:
                     batch, batch_id = in_flight.pop(future)
                     self.settle(kind, direction, batch, batch_id, future.result())
-                self.store.heartbeat(self.sync_id, self.run_id)
+                self.store.heartbeat(self.lock_name, self.run_id)
 
     def journal(self, batch: list[_PlannedRecord]) -> str:
         """Announce a batch before it is written, so a crash leaves a trace of it."""
@@ -326,6 +336,8 @@ class _Run:
         wait in pending, in case this run is interrupted too).
         """
         entries = self.store.open_intents(self.sync_id)
+        if self.shard is not None:
+            entries = [entry for entry in entries if self.shard.holds(entry.record["key"])]
         if not entries:
             return set(), []
         planned = [

@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import PydanticCustomError
 
 Family = Literal["identity_to_jira_properties", "users_to_contacts", "users_to_assets", "records_to_issues"]
+# More mapped apply tasks than this only wait for pool slots and vendor budget.
+MAX_SHARDS = 32
 Owner = Literal["source", "target", "both"]
 KeyNormalisation = Literal["email", "strip", "none"]
 DeletePolicy = Literal["ignore", "unlink", "delete", "clear"]
@@ -223,6 +225,9 @@ class SyncDefinition(_Strict):
     schedule: str | None = None
     circuit_breaker: CircuitBreaker = Field(default_factory=CircuitBreaker)
     batch_size: int | None = Field(default=None, gt=0)
+    # The apply split into this many Airflow tasks by record key, which the executor spreads over
+    # its workers (jirasync.engine.shards).
+    shards: int = Field(default=1, ge=1, le=MAX_SHARDS)
     options: dict[str, Any] = Field(default_factory=dict)
     notify: list[Notifier] = Field(default_factory=list)
     # How long a run may take from being queued; past it, an alert goes to the log and the notifiers.
@@ -281,6 +286,16 @@ class SyncDefinition(_Strict):
                 )
             seen.add(mapping.target)
         return value
+
+    @model_validator(mode="after")
+    def _shards_keep_streams_whole(self) -> SyncDefinition:
+        if self.shards > 1 and self.family == "records_to_issues":
+            raise _invalid(
+                f"shards: {self.shards} splits the apply of a records ↔ issues sync, whose comments and "
+                "attachments are synced after all of its links are written, in one task",
+                "leave shards out (1) for this sync",
+            )
+        return self
 
     def mapping(self, target: str) -> FieldMapping:
         """The mapping that writes `target`."""

@@ -624,17 +624,18 @@ class StateStore:
 
     @contextmanager
     def lock(
-        self, sync_id: str, run_id: str, *, wait: float = 0.0, stale_after: float = 600.0
+        self, name: str, run_id: str, *, wait: float = 0.0, stale_after: float = 600.0
     ) -> Iterator[None]:
-        """Hold the apply lock of a sync, waiting up to `wait` seconds for another run to finish.
+        """Hold the apply lock `name` (a sync's id, or a shard's lock name: ``Shard.lock_name``),
+        waiting up to `wait` seconds for another run to finish.
 
         A lock whose holder process is gone (same host) or whose heartbeat is older than
         `stale_after` seconds is taken over, so a crashed run does not block the sync forever.
         """
         deadline = time.monotonic() + wait
-        while not self._take_lock(sync_id, run_id, stale_after):
+        while not self._take_lock(name, run_id, stale_after):
             if time.monotonic() >= deadline:
-                raise SyncLockedError(self._lock_message(sync_id, stale_after))
+                raise SyncLockedError(self._lock_message(name, stale_after))
             time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
         try:
             yield
@@ -642,23 +643,23 @@ class StateStore:
             with self.engine.begin() as connection:
                 connection.execute(
                     sa.delete(locks_table).where(
-                        locks_table.c.sync_id == sync_id, locks_table.c.run_id == run_id
+                        locks_table.c.sync_id == name, locks_table.c.run_id == run_id
                     )
                 )
 
-    def heartbeat(self, sync_id: str, run_id: str) -> None:
+    def heartbeat(self, name: str, run_id: str) -> None:
         """Tell waiting runs that the holder is still alive (called between batches)."""
         with self.engine.begin() as connection:
             connection.execute(
                 sa.update(locks_table)
-                .where(locks_table.c.sync_id == sync_id, locks_table.c.run_id == run_id)
+                .where(locks_table.c.sync_id == name, locks_table.c.run_id == run_id)
                 .values(heartbeat_at=utc_now())
             )
 
-    def _take_lock(self, sync_id: str, run_id: str, stale_after: float) -> bool:
+    def _take_lock(self, name: str, run_id: str, stale_after: float) -> bool:
         now = utc_now()
         row = {
-            "sync_id": sync_id,
+            "sync_id": name,
             "run_id": run_id,
             "holder": this_process(),
             "acquired_at": now,
@@ -671,13 +672,13 @@ class StateStore:
         except sa.exc.IntegrityError:
             pass
         with self.engine.begin() as connection:
-            held = connection.execute(sa.select(locks_table).where(locks_table.c.sync_id == sync_id)).first()
+            held = connection.execute(sa.select(locks_table).where(locks_table.c.sync_id == name)).first()
             if held is None or not _is_stale(held.holder, _as_utc(held.heartbeat_at), now, stale_after):
                 return False
             taken = connection.execute(
                 sa.update(locks_table)
                 .where(
-                    locks_table.c.sync_id == sync_id,
+                    locks_table.c.sync_id == name,
                     locks_table.c.holder == held.holder,
                     locks_table.c.heartbeat_at == held.heartbeat_at,
                 )
@@ -688,13 +689,13 @@ class StateStore:
             _abandon(connection, held.run_id, taken_over_by=run_id, now=now)
             return True
 
-    def _lock_message(self, sync_id: str, stale_after: float) -> str:
+    def _lock_message(self, name: str, stale_after: float) -> str:
         with self.engine.connect() as connection:
-            held = connection.execute(sa.select(locks_table).where(locks_table.c.sync_id == sync_id)).first()
+            held = connection.execute(sa.select(locks_table).where(locks_table.c.sync_id == name)).first()
         if held is None:
-            return f"sync {sync_id!r} could not take its apply lock; run it again"
+            return f"the apply lock {name!r} could not be taken; run the sync again"
         return (
-            f"sync {sync_id!r} is being applied by run {held.run_id!r} (process {held.holder}, "
+            f"the apply lock {name!r} is held by run {held.run_id!r} (process {held.holder}, "
             f"since {_as_utc(held.acquired_at):%Y-%m-%d %H:%M:%S} UTC). Wait for that run to finish; "
             f"if its process is gone, the lock is taken over {stale_after:.0f} s after its last heartbeat."
         )
