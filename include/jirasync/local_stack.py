@@ -126,7 +126,8 @@ class LocalStack:
         return f"sqlite:///{self.airflow_home / 'jirasync' / 'state.db'}"
 
     def latest_summary(self, sync_id: str) -> dict[str, Any] | None:
-        """The report of the sync's latest run, from the state store the run wrote it to."""
+        """The report of the sync's latest run, from the state store the run wrote it to (of a sharded
+        run, the whole run's, which each shard's row keeps beside its own counts)."""
         engine = sa.create_engine(self.state_url)
         try:
             with engine.connect() as connection:
@@ -138,7 +139,8 @@ class LocalStack:
                 ).first()
         finally:
             engine.dispose()
-        return json.loads(row.summary) if row is not None and row.summary else None
+        summary = json.loads(row.summary) if row is not None and row.summary else None
+        return summary.get("run_summary", summary) if summary else None
 
     def prepare_airflow(self) -> None:
         """Migrate the SQLite metadata database and create the vendor pools."""

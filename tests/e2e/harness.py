@@ -118,7 +118,8 @@ class EndToEnd:
             )
 
     def task_states(self, sync_id: str) -> dict[str, str]:
-        """Each task's state in the sync's latest DAG run, as the UI shows them."""
+        """Each task's state in the sync's latest DAG run, as the UI shows them (a mapped task's
+        instances as ``task[map index]``)."""
         from airflow.models.dagrun import DagRun
         from airflow.models.taskinstance import TaskInstance
         from airflow.utils.session import create_session
@@ -128,11 +129,14 @@ class EndToEnd:
         with create_session() as session:
             latest = select(DagRun.run_id).where(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).limit(1)
             rows = session.execute(
-                select(TaskInstance.task_id, TaskInstance.state).where(
+                select(TaskInstance.task_id, TaskInstance.map_index, TaskInstance.state).where(
                     TaskInstance.dag_id == dag_id, TaskInstance.run_id == latest.scalar_subquery()
                 )
             )
-            return {task_id: str(state) for task_id, state in rows}
+            return {
+                task_id + (f"[{map_index}]" if map_index >= 0 else ""): str(state)
+                for task_id, map_index, state in rows
+            }
 
     def ledger(self, sync_id: str) -> list[dict[str, Any]]:
         """What the sync's latest run recorded, change by change (skips with their reason included)."""

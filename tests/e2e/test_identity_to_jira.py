@@ -16,8 +16,22 @@ from typing import Any
 import pytest
 from tests.e2e.harness import EndToEnd, end_to_end, webhook_receiver
 
+from jirasync.engine.store import StateStore
+from jirasync.sync_center.records import run_history
+
 PEOPLE = 300
 NOTIFIED = "entra_to_jira_notified"  # sends its failures to a webhook
+SHARDED = "entra_to_jira_sharded"  # applies in two mapped tasks
+COUNTED = (
+    "read_source",
+    "read_target",
+    "updated",
+    "linked",
+    "skipped",
+    "failed",
+    "api_calls",
+    "ideal_api_calls",
+)
 NUMERIC_ID = "1_000"  # a number to Python's literal_eval, which native template rendering applies
 PROPERTY = "jirasync.identity"
 SCIM_PROPERTY = "jirasync.scim"
@@ -34,6 +48,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EndToEnd]:
         definitions=["entra_to_jira.yaml", "scim_to_jira.yaml"],
     ) as e2e:
         e2e.add_variant("entra_to_jira.yaml", NUMERIC_ID, {})
+        e2e.add_variant("entra_to_jira.yaml", SHARDED, {"schedule:": "shards: 2\nschedule:"})
         e2e.add_variant(
             "entra_to_jira.yaml",
             NOTIFIED,
@@ -144,6 +159,38 @@ def test_a_run_whose_source_changed_nothing_reads_no_target_skips_check_and_appl
     after = e2e.run("entra_to_jira")
     assert after["updated"] == 1 and "nothing_changed" not in after
     assert e2e.task_states("entra_to_jira")["apply"] == "success"
+
+
+def test_a_sharded_apply_runs_as_mapped_tasks_that_write_each_user_once_between_them(e2e: EndToEnd) -> None:
+    """shards: 2 maps the apply over two tasks (on Celery, two workers may take them): each writes its
+    half, the report adds them up into the run's summary, and the result is the unsharded sync's."""
+    expected = matchable(e2e, graph_users(e2e), "mail")
+    summary = e2e.run(SHARDED)
+    states = e2e.task_states(SHARDED)
+    assert {task: state for task, state in states.items() if task.startswith("apply")} == {
+        "apply[0]": "success",
+        "apply[1]": "success",
+    }
+    assert set(properties(e2e, PROPERTY)) == set(expected.values())
+    assert summary["updated"] == len(expected) == e2e.calls("jira", "PUT /rest/api/3/user/properties")
+    assert summary["api_calls"] == summary["ideal_api_calls"]
+    store = StateStore(e2e.stack.state_url)
+    shard_rows = store.runs(SHARDED, 2)
+    assert sorted(row["summary"]["shard"] for row in shard_rows) == ["1 of 2", "2 of 2"]
+    assert all(0 < row["summary"]["updated"] < len(expected) for row in shard_rows)
+    assert sum(row["summary"]["updated"] for row in shard_rows) == len(expected)
+    # The Sync Center lists each shard's run, with its own writes, linked to the one Airflow run.
+    history = run_history(store, SHARDED)
+    assert sum(row["updated"] for row in history) == len(expected)
+    assert len({row["airflow_run_id"] for row in history}) == 1 and history[0]["airflow_run_id"]
+    assert e2e.asset_events(SHARDED) == 1
+
+    assert e2e.run(SHARDED)["updated"] == 0  # nothing changed since: both shards skipped
+    written = properties(e2e, PROPERTY)
+    e2e.reset()
+    unsharded = e2e.run("entra_to_jira")
+    assert properties(e2e, PROPERTY) == written
+    assert {name: unsharded[name] for name in COUNTED} == {name: summary[name] for name in COUNTED}
 
 
 def test_a_sync_whose_id_reads_as_a_number_runs_as_itself(e2e: EndToEnd) -> None:

@@ -112,3 +112,15 @@ def test_the_examples_of_the_operators_guide_build_their_dags(
         "approve",
     }
     assert stepwise["approve"] == {"plan_contacts", "gate"}
+
+
+def test_a_sharded_sync_maps_its_apply_over_the_shards_and_reports_once(tmp_path: Path) -> None:
+    (tmp_path / "entra_to_jira.yaml").write_text(
+        (EXAMPLE_SYNCS / "entra_to_jira.yaml").read_text() + "\nshards: 3\n"
+    )
+    with DAG("own", schedule=None, start_date=START) as dag:
+        sync_task_group("entra_to_jira", tmp_path, group_id="sync")
+    apply = dag.get_task("sync.apply")
+    assert apply.expand_input.value == {"shard": [0, 1, 2]}
+    assert apply.partial_kwargs["pool"] == "jira_api"
+    assert upstream(dag)["sync.report"] == {"sync.extract_source", "sync.extract_target", "sync.apply"}

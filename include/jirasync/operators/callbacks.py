@@ -83,6 +83,15 @@ def report_deadline_missed(
         notifier(Notifier.model_validate(spec), fields, subject).notify(context)
 
 
+def store_run_id(sync_id: str, context: dict[str, Any]) -> str:
+    """A task's run in the state store: the DAG run's id, then the shard of a sharded apply, then the
+    try (each try is a run of its own there: ``sync:airflow_run[:shard-N]:try``)."""
+    task_instance = context["ti"]
+    map_index = getattr(task_instance, "map_index", -1)
+    shard = f":shard-{map_index + 1}" if map_index is not None and map_index >= 0 else ""
+    return f"{sync_id}:{context.get('run_id')}{shard}:{task_instance.try_number}"
+
+
 def _record_failure(context: dict[str, Any]) -> None:
     """Keep the failure in the state store, where the Sync Center shows it as the sync's health."""
     # Imported here: the DAG files import this module, and must parse without the store's weight.
@@ -91,7 +100,7 @@ def _record_failure(context: dict[str, Any]) -> None:
 
     task_instance = context["task_instance"]
     sync_id = task_instance.dag_id.removeprefix("jirasync__")
-    run_id = f"{sync_id}:{context.get('run_id')}:{task_instance.try_number}"
+    run_id = store_run_id(sync_id, context)
     exception = context.get("exception")
     action = getattr(exception, "action", None)
     error = f"{exception or 'see the task log'}" + (f" What to do: {action}" if action else "")

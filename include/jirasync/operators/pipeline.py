@@ -69,11 +69,13 @@ class SyncStepOperator(BaseOperator):
     def execute(self, context: Any) -> Any:
         from jirasync.operators import steps
 
-        inputs = {name: getattr(self, name) for name in self.inputs}
         # A folder rendered as a native object could be a number ("2026"): the step wants a path.
         return getattr(steps, self.step)(
-            sync_id=self.sync_id, syncs_dir=str(self.folder), **inputs, **context
+            sync_id=self.sync_id, syncs_dir=str(self.folder), **self.step_arguments(), **context
         )
+
+    def step_arguments(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.inputs}
 
 
 class ExtractSourceOperator(SyncStepOperator):
@@ -114,11 +116,34 @@ class CheckChangesOperator(SyncStepOperator):
 
 class ApplyChangesOperator(SyncStepOperator):
     """Write the planned changes (nothing in a dry run); ``checked`` is the gate's result, so a
-    sync never writes what the gate did not pass."""
+    sync never writes what the gate did not pass.
+
+    ``shard`` (from 0, of the definition's ``shards``) writes only that shard's records: the
+    shipped DAGs map the apply over the shards, ``.partial(...).expand(shard=range(shards))``.
+    """
 
     step = "apply"
     inputs = ("source", "target", "planned", "checked")
     template_fields = ("folder", *inputs)
+
+    def __init__(
+        self,
+        *,
+        source: Any = None,
+        target: Any = None,
+        planned: Any = None,
+        checked: Any = None,
+        shard: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # Named here, not only in ``inputs``: ``.partial()`` accepts only the arguments it can see.
+        # One left out stays out, for the base class to say which step's result is missing.
+        given = {"source": source, "target": target, "planned": planned, "checked": checked}
+        super().__init__(**{name: value for name, value in given.items() if value is not None}, **kwargs)
+        self.shard = shard
+
+    def step_arguments(self) -> dict[str, Any]:
+        return {**super().step_arguments(), "shard": self.shard}
 
 
 class ReportRunOperator(SyncStepOperator):
@@ -156,8 +181,8 @@ class AnnounceChangesOperator(SyncStepOperator):
 
 def add_sync_tasks(definition: SyncDefinition, folder: str | Path | None = None) -> None:
     """The tasks of one sync, in the DAG or task group being defined, as the shipped DAGs run them:
-    vendor calls in the vendor's pool, and the target read after the source, so a run whose
-    source did not change need not read it."""
+    vendor calls in the vendor's pool, the target read after the source, so a run whose source did
+    not change need not read it, and the apply mapped over the definition's ``shards``, if any."""
     sync = {"sync_id": definition.id, "folder": folder}
     source_pool = POOLS.get(definition.source.system, "default_pool")
     target_pool = POOLS.get(definition.target.system, "default_pool")
@@ -168,15 +193,13 @@ def add_sync_tasks(definition: SyncDefinition, folder: str | Path | None = None)
     checked = CheckChangesOperator(
         task_id="check", source=source, target=target, planned=planned, **sync
     ).output
-    apply = ApplyChangesOperator(
-        task_id="apply",
-        pool=target_pool,
-        source=source,
-        target=target,
-        planned=planned,
-        checked=checked,
-        **sync,
-    )
+    writes = {"pool": target_pool, "source": source, "target": target, "planned": planned, "checked": checked}
+    if definition.shards > 1:
+        apply = ApplyChangesOperator.partial(task_id="apply", **writes, **sync).expand(
+            shard=list(range(definition.shards))
+        )
+    else:
+        apply = ApplyChangesOperator(task_id="apply", **writes, **sync)
     ReportRunOperator(task_id="report", source=source, target=target, applied=apply.output, **sync)
     AnnounceChangesOperator(task_id="announce_changes", applied=apply.output, **sync)
 

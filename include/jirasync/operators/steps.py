@@ -4,6 +4,10 @@ Each step loads the sync's definition, does its part through the family and the 
 hands the next steps paths and counts through XCom, which they are given as arguments (``source``,
 ``target``, ``planned``, ``checked``, ``applied``); frames and change sets travel as Parquet under
 the staging location (``JIRASYNC_STAGING_URL``, else ``$AIRFLOW_HOME/jirasync/staging``).
+
+A sync with ``shards`` applies as that many mapped tasks, each its shard of the change set; the
+report merges their results into the run's summary, and saves the extracts' cursors only then, so
+a run with a shard that failed reads the same changes again.
 """
 
 from __future__ import annotations
@@ -29,9 +33,11 @@ from jirasync.engine.definitions import Endpoint, read_definitions
 from jirasync.engine.keys import EMAIL_PATTERN
 from jirasync.engine.render import render_plan
 from jirasync.engine.revert import RevertError, revert_changes
+from jirasync.engine.shards import Shard
 from jirasync.engine.staging import read_frame, write_frame
 from jirasync.engine.store import CHANGE_COLUMNS, StateStore, utc_now
 from jirasync.hooks.state import state_store_location
+from jirasync.operators.callbacks import store_run_id
 from jirasync.operators.connectors import api_calls, connector_for
 from jirasync.syncs.family import (
     DefinitionMismatch,
@@ -50,6 +56,8 @@ log = logging.getLogger(__name__)
 RECORD_KINDS = ("create", "update", "link", "unlink", "delete", "clear", "conflict", "skip")
 CHANGE_COUNTS = ("created", "updated", "linked", "unlinked", "deleted", "cleared")
 STREAMS = ("comments", "attachments")  # summary keys of the streams of linked pairs (records ↔ issues)
+# What the shards of a sharded apply add up to.
+SUMMED = (*CHANGE_COUNTS, "failed", "skipped", "conflicts", "recovered", "looked_up", "ideal_calls")
 MAX_SKIPPED_SHOWN = 50
 Staged = dict[str, Any] | None  # an earlier step's result (paths and counts), as its XCom holds it
 
@@ -153,14 +161,18 @@ def apply(
     target: Staged,
     planned: Staged,
     checked: Staged,
+    shard: int | None = None,
     **context: Any,
 ) -> dict[str, Any]:
     run = _sync_run(sync_id, syncs_dir, context)
     _result(checked, "check")  # the gate passed this plan: nothing is written that it did not see
     planned = _result(planned, "plan")
+    part = Shard(shard, run.definition.shards) if shard is not None else None
     changes = read_frame(planned["path"])
+    if part is not None:
+        changes = part.of(changes)
+        log.info("sync '%s': applies %s: %d change rows", sync_id, part, len(changes))
     source_read = _extract(source, "extract_source")
-    target_read = _extract(target, "extract_target")
     with _fail_at_once_when_unfixable_by_retry(run, run.definition.target, reading=False):
         connector = connector_for(run.definition.target)
         writer = family_for(run.definition).writer(run, connector, source_read.frame)
@@ -172,11 +184,8 @@ def apply(
             run_id=run.run_id,
             dry_run=run.options.dry_run,
             planned_at=datetime.fromisoformat(planned["planned_at"]),
+            shard=part,
         )
-    if not run.options.dry_run:
-        for side, extract in (("source", source_read), ("target", target_read)):
-            if extract.cursor is not None:
-                run.store.save_cursor(sync_id, side, extract.cursor)
     # Streams of the linked pairs (records ↔ issues: notes ↔ comments, files ↔ attachments), once
     # the links are written.
     with _fail_at_once_when_unfixable_by_retry(run, run.definition.target, reading=False):
@@ -201,13 +210,14 @@ def report(
     source = _result(source, "extract_source")
     target = _result(target, "extract_target")
     idle = target.get("idle")
-    applied = _idle_run(run, source) if idle and applied is None else _result(applied, "apply")
+    shards = _shard_results(applied)
+    applied = _idle_run(run) if idle and not shards else _merged(shards) if shards else _result(None, "apply")
     calls: dict[str, int] = {}
     for step in (source, target, applied):
         for endpoint, count in step["calls"].items():
             calls[endpoint] = calls.get(endpoint, 0) + count
     started = context["dag_run"].start_date
-    ledger = run.store.ledger(applied["run_id"])
+    ledger = pd.concat([run.store.ledger(part["run_id"]) for part in shards or [applied]], ignore_index=True)
     summary = {
         "sync": sync_id,
         "dry_run": run.options.dry_run,
@@ -225,9 +235,22 @@ def report(
         "seconds": round(time.time() - started.timestamp(), 1) if started else None,
         **({"nothing_changed": idle} if idle else {}),
     }
-    run.store.finish_run(
-        applied["run_id"], "partial" if applied["failed"] else "success", {**applied, **summary}
-    )
+    if len(shards) > 1:
+        for index, part in enumerate(shards):
+            # Each shard's row counts its own writes (the Sync Center adds rows up) and keeps the run's.
+            own = {name: part[name] for name in (*CHANGE_COUNTS, "failed", "skipped", "conflicts")}
+            recorded = {**part, **summary, **own, "api_calls": sum(part["calls"].values())}
+            status = "partial" if part["failed"] else "success"
+            shard = f"{index + 1} of {len(shards)}"
+            run.store.finish_run(part["run_id"], status, {**recorded, "shard": shard, "run_summary": summary})
+    else:
+        run.store.finish_run(
+            applied["run_id"], "partial" if applied["failed"] else "success", {**applied, **summary}
+        )
+    if not run.options.dry_run:
+        for side, staged in (("source", source), ("target", target)):
+            if staged["cursor"] is not None:
+                run.store.save_cursor(sync_id, side, staged["cursor"])
     log.info("sync summary: %s", summary)
     if applied["failed"]:
         failures = "; ".join(f"{f['key']}: {f['error']} ({f['action']})" for f in applied["failures"][:10])
@@ -242,8 +265,9 @@ def report(
 
 def announce_changes(sync_id: str, syncs_dir: str, applied: Staged, **context: Any) -> None:
     """Succeed (and so emit the sync's Asset) only when this run changed the target (an apply
-    that failed left no result)."""
-    applied = applied or {"dry_run": True}
+    that failed left no result; of a sharded apply, the shards that ended count)."""
+    shards = _shard_results(applied)
+    applied = _merged(shards) if shards else {"dry_run": True}
     changed = sum(applied.get(name, 0) for name in CHANGE_COUNTS)
     if applied["dry_run"] or not changed:
         raise AirflowSkipException(f"sync '{sync_id}' changed nothing in this run")
@@ -270,20 +294,38 @@ def _idle(run: SyncRun, source: dict[str, Any]) -> str | None:
     return f"nothing changed since {since}: target not read"
 
 
-def _idle_run(run: SyncRun, source: dict[str, Any]) -> dict[str, Any]:
-    """The apply's result for a run that read no target: the run recorded as applying nothing, and
-    the source's new cursor kept (a delta link kept unused expires)."""
+def _idle_run(run: SyncRun) -> dict[str, Any]:
+    """The apply's result for a run that read no target: the run recorded as applying nothing
+    (the report keeps the source's new cursor: a delta link kept unused expires)."""
     sync_id = run.definition.id
     run.store.start_run(sync_id, run.run_id, dry_run=run.options.dry_run)
-    if not run.options.dry_run and source["cursor"] is not None:
-        run.store.save_cursor(sync_id, "source", source["cursor"])
     nothing = ApplySummary(sync_id=sync_id, run_id=run.run_id, dry_run=run.options.dry_run)
     return {**nothing.to_dict(), "calls": {}, "ideal_calls": 0}
 
 
+def _shard_results(applied: Any) -> list[dict[str, Any]]:
+    """The apply's results: one, or one per shard that ended (a sharded apply's XCom is a sequence,
+    empty when its tasks were skipped); none when the apply did not run."""
+    if applied is None:
+        return []
+    if isinstance(applied, dict):
+        return [applied]
+    return [part for part in applied if part is not None]
+
+
+def _merged(shards: list[dict[str, Any]]) -> dict[str, Any]:
+    """One apply's result from its shards': counts and calls added, failures listed together."""
+    merged = {**shards[0], "failures": [], "calls": {}, **dict.fromkeys(SUMMED, 0)}
+    for part in shards:
+        for name in SUMMED:
+            merged[name] += part[name]
+        merged["calls"] = _added(merged["calls"], part["calls"])
+        merged["failures"] = [*merged["failures"], *part["failures"]]
+    return merged
+
+
 def _sync_run(sync_id: str, syncs_dir: str, context: dict[str, Any]) -> SyncRun:
     params = context["params"]
-    ti = context["ti"]
     options = RunOptions(
         full_sync=bool(params.get("full_sync")),
         dry_run=bool(params.get("dry_run")),
@@ -299,7 +341,7 @@ def _sync_run(sync_id: str, syncs_dir: str, context: dict[str, Any]) -> SyncRun:
         definition=definition,
         options=options,
         store=StateStore(state_store_location()),
-        run_id=f"{sync_id}:{context['run_id']}:{ti.try_number}",
+        run_id=store_run_id(sync_id, context),
         window=_backfill_window(context, options),
         connect=connector_for,
     )

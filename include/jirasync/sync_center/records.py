@@ -7,6 +7,7 @@ view costs a few indexed reads whatever the size of the store.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -257,9 +258,10 @@ def _error(status: str, summary: dict[str, Any]) -> str | None:
 
 
 def _airflow_run_id(sync_id: str, run_id: str) -> str | None:
-    """Airflow's run id inside the store's ``sync:airflow_run:try`` id, to link to the run's page."""
+    """Airflow's run id inside the store's ``sync:airflow_run[:shard-N]:try`` id, to link to the run's page."""
     middle = run_id.removeprefix(f"{sync_id}:")
     airflow_run, _, attempt = middle.rpartition(":")
+    airflow_run = re.sub(r":shard-\d+$", "", airflow_run)
     return airflow_run if middle != run_id and attempt.isdigit() else None
 
 
