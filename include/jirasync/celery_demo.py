@@ -4,14 +4,18 @@ The demo runs each DAG in-process (``airflow dags test``); production runs them 
 This runs both on one fresh sandbox world each, the demo's way first, then through a scheduler, a
 dag-processor, an api-server and two Celery workers started here as local processes, with
 PostgreSQL as Airflow's database and the state store (databases of this command's own, made afresh
-each time) and Redis as the broker (a db number of its own). It prints, per sync, the run's state,
-its API calls against the ideal, which worker ran each task, and whether every count of its summary
-equals the demo's; it fails when any run failed, a count differs, or a worker ran no task.
+each time) and Redis as the broker (a db number of its own). On Celery, ``entra_to_jira`` applies
+in two shards (``shards: 2``: two mapped tasks, one per worker) within one Jira budget in Redis,
+which the sandbox enforces as Jira's per-second limit. It prints, per sync, the run's state, its API
+calls against the ideal, which worker ran each task, and whether every count of its summary equals
+the demo's, then how many Jira calls the limit refused; it fails when any run failed, a count
+differs, a worker ran no task, the shards did not run on both workers, or the limit refused a call.
 Nothing here imports Airflow: Airflow runs as the ``airflow`` command of this virtualenv.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -31,7 +35,7 @@ import sqlalchemy as sa
 
 from jirasync.demo import run_syncs, sandbox_holdings
 from jirasync.engine.definitions import read_definitions
-from jirasync.local_stack import PROJECT_ROOT, DagRunResult, LocalStack
+from jirasync.local_stack import PROJECT_ROOT, DagRunResult, LocalStack, SandboxProcess, sandbox_connections
 
 # The machine's services (trust auth on PostgreSQL); the databases and the Redis db are this command's.
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
@@ -39,8 +43,16 @@ AIRFLOW_DB = "jirasync_celery"
 STATE_DB = "jirasync_celery_state"
 BROKER = "redis://127.0.0.1:6379/11"
 WORKERS = ("w1", "w2")
-# Two task processes per worker: on two cores, more only makes the tasks wait on each other.
-WORKER_CONCURRENCY = 2
+# One task at a time per worker: the two shards of an apply, queued together, go to both workers
+# (two cores run two tasks at once either way).
+WORKER_CONCURRENCY = 1
+# The sync whose apply the Celery run splits, into one shard per worker.
+SHARDED_SYNC = "entra_to_jira"
+# The Jira budget every task of every worker shares through Redis (a db of its own), and the same
+# limit enforced by the sandbox: a worker that kept a budget of its own would be refused calls.
+BUDGET_REDIS = "redis://127.0.0.1:6379/12"
+JIRA_PER_SECOND = 20
+JIRA_AT_ONCE = 4
 # Each worker serves its task logs on a port of its own: two workers cannot share one, and Airflow's
 # default 8793 stays free for the SQLite stack of `make airflow`.
 FIRST_LOG_PORT = 8794
@@ -99,7 +111,23 @@ class CeleryStack(LocalStack):
             # Only the runs triggered here: unpausing a DAG must not also start its scheduled run.
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             "AIRFLOW_CONN_JIRASYNC_STATE": self.state_url,
+            "JIRASYNC_REDIS_URL": BUDGET_REDIS,
         }
+
+    def write_definitions(self, shipped: Path) -> None:
+        """The shipped definitions in ``syncs_dir``, with the sharded sync's apply in one shard per worker."""
+        self.syncs_dir.mkdir(parents=True, exist_ok=True)
+        for path in shipped.glob("*.yaml"):
+            sharded = f"\nshards: {len(WORKERS)}\n" if path.stem == SHARDED_SYNC else ""
+            (self.syncs_dir / path.name).write_text(path.read_text() + sharded)
+
+    def import_connections(self) -> None:
+        """The sandbox's connections, Jira's with the budget its tasks share (``rate_limit``, ``concurrency``)."""
+        connections = sandbox_connections(self.sandbox_url, self.assets_workspace_id)
+        connections["jira_default"]["extra"] = {"rate_limit": JIRA_PER_SECOND, "concurrency": JIRA_AT_ONCE}
+        path = self.airflow_home / "connections.sandbox.json"
+        path.write_text(json.dumps(connections, indent=2))
+        self.airflow("connections", "import", str(path), capture=True)
 
     def jwt_secret(self) -> str:
         """A secret kept in the home, so every process of this stack signs and checks with the same."""
@@ -142,7 +170,8 @@ class CeleryStack(LocalStack):
                     connection.execute(sa.text(f'CREATE DATABASE "{database}"'))
         finally:
             admin.dispose()
-        redis.Redis.from_url(BROKER).flushdb()
+        for url in (BROKER, BUDGET_REDIS):
+            redis.Redis.from_url(url).flushdb()
 
     @contextmanager
     def running(self) -> Iterator[None]:
@@ -266,12 +295,15 @@ def run_celery_demo(users: int, seed: int, api_port: int) -> int:
     signal.signal(signal.SIGTERM, stop)  # a `kill` stops the processes as Ctrl-C does
     sandbox_port = int(os.environ.get("JIRASYNC_SANDBOX_PORT", "8900"))
     local = LocalStack(HOME / "local", sandbox_port, users, seed)
-    celery = CeleryStack(HOME / "celery", sandbox_port, users, seed, api_port=api_port)
+    celery = CeleryStack(
+        HOME / "celery", sandbox_port, users, seed, syncs_dir=HOME / "celery" / "syncs", api_port=api_port
+    )
     found = read_definitions(local.syncs_dir)
     for error in found.errors:
         print(f"Not run, its definition cannot be used: {error}")
     shutil.rmtree(HOME, ignore_errors=True)
     celery.reset_services()
+    celery.write_definitions(local.syncs_dir)
 
     print(
         f"1/2 The demo's way (airflow dags test, SQLite) in {local.airflow_home}, {users} people, seed {seed}"
@@ -288,22 +320,56 @@ def run_celery_demo(users: int, seed: int, api_port: int) -> int:
     celery.prepare_airflow()
     with celery.sandbox() as sandbox:
         celery.import_connections()
+        requests.put(
+            f"{sandbox.url}/_sandbox/limits/jira", json={"per_second": JIRA_PER_SECOND}, timeout=30
+        ).raise_for_status()
         print(sandbox_holdings(sandbox))
         with celery.running():
             print(
                 f"Scheduler, dag-processor, api-server ({celery.api_url}) and {len(WORKERS)} workers started"
             )
             summaries, celery_code = run_syncs(celery, found.definitions)
+        refused = refused_jira_calls(sandbox)
     print()
     print(comparison(reference, summaries, celery.runs))
     workers_used = {host for run in celery.runs.values() for host in run.hosts.values() if host}
     print(f"\nWorkers that ran tasks: {', '.join(sorted(workers_used)) or 'none'}")
-    verdict = all_equal(reference, summaries) and len(workers_used) == len(WORKERS)
-    print("OK: both workers ran tasks and every summary equals the demo's" if verdict else "NOT OK")
+    shards = shard_hosts(celery.runs.get(f"jirasync__{SHARDED_SYNC}", CeleryRun("not run", {})))
+    print(
+        f"{SHARDED_SYNC}'s apply in {len(WORKERS)} shards: "
+        + ", ".join(f"{t} on {h}" for t, h in shards.items())
+    )
+    print(
+        f"Jira calls refused by the sandbox's limit of {JIRA_PER_SECOND}/s (the budget both workers share "
+        f"in Redis keeps them to it): {refused}"
+    )
+    verdict = (
+        all_equal(reference, summaries)
+        and len(workers_used) == len(WORKERS)
+        and len(set(shards.values())) == len(WORKERS)
+        and refused == 0
+    )
+    print(
+        "OK: both workers ran tasks, the shards of one apply ran on both, the shared budget held, and "
+        "every summary equals the demo's"
+        if verdict
+        else "NOT OK"
+    )
     print(
         f"Logs: {celery.airflow_home / 'processes'} (each process), {celery.airflow_home / 'dag-runs'} (each run)"
     )
     return 1 if local_code or celery_code or not verdict else 0
+
+
+def shard_hosts(run: CeleryRun) -> dict[str, str]:
+    """The worker of each shard of a sharded apply (``apply[0]``, ``apply[1]``, …)."""
+    return {task: host for task, host in sorted(run.hosts.items()) if task.startswith("apply[")}
+
+
+def refused_jira_calls(sandbox: SandboxProcess) -> int:
+    """Jira requests the sandbox answered 429 (its rate limit), among the last ones it logged."""
+    logged = sandbox.admin("log?limit=10000")
+    return sum(1 for entry in logged if entry["vendor"] == "jira" and entry["status"] == 429)
 
 
 def counts(summary: dict[str, Any]) -> tuple[Any, ...]:

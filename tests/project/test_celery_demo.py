@@ -13,18 +13,30 @@ from celery.utils.nodenames import host_format
 from jirasync.celery_demo import (
     AIRFLOW_DB,
     BROKER,
+    BUDGET_REDIS,
     POSTGRES,
+    SHARDED_SYNC,
     STATE_DB,
     CeleryRun,
     CeleryStack,
     all_equal,
     comparison,
+    shard_hosts,
 )
+from jirasync.engine.definitions import read_definitions
+from jirasync.local_stack import PROJECT_ROOT
 
 
 @pytest.fixture
 def stack(tmp_path: Path) -> CeleryStack:
-    return CeleryStack(airflow_home=tmp_path / "celery", sandbox_port=8977, users=10, seed=1, api_port=8187)
+    return CeleryStack(
+        airflow_home=tmp_path / "celery",
+        sandbox_port=8977,
+        users=10,
+        seed=1,
+        syncs_dir=tmp_path / "celery" / "syncs",
+        api_port=8187,
+    )
 
 
 def test_every_process_runs_on_the_celery_executor_with_postgres_and_redis(stack: CeleryStack) -> None:
@@ -43,6 +55,9 @@ def test_every_process_runs_on_the_celery_executor_with_postgres_and_redis(stack
         assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://localhost:8187/execution/"
         # Unpausing a DAG to trigger it must not start its scheduled run as well.
         assert env["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] == "False"
+        # One vendor budget for every task of both workers, in a Redis db apart from the broker's.
+        assert env["JIRASYNC_REDIS_URL"] == BUDGET_REDIS != BROKER
+        assert env["JIRASYNC_SYNCS_DIR"] == str(stack.syncs_dir)
     # Tokens the scheduler signs for a task must verify on the api-server: one secret, kept across calls.
     assert len({process.env["AIRFLOW__API_AUTH__JWT_SECRET"] for process in processes.values()}) == 1
     assert stack.processes()[0].env["AIRFLOW__API_AUTH__JWT_SECRET"] == stack.jwt_secret()
@@ -89,3 +104,15 @@ def test_a_summary_equals_the_demos_whatever_its_seconds_and_a_differing_count_i
     assert "entra_to_jira: success; calls 12 vs ideal 12" in text
     assert "DIFFERS: created 5 (demo) vs 4" in text
     assert "    w1@h: extract_source" in text and "    w2@h: plan" in text
+
+
+def test_the_celery_run_splits_one_syncs_apply_into_a_shard_per_worker(stack: CeleryStack) -> None:
+    stack.write_definitions(PROJECT_ROOT / "include" / "syncs")
+    found = read_definitions(stack.syncs_dir)
+    assert not found.errors
+    shards = {definition.id: definition.shards for definition in found.definitions}
+    assert shards.pop(SHARDED_SYNC) == 2
+    assert set(shards.values()) == {1}
+
+    run = CeleryRun("success", {"plan": "w1@h", "apply[0]": "w1@h", "apply[1]": "w2@h", "report": "w2@h"})
+    assert shard_hosts(run) == {"apply[0]": "w1@h", "apply[1]": "w2@h"}
