@@ -14,7 +14,7 @@ from tests.engine.state_fixtures import InMemoryRemote, InMemoryWriter, change_s
 
 from jirasync.engine.apply import ApplyError, WriteOutcome, WriteRecord, apply_changes, merge_pending
 from jirasync.engine.shards import Shard
-from jirasync.engine.store import StateStore, SyncLockedError, utc_now
+from jirasync.engine.store import BatchOutcome, JournalEntry, StateStore, SyncLockedError, utc_now
 
 postgres_url = state_fixtures.postgres_url
 store_location = state_fixtures.store_location
@@ -541,3 +541,32 @@ def test_the_shards_of_a_change_set_write_each_record_once_between_them(state_st
     assert [set(state_store.ledger(f"r{n}")["key"]) for n in range(3)] == [
         {key for key in keys if part.holds(key)} for part in parts
     ]
+
+
+def test_a_batch_back_from_the_writer_is_replaced_before_its_outcome_is_settled(
+    state_store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer threads never wait on the store: when the first batch of two in flight comes
+    back, a third is already journaled and in the writer's hands before the first is settled."""
+    journaled: list[str] = []
+    journaled_at_first_settle: list[int] = []
+    journal, record_outcome = state_store.journal_intents, state_store.record_outcome
+
+    def journal_intents(sync_id: str, run_id: str, batch_id: str, entries: list[JournalEntry]) -> None:
+        journaled.append(batch_id)
+        journal(sync_id, run_id, batch_id, entries)
+
+    def settle(outcome: BatchOutcome) -> None:
+        if outcome.settled_batches and not journaled_at_first_settle:
+            journaled_at_first_settle.append(len(journaled))
+        record_outcome(outcome)
+
+    monkeypatch.setattr(state_store, "journal_intents", journal_intents)
+    monkeypatch.setattr(state_store, "record_outcome", settle)
+    writer = _ConcurrentWriter(InMemoryRemote(), batch_size=2, concurrency=2, records_per_call=2)
+    keys = [f"{n}@x.io" for n in range(12)]
+    summary = apply_changes(
+        change_set(with_direction(creates(*keys))), store=state_store, sync_id=SYNC, writer=writer
+    )
+    assert summary.created == 12 and len(journaled) == 6
+    assert journaled_at_first_settle[0] > writer.concurrency

@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import Any, Protocol
 
 import pandas as pd
@@ -276,24 +277,28 @@ class _Run:
     ) -> None:
         """Up to `concurrency` batches in the writer's hands at once; journal and store stay on this thread.
 
-        A writer thread that raises stops the apply once the batches in flight are back; theirs and
-        its intents stay open in the journal, and the next run settles them.
+        A batch that comes back is replaced by the next one before its outcome is settled, so the
+        writer threads never wait on this thread's bookkeeping. A writer thread that raises stops
+        the apply once the batches in flight are back; theirs and its intents stay open in the
+        journal, and the next run settles them.
         """
         in_flight: dict[Future[list[WriteOutcome]], tuple[list[_PlannedRecord], str]] = {}
+        queue = iter(batches)
         with ThreadPoolExecutor(concurrency, thread_name_prefix=f"apply-{self.sync_id}") as pool:
-            queue = iter(batches)
-            while True:
-                for batch in queue:
+
+            def refill() -> None:
+                for batch in islice(queue, concurrency - len(in_flight)):
                     batch_id = self.journal(batch)
                     records = [item.record for item in batch]
                     in_flight[pool.submit(self.writer.write, kind, direction, records)] = (batch, batch_id)
-                    if len(in_flight) >= concurrency:
-                        break
-                if not in_flight:
-                    return
+
+            refill()
+            while in_flight:
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    batch, batch_id = in_flight.pop(future)
+                back = [(future, *in_flight.pop(future)) for future in done]
+                if not any(future.exception() for future, _, _ in back):
+                    refill()
+                for future, batch, batch_id in back:
                     self.settle(kind, direction, batch, batch_id, future.result())
                 self.store.heartbeat(self.lock_name, self.run_id)
 
