@@ -570,3 +570,40 @@ def test_a_batch_back_from_the_writer_is_replaced_before_its_outcome_is_settled(
     )
     assert summary.created == 12 and len(journaled) == 6
     assert journaled_at_first_settle[0] > writer.concurrency
+
+
+def test_a_retry_counts_what_its_killed_try_wrote_as_written_and_writes_only_the_rest(
+    state_store: StateStore,
+) -> None:
+    """The retry of a killed apply applies the same plan: the records its first try wrote are done
+    (counted as this run's writes, not skipped as another run's), the others are written."""
+    remote = InMemoryRemote()
+    keys = ["a@x.io", "b@x.io", "c@x.io"]
+    planned_at = utc_now()
+    plan = change_set(with_direction(creates(*keys)))
+    first_try = change_set(with_direction(creates(*keys[:2])))  # what it wrote before the kill
+    apply_changes(first_try, store=state_store, sync_id=SYNC, writer=InMemoryWriter(remote, 10), run_id="r:1")
+    remote.batches.clear()
+
+    retry = apply_changes(
+        plan,
+        store=state_store,
+        sync_id=SYNC,
+        writer=InMemoryWriter(remote, 10),
+        run_id="r:2",
+        planned_at=planned_at,
+        earlier_tries=["r:1"],
+    )
+    assert (retry.created, retry.skipped) == (3, 0)
+    assert remote.batches == [("create", "to_target", 1)]
+    assert sorted(remote.values()) == keys
+    # Another run's write since the plan still makes a record stale.
+    other = apply_changes(
+        plan,
+        store=state_store,
+        sync_id=SYNC,
+        writer=InMemoryWriter(remote, 10),
+        run_id="s:1",
+        planned_at=planned_at,
+    )
+    assert (other.created, other.skipped) == (0, 3)

@@ -157,13 +157,16 @@ def apply_changes(
     lock_wait: float = 0.0,
     planned_at: datetime | None = None,
     shard: Shard | None = None,
+    earlier_tries: Sequence[str] = (),
 ) -> ApplySummary:
     """Write a change set and record the outcome of every record.
 
     A real run holds the sync's lock (waiting up to `lock_wait` seconds for another run) and first
     settles the writes an interrupted run left in the journal. A record another run wrote since
     `planned_at` is not written from this plan, made before that write: it is skipped as stale,
-    and the next run plans it again from what is there now. With ``shard``, only that shard's
+    and the next run plans it again from what is there now. A record that one of
+    ``earlier_tries`` (the run ids of this run's interrupted tries, applying this same plan)
+    wrote is done: counted as this run's, not written again. With ``shard``, only that shard's
     records are written.
     """
     if writer.batch_size < 1:
@@ -180,8 +183,10 @@ def apply_changes(
         else:
             lock_name = shard.lock_name(sync_id) if shard else sync_id
             with store.lock(lock_name, run_id, wait=lock_wait):
-                stale = store.keys_written_since(sync_id, planned_at, run_id) if planned_at else set()
-                _Run(store, sync_id, run_id, writer, summary, stale, shard).apply(records)
+                writers = store.writers_since(sync_id, planned_at) if planned_at else {}
+                done = {key for key, runs in writers.items() if runs <= set(earlier_tries)}
+                stale = set(writers) - done
+                _Run(store, sync_id, run_id, writer, summary, stale, shard).apply(records, done)
     except BaseException:
         store.finish_run(run_id, "failed", summary.to_dict())
         raise
@@ -224,7 +229,7 @@ class _Run:
         self.shard = shard
         self.lock_name = shard.lock_name(sync_id) if shard else sync_id
 
-    def apply(self, records: list[_PlannedRecord]) -> None:
+    def apply(self, records: list[_PlannedRecord], done_by_earlier_tries: set[str]) -> None:
         recovered, requeued = self.settle_interrupted_writes()
         planned_keys = {planned.record.key for planned in records}
         records = records + [item for item in requeued if item.record.key not in planned_keys]
@@ -235,7 +240,9 @@ class _Run:
             record = planned.record
             if record.kind == "create" and record.key in recovered:
                 continue
-            if record.key in self.stale_keys and record.kind != "skip":
+            if record.key in done_by_earlier_tries and planned.direction is not None:
+                _count(self.summary, record.kind)  # its ledger rows are the earlier try's
+            elif record.key in self.stale_keys and record.kind != "skip":
                 self.skip(local, planned, STALE)
             elif record.kind == "create" and _already_created(planned, linked_sources):
                 self.skip(local, planned, "already created by an earlier attempt")

@@ -430,23 +430,25 @@ class StateStore:
             else:
                 connection.execute(sa.update(runs_table).where(runs_table.c.run_id == run_id).values(values))
 
-    def keys_written_since(self, sync_id: str, since: datetime, run_id: str) -> set[str]:
-        """Keys of the records other runs of the sync wrote to a side after ``since`` (a plan's
-        time). A link or unlink another run only recorded here wrote nothing (it has no direction)."""
+    def writers_since(self, sync_id: str, since: datetime) -> dict[str, set[str]]:
+        """The runs of the sync that wrote each record (by key) to a side after ``since`` (a plan's
+        time). A link or unlink a run only recorded here wrote nothing (it has no direction)."""
         query = (
-            sa.select(ledger_table.c.key)
+            sa.select(ledger_table.c.key, ledger_table.c.run_id)
             .distinct()
             .join(runs_table, runs_table.c.run_id == ledger_table.c.run_id)
             .where(
                 runs_table.c.sync_id == sync_id,
-                ledger_table.c.run_id != run_id,
                 ledger_table.c.outcome == "ok",
                 ledger_table.c.direction.is_not(None),
                 ledger_table.c.recorded_at > since,
             )
         )
+        writers: dict[str, set[str]] = {}
         with self.engine.connect() as connection:
-            return set(connection.execute(query).scalars())
+            for key, run_id in connection.execute(query):
+                writers.setdefault(key, set()).add(run_id)
+        return writers
 
     def run(self, run_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as connection:

@@ -83,13 +83,14 @@ def report_deadline_missed(
         notifier(Notifier.model_validate(spec), fields, subject).notify(context)
 
 
-def store_run_id(sync_id: str, context: dict[str, Any]) -> str:
+def store_run_id(sync_id: str, context: dict[str, Any], try_number: int | None = None) -> str:
     """A task's run in the state store: the DAG run's id, then the shard of a sharded apply, then the
-    try (each try is a run of its own there: ``sync:airflow_run[:shard-N]:try``)."""
+    try (each try is a run of its own there: ``sync:airflow_run[:shard-N]:try``); of another try
+    of the task with ``try_number``."""
     task_instance = context["ti"]
     map_index = getattr(task_instance, "map_index", -1)
     shard = f":shard-{map_index + 1}" if map_index is not None and map_index >= 0 else ""
-    return f"{sync_id}:{context.get('run_id')}{shard}:{task_instance.try_number}"
+    return f"{sync_id}:{context.get('run_id')}{shard}:{try_number or task_instance.try_number}"
 
 
 def _record_failure(context: dict[str, Any]) -> None:

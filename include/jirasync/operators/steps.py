@@ -185,6 +185,8 @@ def apply(
             dry_run=run.options.dry_run,
             planned_at=datetime.fromisoformat(planned["planned_at"]),
             shard=part,
+            # A retry after a killed try applies the same plan: what that try wrote is done.
+            earlier_tries=[store_run_id(sync_id, context, n) for n in range(1, context["ti"].try_number)],
         )
     # Streams of the linked pairs (records ↔ issues: notes ↔ comments, files ↔ attachments), once
     # the links are written.
@@ -211,7 +213,12 @@ def report(
     target = _result(target, "extract_target")
     idle = target.get("idle")
     shards = _shard_results(applied)
-    applied = _idle_run(run) if idle and not shards else _merged(shards) if shards else _result(None, "apply")
+    if shards:
+        applied = _merged(shards)
+    elif idle:
+        applied = _idle_run(run)
+    else:
+        applied = _result(None, "apply")  # fails: the apply left no result
     calls: dict[str, int] = {}
     for step in (source, target, applied):
         for endpoint, count in step["calls"].items():
