@@ -9,7 +9,17 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 
 from sandbox.vendor import Vendor, VendorState
-from sandbox.vendors.jira import actions, bulk, comments, fields, issues, projects, remote_links, users
+from sandbox.vendors.jira import (
+    actions,
+    bulk,
+    comments,
+    fields,
+    issues,
+    projects,
+    remote_links,
+    users,
+    webhooks,
+)
 from sandbox.vendors.jira.api import ADMIN_EMAIL, API_TOKEN, NAME, basic_credentials, error
 from sandbox.vendors.jira.seed import seed_jira
 from sandbox.vendors.jira.versions import V2, V3
@@ -59,6 +69,7 @@ for version in (V3, V2):  # one implementation, two renderings (versions.py)
     for part in (users, issues, comments, projects, fields, remote_links, bulk):
         router.include_router(part.router, prefix=version)
 router.include_router(issues.removed_router)
+router.include_router(webhooks.router)
 
 VENDOR = Vendor(
     name=NAME,
@@ -73,4 +84,5 @@ VENDOR = Vendor(
     credentials={"email": ADMIN_EMAIL, "api_token": API_TOKEN},
     actions=actions.ACTIONS,
     route_error=route_error,
+    on_change=webhooks.on_change,
 )

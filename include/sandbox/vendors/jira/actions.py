@@ -23,6 +23,7 @@ from sandbox.vendors.jira.records import (
     require_issue,
     transition_issue,
 )
+from sandbox.vendors.jira.webhooks import set_delivery_faults
 from sandbox.vendors.jira.wiki import text_to_adf
 from sandbox.vendors.jira.workflow import TRANSITIONS, available_transitions, status_by_name
 
@@ -160,4 +161,5 @@ ACTIONS: dict[str, Callable[[VendorState, dict[str, Any]], Any]] = {
     "deactivate_user": deactivate_user,
     "require_field": require_field,
     "slow_bulk_tasks": slow_bulk_tasks,
+    "webhook_deliveries": set_delivery_faults,
 }

@@ -117,7 +117,7 @@ def _matching_issues(state: VendorState, jql: str) -> list[dict[str, Any]]:
     try:
         query = jql_language.parse(jql)
         jql_language.require_bounded(query)
-        matches = jql_language.matcher(query, _resolver(state), dt.datetime.now(dt.UTC))
+        matches = jql_language.matcher(query, jql_resolver(state), dt.datetime.now(dt.UTC))
     except jql_language.JqlError as bad:
         raise VendorError(error(400, str(bad))) from None
     found = [i for i in state.collection("issues") if matches(i)]
@@ -127,7 +127,7 @@ def _matching_issues(state: VendorState, jql: str) -> list[dict[str, Any]]:
     return found
 
 
-def _resolver(state: VendorState):
+def jql_resolver(state: VendorState):
     """Turn names in JQL values into the ids stored on issues; an unknown name is Jira's 400."""
     projects = list(state.collection("projects"))
 

@@ -1,0 +1,191 @@
+"""Jira's admin webhooks in the sandbox: registered as Jira registers them, and delivered, signed,
+when an issue, a comment or a user changes, through the REST API or as a person would change it;
+with the delivery faults (dropped, duplicated, reordered) the admin API sets."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+
+from sandbox.testing import RunningSandbox
+from sandbox.vendors.jira.webhooks import DELIVERIES
+
+SECRET = "the-webhook-secret"
+
+
+class Received:
+    """What a receiver got: each delivery's headers and JSON body, in arrival order."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[tuple[dict[str, str], bytes]] = []
+
+    def events(self) -> list[tuple[str, str | None]]:
+        """(event, issue key) of each delivery."""
+        found = []
+        for _, body in self.deliveries:
+            payload = json.loads(body)
+            found.append((payload["webhookEvent"], (payload.get("issue") or {}).get("key")))
+        return found
+
+
+@pytest.fixture
+def received() -> Iterator[tuple[str, Received]]:
+    got = Received()
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            got.deliveries.append((dict(self.headers), self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(202)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/events", got
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def jira(fresh_sandbox: RunningSandbox) -> Iterator[httpx.Client]:
+    credentials = fresh_sandbox.credentials["jira"]
+    with httpx.Client(
+        base_url=fresh_sandbox.url("/jira"), auth=(credentials["email"], credentials["api_token"])
+    ) as client:
+        yield client
+
+
+def delivered() -> None:
+    """Wait until the sandbox has sent what it had to send."""
+    deadline = time.monotonic() + 10
+    while not DELIVERIES.idle():
+        assert time.monotonic() < deadline, "deliveries still waiting after 10 s"
+        time.sleep(0.02)
+
+
+def register(jira: httpx.Client, url: str, events: list[str], jql: str = "", **more: Any) -> dict[str, Any]:
+    body = {
+        "name": "jirasync",
+        "url": url,
+        "events": events,
+        "filters": {"issue-related-events-section": jql},
+    }
+    answer = jira.post("/rest/webhooks/1.0/webhook", json={**body, "secret": SECRET, **more})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def two_issues(sandbox: RunningSandbox) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two seeded issues of different projects."""
+    issues = sandbox.records("jira", "issues")
+    first = issues[0]
+    other = next(i for i in issues if i["fields"]["project"] != first["fields"]["project"])
+    return first, other
+
+
+def project_key(sandbox: RunningSandbox, issue: dict[str, Any]) -> str:
+    return sandbox.record("jira", "projects", issue["fields"]["project"])["key"]
+
+
+def test_a_webhook_is_registered_listed_without_its_secret_and_removed(
+    fresh_sandbox: RunningSandbox, jira: httpx.Client, received: tuple[str, Received]
+) -> None:
+    url, _ = received
+    hook = register(jira, url, ["jira:issue_updated"])
+    assert hook["self"].endswith("/rest/webhooks/1.0/webhook/1") and hook["enabled"] is True
+    listed = jira.get("/rest/webhooks/1.0/webhook").json()
+    assert [h["url"] for h in listed] == [url] and all("secret" not in h for h in listed)
+    refused = jira.post(
+        "/rest/webhooks/1.0/webhook", json={"name": "x", "url": "ftp://x", "events": ["nope"]}
+    )
+    assert refused.status_code == 400 and set(refused.json()["errors"]) == {"url", "events"}
+    assert jira.delete("/rest/webhooks/1.0/webhook/1").status_code == 204
+    assert jira.get("/rest/webhooks/1.0/webhook/1").status_code == 404
+
+
+def test_an_issue_edited_through_the_api_is_sent_signed_to_the_webhooks_whose_filter_takes_it(
+    fresh_sandbox: RunningSandbox, jira: httpx.Client, received: tuple[str, Received]
+) -> None:
+    url, got = received
+    issue, other = two_issues(fresh_sandbox)
+    register(jira, url, ["jira:issue_updated"], f"project = {project_key(fresh_sandbox, issue)}")
+    for key in (issue["key"], other["key"]):
+        assert (
+            jira.put(f"/rest/api/3/issue/{key}", json={"fields": {"summary": f"New {key}"}}).status_code
+            == 204
+        )
+    delivered()
+
+    assert got.events() == [("jira:issue_updated", issue["key"])]
+    headers, body = got.deliveries[0]
+    expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert headers["X-Hub-Signature"] == expected
+    [item] = json.loads(body)["changelog"]["items"]
+    assert (item["field"], item["toString"]) == ("summary", f"New {issue['key']}")
+
+
+def test_a_comment_a_person_adds_raises_its_event_and_the_issue_update(
+    fresh_sandbox: RunningSandbox, jira: httpx.Client, received: tuple[str, Received]
+) -> None:
+    url, got = received
+    issue, _ = two_issues(fresh_sandbox)
+    register(jira, url, ["comment_created", "jira:issue_updated"])
+    fresh_sandbox.mutate("jira", "comment", issue=issue["key"], text="Called the customer")
+    delivered()
+    assert sorted(got.events()) == [("comment_created", issue["key"]), ("jira:issue_updated", issue["key"])]
+
+
+def test_a_property_set_is_not_an_issue_update(
+    fresh_sandbox: RunningSandbox, jira: httpx.Client, received: tuple[str, Received]
+) -> None:
+    """jirasync's own link properties must not come back to it as edits."""
+    url, got = received
+    issue, _ = two_issues(fresh_sandbox)
+    register(jira, url, ["jira:issue_updated", "issue_property_set"])
+    assert jira.put(
+        f"/rest/api/3/issue/{issue['key']}/properties/jirasync.link", json={"a": 1}
+    ).status_code in (
+        200,
+        201,
+    )
+    delivered()
+    assert got.events() == [("issue_property_set", issue["key"])]
+
+
+@pytest.mark.parametrize(
+    ("faults", "expected"),
+    [
+        ({"duplicate": 1.0}, ["A", "A", "B", "B"]),
+        ({"drop": 1.0}, []),
+        ({"reorder": 1.0}, ["B", "A"]),
+    ],
+    ids=["duplicated", "dropped", "reordered"],
+)
+def test_delivery_faults_duplicate_drop_or_reorder_what_is_sent(
+    fresh_sandbox: RunningSandbox,
+    jira: httpx.Client,
+    received: tuple[str, Received],
+    faults: dict[str, float],
+    expected: list[str],
+) -> None:
+    url, got = received
+    issue, other = two_issues(fresh_sandbox)
+    register(jira, url, ["jira:issue_updated"])
+    fresh_sandbox.mutate("jira", "webhook_deliveries", **faults)
+    names = {"A": issue["key"], "B": other["key"]}
+    for key in names.values():
+        fresh_sandbox.mutate("jira", "edit_issue", issue=key, fields={"summary": "changed"})
+    delivered()
+    assert [key for _, key in got.events()] == [names[name] for name in expected]
