@@ -7,9 +7,16 @@ from pathlib import Path
 
 import pendulum
 import pytest
-from airflow.sdk import DAG
+from airflow.sdk import DAG, AssetOrTimeSchedule
 
-from jirasync.operators.pipeline import ApplyChangesOperator, ExtractSourceOperator, sync_task_group
+from jirasync.engine.definitions import load_definition
+from jirasync.operators.pipeline import (
+    ApplyChangesOperator,
+    ExtractSourceOperator,
+    events_asset,
+    sync_task_group,
+)
+from jirasync.operators.sync_dag import build_sync_dag
 
 EXAMPLE_SYNCS = Path(__file__).parents[1] / "project" / "syncs"
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
@@ -124,3 +131,13 @@ def test_a_sharded_sync_maps_its_apply_over_the_shards_and_reports_once(tmp_path
     assert apply.expand_input.value == {"shard": [0, 1, 2]}
     assert apply.partial_kwargs["pool"] == "jira_api"
     assert upstream(dag)["sync.report"] == {"sync.extract_source", "sync.extract_target", "sync.apply"}
+
+
+def test_a_sync_with_events_runs_on_its_schedule_and_on_its_events_asset(tmp_path: Path) -> None:
+    shipped = EXAMPLE_SYNCS.parents[2] / "include" / "syncs" / "zoho_deals_to_jira.yaml"
+    (tmp_path / "zoho_deals_to_jira.yaml").write_text(shipped.read_text() + "\nevents: true\n")
+    definition = load_definition(tmp_path / "zoho_deals_to_jira.yaml")
+    listening = build_sync_dag(definition).timetable
+    assert isinstance(listening, AssetOrTimeSchedule)
+    assert listening.asset_condition == events_asset("zoho_deals_to_jira")
+    assert listening.timetable == build_sync_dag(definition.model_copy(update={"events": False})).timetable

@@ -228,6 +228,8 @@ class SyncDefinition(_Strict):
     # The apply split into this many Airflow tasks by record key, which the executor spreads over
     # its workers (jirasync.engine.shards).
     shards: int = Field(default=1, ge=1, le=MAX_SHARDS)
+    # Runs also on the vendors' change notifications (jirasync.events), besides the schedule.
+    events: bool = False
     options: dict[str, Any] = Field(default_factory=dict)
     notify: list[Notifier] = Field(default_factory=list)
     # How long a run may take from being queued; past it, an alert goes to the log and the notifiers.

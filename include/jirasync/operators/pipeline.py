@@ -38,6 +38,12 @@ def sync_asset(sync_id: str) -> Asset:
     return Asset(name=f"jirasync.{sync_id}", uri=f"jirasync://{sync_id}")
 
 
+def events_asset(sync_id: str) -> Asset:
+    """The Asset whose events are the vendors' change notifications for a sync (``events: true``),
+    recorded by ``jirasync.events``: the sync's DAG runs on them."""
+    return Asset(name=f"jirasync.events.{sync_id}", uri=f"jirasync-events://{sync_id}")
+
+
 class SyncStepOperator(BaseOperator):
     """One step of the sync ``sync_id``, whose definition is in ``folder`` (by default the
     folder the shipped DAGs read: ``JIRASYNC_SYNCS_DIR``, else include/syncs).

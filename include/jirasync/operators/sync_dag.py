@@ -13,6 +13,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import (
     DAG,
+    Asset,
+    AssetOrTimeSchedule,
     CronDataIntervalTimetable,
     DeadlineAlert,
     DeadlineReference,
@@ -28,7 +30,7 @@ from jirasync.engine.definitions import (
     SyncDefinition,
 )
 from jirasync.operators.callbacks import notifier, report_deadline_missed, report_failure
-from jirasync.operators.pipeline import add_sync_tasks
+from jirasync.operators.pipeline import add_sync_tasks, events_asset
 from jirasync.syncs.catalog import checked_definitions
 
 DEFAULT_ARGS = {
@@ -87,7 +89,7 @@ def build_sync_dag(definition: SyncDefinition) -> DAG:
         dag_id=f"jirasync__{definition.id}",
         description=definition.description or f"{source.system} → {target.system}",
         doc_md=_doc(definition),
-        schedule=_timetable(definition.schedule),
+        schedule=_schedule(definition),
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
         catchup=False,
         max_active_runs=1,
@@ -138,6 +140,15 @@ def _deadline_alert(definition: SyncDefinition, notifiers: list[Notifier]) -> De
         interval=definition.deadline,
         callback=SyncCallback(report_deadline_missed, kwargs=kwargs),
     )
+
+
+def _schedule(definition: SyncDefinition) -> CronDataIntervalTimetable | AssetOrTimeSchedule | Asset | None:
+    """The definition's schedule, and with ``events: true`` the vendors' change notifications too."""
+    timetable = _timetable(definition.schedule)
+    if not definition.events:
+        return timetable
+    events = events_asset(definition.id)
+    return AssetOrTimeSchedule(timetable=timetable, assets=events) if timetable else events
 
 
 def _timetable(schedule: str | None) -> CronDataIntervalTimetable | None:
