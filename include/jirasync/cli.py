@@ -65,6 +65,22 @@ def main(argv: list[str] | None = None) -> int:
             "--state",
             help="the state store's SQLAlchemy URL or SQLite file (default: where the DAGs keep it)",
         )
+    webhooks = commands.add_parser(
+        "webhooks", help="Jira's webhook for a sync with events: true: register (or update), list, remove"
+    )
+    webhooks.add_argument("action", choices=["register", "list", "remove"])
+    webhooks.add_argument("sync", help="the sync's id")
+    webhooks.add_argument(
+        "--airflow-url",
+        required=True,
+        help="Airflow's api-server as Jira reaches it, e.g. https://airflow.example.com",
+    )
+    webhooks.add_argument("--folder", type=Path, help="the definitions' folder (default: include/syncs)")
+    webhooks.add_argument(
+        "--connections",
+        type=Path,
+        help="a JSON file of Airflow connections (default: the AIRFLOW_CONN_* variables)",
+    )
     state = commands.add_parser("state", help="jirasync's state store")
     state.add_argument("action", choices=["migrate"], help="migrate: bring the schema to the newest version")
     args = parser.parse_args(argv)
@@ -85,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         return check_definitions(args.folder)
     if args.command in ("plan", "links", "ledger"):
         return show(args)
+    if args.command == "webhooks":
+        return manage_webhooks(args)
     if args.command == "airflow":
         from jirasync.local_stack import LocalStack
 
@@ -157,6 +175,50 @@ def show(args: argparse.Namespace) -> int:
         return 1
     finally:
         store.close()
+
+
+def manage_webhooks(args: argparse.Namespace) -> int:
+    """``jirasync webhooks register|list|remove SYNC``, through the sync's Jira connection."""
+    from airflow.sdk import BaseHook
+
+    from jirasync.events import registration
+    from jirasync.events.receiver import JIRA_SYSTEMS
+    from jirasync.operators.connectors import connector_for
+    from jirasync.preview import PreviewFailed, use_connections_file
+
+    try:
+        if args.connections:
+            use_connections_file(args.connections)
+        definition = _definition(args.sync, args.folder)
+        side = next((e for e in (definition.source, definition.target) if e.system in JIRA_SYSTEMS), None)
+        if side is None:
+            raise registration.RegistrationError(
+                f"sync {definition.id!r} has no Jira side to send it webhooks"
+            )
+        jira = connector_for(side)
+        if args.action == "list":
+            for hook in registration.registered(jira, definition, args.airflow_url):
+                print(f"{hook['self']}  {hook['name']}: {', '.join(hook['events'])}  {hook['filters']}")
+            return 0
+        if args.action == "remove":
+            print(
+                f"removed {registration.remove(jira, definition, args.airflow_url)} webhook(s) of {definition.id}"
+            )
+            return 0
+        secret = BaseHook.get_connection(side.conn_id).extra_dejson.get("webhook_secret")
+        if not secret:
+            raise registration.RegistrationError(
+                f"the connection {side.conn_id!r} has no webhook_secret in its extras: put a long random string "
+                "there (Airflow's receiver checks every event with it), then register again"
+            )
+        done = registration.register(jira, definition, args.airflow_url, secret)
+        print(
+            f"{done} the webhook of {definition.id}: {registration.receiver_url(args.airflow_url, definition.id)}"
+        )
+        return 0
+    except (PreviewFailed, LookupError, registration.RegistrationError) as error:
+        print(f"jirasync webhooks: {error}", file=sys.stderr)
+        return 1
 
 
 def print_plan(definition: Any, store: Any, args: argparse.Namespace) -> int:

@@ -38,6 +38,7 @@ from jirasync.connectors.retry import RetryPolicy
 
 VENDOR = "Jira"
 API = "/rest/api/3"
+WEBHOOKS = "/rest/webhooks/1.0/webhook"  # Jira's admin webhooks, with a secret
 USERS_PAGE_SIZE = 1000  # the most /users/search returns per call
 GROUP_MEMBERS_PAGE_SIZE = 50  # /group/member accepts 1-50
 GROUPS_PAGE_SIZE = 50  # /group/bulk returns at most 50
@@ -716,6 +717,27 @@ class JiraConnector(AtlassianSiteConnector):
             f"{API}/issue/{{issueIdOrKey}}/remotelink",
             path_params={"issueIdOrKey": issue},
             params={"globalId": global_id},
+            handled_statuses=(404,),
+        )
+
+    # Admin webhooks (jirasync.events registers the syncs' own)
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        return self.http.request_json("GET", WEBHOOKS)
+
+    def create_webhook(self, webhook: Mapping[str, Any]) -> dict[str, Any]:
+        return self.http.request_json("POST", WEBHOOKS, json=dict(webhook))
+
+    def update_webhook(self, webhook_id: str, webhook: Mapping[str, Any]) -> dict[str, Any]:
+        return self.http.request_json(
+            "PUT", f"{WEBHOOKS}/{{webhookId}}", path_params={"webhookId": webhook_id}, json=dict(webhook)
+        )
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        self.http.request(
+            "DELETE",
+            f"{WEBHOOKS}/{{webhookId}}",
+            path_params={"webhookId": webhook_id},
             handled_statuses=(404,),
         )
 
