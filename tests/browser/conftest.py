@@ -8,14 +8,8 @@ Every test leaves screenshots under ``test-artifacts/screenshots/`` to look at.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,17 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.e2e.harness import forget_sync_state
-from tests.engine.state_fixtures import fresh_database
 
-from jirasync.local_stack import PROJECT_ROOT, LocalStack
+from jirasync.live_airflow import PostgresStack, free_port, fresh_database, live_airflow
+from jirasync.local_stack import PROJECT_ROOT
 from sandbox.testing import RunningSandbox, running_sandbox
 
 SCREENSHOTS = PROJECT_ROOT / "test-artifacts" / "screenshots"
-AIRFLOW_START_TIMEOUT_S = 240
 RUN_TIMEOUT_S = 300
 PEOPLE = 200
 LOGIN = ("oncall", "a-password-for-the-test")
@@ -50,16 +42,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-@dataclass
-class PostgresStack(LocalStack):
-    """The local stack with its Airflow metadata in a PostgreSQL database."""
-
-    database_url: str = ""
-
-    def airflow_env(self) -> dict[str, str]:
-        return {**super().airflow_env(), "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.database_url}
 
 
 @dataclass
@@ -103,8 +85,7 @@ def airflow_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowUi]:
     """One Airflow for every browser test (tests/conftest.py keeps them on one test process):
     the shipped definitions made manual-only, so that unpausing a DAG from the trigger form starts
     just the run the test asked for, with a real login, so that a request without one is refused as
-    in production, and PostgreSQL as its database, as in production: SQLite's one writer at a time
-    made the UI's own writes (a backfill's creation) lose the lock to the dag-processor."""
+    in production, and PostgreSQL as its database, as in production (``jirasync.live_airflow``)."""
     workdir = tmp_path_factory.mktemp("airflow-ui")
     syncs = workdir / "syncs"
     syncs.mkdir()
@@ -123,36 +104,14 @@ def airflow_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowUi]:
             seed=7,
             syncs_dir=syncs,
             assets_workspace_id=sandbox.record("assets", "workspace", "workspace")["workspaceId"],
-            api_port=_free_port(),
+            api_port=free_port(),
             database_url=database,
         )
         stack.prepare_airflow()
         stack.import_connections()
-        env = {
-            **stack.airflow_env(),
-            **_login_env(workdir),
-            # A definition a test adds or breaks shows within seconds, not the default 30. Not
-            # every 3 s: parsing the DAG files that often cost a fifth of a core for the whole run.
-            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
-            # The task log servers must not meet another Airflow's on the fixed default ports.
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
-        }
-        with (workdir / "standalone.log").open("w") as log:
-            process = subprocess.Popen(
-                [str(Path(sys.executable).with_name("airflow")), "standalone"],
-                env=env,
-                cwd=PROJECT_ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            try:
-                ui = AirflowUi(f"http://127.0.0.1:{stack.api_port}", stack, sandbox, LOGIN)
-                _wait_until_ready(ui, process, len(list(syncs.glob("*.yaml"))))
-                yield ui
-            finally:
-                _stop(process)
+        log = workdir / "standalone.log"
+        with live_airflow(stack, _login_env(workdir), log, len(list(syncs.glob("*.yaml")))) as url:
+            yield AirflowUi(url, stack, sandbox, LOGIN)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -218,48 +177,3 @@ def _login_env(workdir: Path) -> dict[str, str]:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{user}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
     }
-
-
-def _wait_until_ready(ui: AirflowUi, process: subprocess.Popen[bytes], dags: int) -> None:
-    """The API answers and the dag-processor has written every sync's DAG."""
-    deadline = time.monotonic() + AIRFLOW_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"airflow standalone stopped; see {ui.stack.airflow_home.parent / 'standalone.log'}"
-            )
-        if _answers(f"{ui.url}/api/v2/version") and _dags_written(ui) >= dags:
-            return
-        time.sleep(1)
-    raise RuntimeError(f"Airflow was not ready in {AIRFLOW_START_TIMEOUT_S} s")
-
-
-def _dags_written(ui: AirflowUi) -> int:
-    try:
-        [row] = ui.query("SELECT count(*) AS n FROM dag WHERE dag_id LIKE 'jirasync__%' AND is_stale = false")
-        return row["n"]
-    except sa.exc.ProgrammingError:  # the table is not there until the first parse
-        return 0
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).ok
-    except requests.RequestException:
-        return False
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop standalone and every process it started (its session), whatever is left of them."""
-    os.killpg(process.pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=30)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()

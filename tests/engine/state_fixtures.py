@@ -8,10 +8,7 @@ Test modules import these fixtures by name.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,25 +18,7 @@ import sqlalchemy as sa
 
 from jirasync.engine.apply import WriteOutcome, WriteRecord
 from jirasync.engine.store import CHANGE_COLUMNS, StateStore, metadata
-
-# A server where the tests may create and drop a database; CI and `make test` use the local one.
-POSTGRES_SERVER = os.environ.get("JIRASYNC_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432")
-
-
-@contextmanager
-def fresh_database(prefix: str) -> Iterator[str]:
-    """The URL of a new, randomly named database on POSTGRES_SERVER (test sessions may run side by
-    side), dropped on exit."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    server = sa.create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{POSTGRES_SERVER}/{name}"
-    finally:
-        with server.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
+from jirasync.live_airflow import fresh_database
 
 
 @pytest.fixture(scope="session")
