@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 import requests
-from tests.browser.conftest import AirflowUi
+from playwright.sync_api import Page, expect
+from tests.browser.conftest import AirflowUi, screenshot
 
 from jirasync.engine.store import StateStore
 from jirasync.local_stack import PROJECT_ROOT, sandbox_connections
@@ -69,7 +70,7 @@ def deliveries_without_faults(airflow_ui: AirflowUi) -> None:
 
 
 def test_a_comment_in_jira_reaches_the_crm_in_seconds_through_a_webhook_triggered_run(
-    airflow_ui: AirflowUi, listening: requests.Session
+    airflow_ui: AirflowUi, listening: requests.Session, page: Page
 ) -> None:
     sandbox = airflow_ui.sandbox
     issue, deal = _linked_pair(airflow_ui)
@@ -82,6 +83,16 @@ def test_a_comment_in_jira_reaches_the_crm_in_seconds_through_a_webhook_triggere
 
     new = {run_id: run for run_id, run in airflow_ui.runs(DAG_ID).items() if run_id not in known}
     assert new and all(run_id.startswith("asset_triggered__") for run_id in new), new
+    # On-call reads what started the run in its first task's log.
+    logs = airflow_ui.stack.airflow_home / "logs" / f"dag_id={DAG_ID}" / f"run_id={min(new)}"
+    said = "".join(log.read_text() for log in logs.glob("task_id=extract_source/*.log"))
+    assert "started by" in said and f"comment_created of {issue['key']}" in said
+    # In the UI, the run is one that its Asset events triggered, and they are listed with it.
+    page.goto(f"/dags/{DAG_ID}/runs/{min(new)}")
+    expect(page.get_by_text("Asset Triggered")).to_be_visible()
+    page.get_by_text("Asset Events", exact=True).click()
+    expect(page.get_by_text(f"jirasync.events.{SYNC}").first).to_be_visible()
+    screenshot(page, "events-1-run-and-its-triggering-events")
     print(f"Jira comment to Zoho note through a webhook-triggered run: {seconds:.1f} s")
     assert seconds < WAIT_S
 

@@ -74,6 +74,7 @@ def extract_source(sync_id: str, syncs_dir: str, **context: Any) -> dict[str, An
     run = _sync_run(sync_id, syncs_dir, context)
     _check_trigger_options(run)
     _log_what_this_run_reads(run)
+    _log_triggering_events(run, context)
     read_at = utc_now()
     with _fail_at_once_when_unfixable_by_retry(run, run.definition.source, reading=True):
         connector = connector_for(run.definition.source)
@@ -383,6 +384,22 @@ def _log_what_this_run_reads(run: SyncRun) -> None:
         run.definition.source.system,
         run.definition.source.system,
     )
+
+
+def _log_triggering_events(run: SyncRun, context: dict[str, Any]) -> None:
+    """Say which vendor events started a run that they started (``events: true``)."""
+    triggering = context.get("triggering_asset_events") or {}
+    events = [event for asset in triggering for event in triggering[asset]]
+    if events:
+        said = [f"{(e.extra or {}).get('event')} of {(e.extra or {}).get('record')}" for e in events]
+        more = f" and {len(said) - MAX_SKIPPED_SHOWN} more" if len(said) > MAX_SKIPPED_SHOWN else ""
+        log.info(
+            "sync '%s': started by %d event(s) from its vendors: %s%s; it reads what changed since its cursor",
+            run.definition.id,
+            len(events),
+            "; ".join(said[:MAX_SKIPPED_SHOWN]),
+            more,
+        )
 
 
 @contextmanager
