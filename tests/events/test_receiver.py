@@ -25,7 +25,7 @@ EVENT = {
     "webhookEvent": "jira:issue_updated",
     "issue_event_type_name": "issue_generic",
     "user": {"accountId": "557058:aaaa", "displayName": "Ann Lee"},
-    "issue": {"id": "10002", "key": "DEAL-7", "fields": {"summary": "A private summary"}},
+    "issue": {"id": "10002", "key": "SUP-7", "fields": {"summary": "A private summary"}},
     "changelog": {"items": [{"field": "status", "fromString": "Open", "toString": "Done"}]},
 }
 
@@ -65,7 +65,7 @@ def test_a_signed_webhook_is_recorded_as_an_event_of_its_sync(client: TestClient
     body = json.dumps(EVENT).encode()
     answer = client.post(f"/{LISTENING}/jira", content=body, headers=signed(body))
     assert answer.status_code == 202
-    event = {"vendor": "jira", "event": "jira:issue_updated", "record": "DEAL-7", "at": 1767225600000}
+    event = {"vendor": "jira", "event": "jira:issue_updated", "record": "SUP-7", "at": 1767225600000}
     assert answer.json() == event
     assert recorded.events == [(LISTENING, event)]
 
@@ -93,7 +93,7 @@ def test_an_unsigned_or_wrongly_signed_webhook_is_refused_and_logged_without_its
     assert answer.status_code == 401 and "X-Hub-Signature" in answer.json()["detail"]
     assert recorded.events == []
     assert "refused a Jira webhook" in caplog.text
-    assert "A private summary" not in caplog.text and "DEAL-7" not in caplog.text
+    assert "A private summary" not in caplog.text and "SUP-7" not in caplog.text
 
 
 def test_a_body_over_the_limit_is_refused_before_it_is_checked(
@@ -128,7 +128,19 @@ def test_a_connection_without_a_webhook_secret_trusts_nothing(client: TestClient
 
 
 def test_a_signed_body_that_is_no_jira_event_is_refused(client: TestClient, recorded: Recorded) -> None:
-    for body in (b"not json", json.dumps({"issue": {"key": "DEAL-7"}}).encode()):
+    for body in (b"not json", json.dumps({"issue": {"key": "SUP-7"}}).encode()):
         answer = client.post(f"/{LISTENING}/jira", content=body, headers=signed(body))
         assert answer.status_code == 400
+    assert recorded.events == []
+
+
+def test_an_issue_of_another_project_is_answered_but_starts_nothing(
+    client: TestClient, recorded: Recorded
+) -> None:
+    """A webhook whose filter is wider than the sync: the event is acknowledged, not recorded."""
+    body = json.dumps({**EVENT, "issue": {"id": "20001", "key": "ENG-4"}}).encode()
+    answer = client.post(f"/{LISTENING}/jira", content=body, headers=signed(body))
+    assert (
+        answer.status_code == 202 and answer.json()["ignored"] == "the issue is not in the sync's project SUP"
+    )
     assert recorded.events == []

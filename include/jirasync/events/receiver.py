@@ -70,6 +70,10 @@ def create_receiver(syncs_dir: Callable[[], Path], sink: EventSink) -> FastAPI:
                 401, "X-Hub-Signature does not match: the body must be signed with the webhook's secret"
             )
         event = jira_event(body)
+        outside = _out_of_scope(definition, event)
+        if outside:
+            log.info("sync '%s': ignored %s of %s: %s", sync_id, event["event"], event["record"], outside)
+            return {**event, "ignored": outside}
         sink.record(sync_id, event)
         log.info(
             "sync '%s': recorded %s of %s; the sync runs on it", sync_id, event["event"], event["record"]
@@ -97,6 +101,16 @@ def jira_event(body: bytes) -> dict[str, Any]:
         "record": record,
         "at": payload.get("timestamp"),
     }
+
+
+def _out_of_scope(definition: SyncDefinition, event: dict[str, Any]) -> str | None:
+    """Why an event cannot concern the sync, or None: an issue of another project than a records ↔
+    issues sync's (a webhook whose filter is wider than the sync)."""
+    project = definition.target.options.get("project") if definition.family == "records_to_issues" else None
+    record = event["record"]
+    if project and isinstance(record, str) and "-" in record and not record.startswith(f"{project}-"):
+        return f"the issue is not in the sync's project {project}"
+    return None
 
 
 def _jira_signed(secret: str, body: bytes, signature: str | None) -> bool:
