@@ -39,7 +39,7 @@ from jirasync.engine.definitions import load_definition
 from jirasync.engine.store import StateStore
 from jirasync.events.registration import receiver_url, register
 from jirasync.live_airflow import PostgresStack, free_port, fresh_database, live_airflow
-from jirasync.local_stack import PROJECT_ROOT, sandbox_connections
+from jirasync.local_stack import PROJECT_ROOT
 from sandbox.testing import RunningSandbox, running_sandbox
 
 CHANGES = int(os.environ.get("BENCH_EVENTS_CHANGES", "100"))
@@ -124,7 +124,7 @@ def _stack(workdir: Path, sandbox: RunningSandbox, database: str) -> PostgresSta
     shipped = (PROJECT_ROOT / "include" / "syncs" / f"{SYNC}.yaml").read_text().splitlines(keepends=True)
     definition = "".join(line for line in shipped if not line.startswith("schedule:")) + "\nevents: true\n"
     (syncs / f"{SYNC}.yaml").write_text(definition)
-    stack = PostgresStack(
+    stack = _ListeningStack(
         airflow_home=workdir / "airflow",
         sandbox_port=sandbox.port,
         users=PEOPLE,
@@ -134,11 +134,17 @@ def _stack(workdir: Path, sandbox: RunningSandbox, database: str) -> PostgresSta
         database_url=database,
     )
     stack.prepare_airflow()
-    connections = sandbox_connections(stack.sandbox_url, None)
-    connections["jira_default"]["extra"] = {"webhook_secret": SECRET}
-    (workdir / "connections.json").write_text(json.dumps(connections))
-    stack.airflow("connections", "import", str(workdir / "connections.json"), capture=True)
+    stack.import_connections()
     return stack
+
+
+class _ListeningStack(PostgresStack):
+    """Its Jira connection holds the webhook's secret, which the receiver checks events with."""
+
+    def connections(self) -> dict[str, dict[str, Any]]:
+        connections = super().connections()
+        connections["jira_default"]["extra"] = {"webhook_secret": SECRET}
+        return connections
 
 
 def _session(url: str, stack: PostgresStack) -> requests.Session:

@@ -15,7 +15,6 @@ Nothing here imports Airflow: Airflow runs as the ``airflow`` command of this vi
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -35,7 +34,7 @@ import sqlalchemy as sa
 
 from jirasync.demo import run_syncs, sandbox_holdings
 from jirasync.engine.definitions import read_definitions
-from jirasync.local_stack import PROJECT_ROOT, DagRunResult, LocalStack, SandboxProcess, sandbox_connections
+from jirasync.local_stack import PROJECT_ROOT, DagRunResult, LocalStack, SandboxProcess
 
 # The machine's services (trust auth on PostgreSQL); the databases and the Redis db are this command's.
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
@@ -121,13 +120,11 @@ class CeleryStack(LocalStack):
             sharded = f"\nshards: {len(WORKERS)}\n" if path.stem == SHARDED_SYNC else ""
             (self.syncs_dir / path.name).write_text(path.read_text() + sharded)
 
-    def import_connections(self) -> None:
+    def connections(self) -> dict[str, dict[str, Any]]:
         """The sandbox's connections, Jira's with the budget its tasks share (``rate_limit``, ``concurrency``)."""
-        connections = sandbox_connections(self.sandbox_url, self.assets_workspace_id)
+        connections = super().connections()
         connections["jira_default"]["extra"] = {"rate_limit": JIRA_PER_SECOND, "concurrency": JIRA_AT_ONCE}
-        path = self.airflow_home / "connections.sandbox.json"
-        path.write_text(json.dumps(connections, indent=2))
-        self.airflow("connections", "import", str(path), capture=True)
+        return connections
 
     def jwt_secret(self) -> str:
         """A secret kept in the home, so every process of this stack signs and checks with the same."""

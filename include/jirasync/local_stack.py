@@ -152,8 +152,12 @@ class LocalStack:
         """Put the sandbox's connections into Airflow's database, keeping any that exist already:
         one a person edited in Admin → Connections stays as they left it (``make clean`` resets)."""
         path = self.airflow_home / "connections.sandbox.json"
-        path.write_text(json.dumps(sandbox_connections(self.sandbox_url, self.assets_workspace_id), indent=2))
+        path.write_text(json.dumps(self.connections(), indent=2))
         self.airflow("connections", "import", str(path), capture=True)
+
+    def connections(self) -> dict[str, dict[str, Any]]:
+        """The Airflow connections ``import_connections`` puts in: the sandbox's."""
+        return sandbox_connections(self.sandbox_url, self.assets_workspace_id)
 
     @contextmanager
     def sandbox(self) -> Iterator[SandboxProcess]:
