@@ -48,13 +48,19 @@ def recorded() -> Recorded:
     return Recorded()
 
 
+def definitions(folder: Path) -> Path:
+    """Two shipped definitions in ``folder``, LISTENING with events on."""
+    for name in ("zoho_deals_to_jira.yaml", "entra_to_jira.yaml"):
+        shutil.copy(SHIPPED / name, folder / name)
+    with (folder / f"{LISTENING}.yaml").open("a") as definition:
+        definition.write("\nevents: true\n")
+    return folder
+
+
 @pytest.fixture
 def client(tmp_path: Path, recorded: Recorded) -> TestClient:
-    for name in ("zoho_deals_to_jira.yaml", "entra_to_jira.yaml"):
-        shutil.copy(SHIPPED / name, tmp_path / name)
-    with (tmp_path / f"{LISTENING}.yaml").open("a") as definition:
-        definition.write("\nevents: true\n")
-    return TestClient(create_receiver(lambda: tmp_path, recorded.sink()))
+    folder = definitions(tmp_path)
+    return TestClient(create_receiver(lambda: folder, recorded.sink()))
 
 
 def signed(body: bytes, secret: str = SECRET) -> dict[str, str]:
@@ -144,3 +150,20 @@ def test_an_issue_of_another_project_is_answered_but_starts_nothing(
         answer.status_code == 202 and answer.json()["ignored"] == "the issue is not in the sync's project SUP"
     )
     assert recorded.events == []
+
+
+def test_an_event_airflow_cannot_record_yet_is_refused_with_the_reason(
+    tmp_path: Path, recorded: Recorded
+) -> None:
+    """Before the DAG processor has parsed the sync with events on, its Asset does not exist."""
+
+    def not_parsed(sync: str, event: dict[str, Any]) -> None:
+        raise LookupError(f"sync {sync!r}: Airflow has no Asset 'jirasync.events.{sync}' yet")
+
+    folder = definitions(tmp_path)
+    client = TestClient(
+        create_receiver(lambda: folder, EventSink(secret=recorded.secrets.get, record=not_parsed))
+    )
+    body = json.dumps(EVENT).encode()
+    answer = client.post(f"/{LISTENING}/jira", content=body, headers=signed(body))
+    assert answer.status_code == 503 and "has no Asset" in answer.json()["detail"]

@@ -74,7 +74,11 @@ def create_receiver(syncs_dir: Callable[[], Path], sink: EventSink) -> FastAPI:
         if outside:
             log.info("sync '%s': ignored %s of %s: %s", sync_id, event["event"], event["record"], outside)
             return {**event, "ignored": outside}
-        sink.record(sync_id, event)
+        try:
+            sink.record(sync_id, event)
+        except LookupError as error:  # Airflow has not parsed the sync's DAG with events on yet
+            log.error("sync '%s': %s of %s not recorded: %s", sync_id, event["event"], event["record"], error)
+            raise HTTPException(503, str(error)) from None
         log.info(
             "sync '%s': recorded %s of %s; the sync runs on it", sync_id, event["event"], event["record"]
         )
