@@ -186,7 +186,7 @@ def apply_changes(
                 writers = store.writers_since(sync_id, planned_at) if planned_at else {}
                 done = {key for key, runs in writers.items() if runs <= set(earlier_tries)}
                 stale = set(writers) - done
-                _Run(store, sync_id, run_id, writer, summary, stale, shard).apply(records, done)
+                _Run(store, sync_id, run_id, writer, summary, stale, done, shard).apply(records)
     except BaseException:
         store.finish_run(run_id, "failed", summary.to_dict())
         raise
@@ -217,6 +217,7 @@ class _Run:
         writer: Writer,
         summary: ApplySummary,
         stale_keys: set[str],
+        done_keys: set[str],
         shard: Shard | None,
     ) -> None:
         self.store = store
@@ -225,11 +226,12 @@ class _Run:
         self.writer = writer
         self.summary = summary
         self.stale_keys = stale_keys
+        self.done_keys = done_keys  # written by an earlier try of this run, from this same plan
         self.failed_keys: set[str] = set()
         self.shard = shard
         self.lock_name = shard.lock_name(sync_id) if shard else sync_id
 
-    def apply(self, records: list[_PlannedRecord], done_by_earlier_tries: set[str]) -> None:
+    def apply(self, records: list[_PlannedRecord]) -> None:
         recovered, requeued = self.settle_interrupted_writes()
         planned_keys = {planned.record.key for planned in records}
         records = records + [item for item in requeued if item.record.key not in planned_keys]
@@ -240,7 +242,7 @@ class _Run:
             record = planned.record
             if record.kind == "create" and record.key in recovered:
                 continue
-            if record.key in done_by_earlier_tries and planned.direction is not None:
+            if record.key in self.done_keys and planned.direction is not None:
                 _count(self.summary, record.kind)  # its ledger rows are the earlier try's
             elif record.key in self.stale_keys and record.kind != "skip":
                 self.skip(local, planned, STALE)
