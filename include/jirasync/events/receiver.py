@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from jirasync.engine.definitions import Endpoint, SyncDefinition, read_definitions
 
@@ -48,7 +49,8 @@ def create_receiver(syncs_dir: Callable[[], Path], sink: EventSink) -> FastAPI:
     async def jira(sync_id: str, request: Request) -> dict[str, Any]:
         definition = _listening(syncs_dir(), sync_id)
         endpoint = _side(definition, JIRA_SYSTEMS)
-        secret = sink.secret(endpoint.conn_id)
+        # The sink reads and writes Airflow's database: off the event loop, which serves every request.
+        secret = await run_in_threadpool(sink.secret, endpoint.conn_id)
         if not secret:
             log.error(
                 "sync '%s': a Jira webhook came, but the connection '%s' has no webhook_secret in its "
@@ -75,7 +77,7 @@ def create_receiver(syncs_dir: Callable[[], Path], sink: EventSink) -> FastAPI:
             log.info("sync '%s': ignored %s of %s: %s", sync_id, event["event"], event["record"], outside)
             return {**event, "ignored": outside}
         try:
-            sink.record(sync_id, event)
+            await run_in_threadpool(sink.record, sync_id, event)
         except LookupError as error:  # Airflow has not parsed the sync's DAG with events on yet
             log.error("sync '%s': %s of %s not recorded: %s", sync_id, event["event"], event["record"], error)
             raise HTTPException(503, str(error)) from None
