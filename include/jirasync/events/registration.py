@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from jirasync.connectors.jira import JiraConnector
+from jirasync.connectors.query_literals import jql_string
 from jirasync.engine.definitions import SyncDefinition
 
 ISSUE_EVENTS = [
@@ -45,7 +46,7 @@ def webhook_for(definition: SyncDefinition, airflow_url: str, secret: str) -> di
         "name": f"jirasync {definition.id}",
         "url": receiver_url(airflow_url, definition.id),
         "events": ISSUE_EVENTS if definition.family == "records_to_issues" else USER_EVENTS,
-        "filters": {"issue-related-events-section": f'project = "{project}"' if project else ""},
+        "filters": {"issue-related-events-section": f"project = {jql_string(project)}" if project else ""},
         "excludeBody": False,
         "secret": secret,
     }
