@@ -38,7 +38,7 @@ from jirasync.connectors.jira import JiraConnector
 from jirasync.engine.definitions import load_definition
 from jirasync.engine.store import StateStore
 from jirasync.events.registration import receiver_url, register
-from jirasync.live_airflow import PostgresStack, free_port, fresh_database, live_airflow
+from jirasync.live_airflow import PostgresStack, api_session, free_port, fresh_database, live_airflow
 from jirasync.local_stack import PROJECT_ROOT
 from sandbox.testing import RunningSandbox, running_sandbox
 
@@ -61,7 +61,7 @@ def main() -> None:
     ):
         stack = _stack(Path(workdir), sandbox, database)
         with live_airflow(stack, {}, Path(workdir) / "standalone.log", dags=1) as url:
-            api = _session(url, stack)
+            api = api_session(url, *stack.login())
             api.patch(f"{url}/api/v2/dags/{DAG_ID}", json={"is_paused": False}, timeout=30).raise_for_status()
             api.post(
                 f"{url}/api/v2/dags/{DAG_ID}/dagRuns", json={"logical_date": None}, timeout=30
@@ -145,14 +145,6 @@ class _ListeningStack(PostgresStack):
         connections = super().connections()
         connections["jira_default"]["extra"] = {"webhook_secret": SECRET}
         return connections
-
-
-def _session(url: str, stack: PostgresStack) -> requests.Session:
-    user, password = stack.login()
-    token = requests.post(f"{url}/auth/token", json={"username": user, "password": password}, timeout=30)
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
-    return session
 
 
 def _noted(sandbox: RunningSandbox, deal: str, text: str) -> bool:

@@ -182,7 +182,7 @@ def manage_webhooks(args: argparse.Namespace) -> int:
     from airflow.sdk import BaseHook
 
     from jirasync.events import registration
-    from jirasync.events.receiver import JIRA_SYSTEMS
+    from jirasync.events.scope import WEBHOOK_SECRET, jira_side
     from jirasync.operators.connectors import connector_for
     from jirasync.preview import PreviewFailed, use_connections_file
 
@@ -190,7 +190,7 @@ def manage_webhooks(args: argparse.Namespace) -> int:
         if args.connections:
             use_connections_file(args.connections)
         definition = _definition(args.sync, args.folder)
-        side = next((e for e in (definition.source, definition.target) if e.system in JIRA_SYSTEMS), None)
+        side = jira_side(definition)
         if side is None:
             raise registration.RegistrationError(
                 f"sync {definition.id!r} has no Jira side to send it webhooks"
@@ -205,7 +205,7 @@ def manage_webhooks(args: argparse.Namespace) -> int:
                 f"removed {registration.remove(jira, definition, args.airflow_url)} webhook(s) of {definition.id}"
             )
             return 0
-        secret = BaseHook.get_connection(side.conn_id).extra_dejson.get("webhook_secret")
+        secret = BaseHook.get_connection(side.conn_id).extra_dejson.get(WEBHOOK_SECRET)
         if not secret:
             raise registration.RegistrationError(
                 f"the connection {side.conn_id!r} has no webhook_secret in its extras: put a long random string "

@@ -87,6 +87,15 @@ def fresh_database(prefix: str) -> Iterator[str]:
         server.dispose()
 
 
+def api_session(url: str, user: str, password: str) -> requests.Session:
+    """A session on Airflow's REST API at ``url`` with the user's token, as a person's client has one."""
+    answer = requests.post(f"{url}/auth/token", json={"username": user, "password": password}, timeout=30)
+    answer.raise_for_status()
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
+    return session
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -22,6 +22,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import AirflowUi, screenshot
 
 from jirasync.engine.store import StateStore
+from jirasync.live_airflow import api_session
 from jirasync.local_stack import PROJECT_ROOT, sandbox_connections
 
 SYNC = "zoho_deals_to_jira_events"
@@ -47,7 +48,7 @@ def listening(airflow_ui: AirflowUi) -> Iterator[requests.Session]:
     airflow_ui.stack.airflow(
         "connections", "add", CONNECTION, "--conn-json", json.dumps(connection), capture=True
     )
-    api = _session(airflow_ui)
+    api = api_session(airflow_ui.url, *airflow_ui.login)
     try:
         _wait(
             lambda: api.get(f"{airflow_ui.url}/api/v2/dags/{DAG_ID}", timeout=30).ok, "the DAG to be parsed"
@@ -141,16 +142,6 @@ def test_a_webhook_with_a_bad_signature_is_refused_and_starts_nothing(
     assert requests.post(url, data=body, headers=forged, timeout=30).status_code == 401
     assert requests.post(url, data=body, timeout=30).status_code == 401
     assert _events(airflow_ui) == events_before
-
-
-def _session(airflow_ui: AirflowUi) -> requests.Session:
-    user, password = airflow_ui.login
-    token = requests.post(
-        f"{airflow_ui.url}/auth/token", json={"username": user, "password": password}, timeout=30
-    ).json()["access_token"]
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {token}"
-    return session
 
 
 def _trigger(airflow_ui: AirflowUi, api: requests.Session) -> dict[str, Any]:

@@ -25,12 +25,12 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from jirasync.engine.definitions import Endpoint, SyncDefinition, read_definitions
+from jirasync.engine.definitions import SyncDefinition, read_definitions
+from jirasync.events.scope import jira_project, jira_side
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1 << 20  # Jira's payloads are kilobytes; a megabyte is no webhook
-JIRA_SYSTEMS = ("jira", "jsm")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,9 @@ def create_receiver(syncs_dir: Callable[[], Path], sink: EventSink) -> FastAPI:
     @app.post("/{sync_id}/jira", status_code=202)
     async def jira(sync_id: str, request: Request) -> dict[str, Any]:
         definition = _listening(syncs_dir(), sync_id)
-        endpoint = _side(definition, JIRA_SYSTEMS)
+        endpoint = jira_side(definition)
+        if endpoint is None:
+            raise HTTPException(404, f"sync {sync_id!r} has no Jira side to send it events")
         # The sink reads and writes Airflow's database: off the event loop, which serves every request.
         secret = await run_in_threadpool(sink.secret, endpoint.conn_id)
         if not secret:
@@ -112,7 +114,7 @@ def jira_event(body: bytes) -> dict[str, Any]:
 def _out_of_scope(definition: SyncDefinition, event: dict[str, Any]) -> str | None:
     """Why an event cannot concern the sync, or None: an issue of another project than a records ↔
     issues sync's (a webhook whose filter is wider than the sync)."""
-    project = definition.target.options.get("project") if definition.family == "records_to_issues" else None
+    project = jira_project(definition)
     record = event["record"]
     if project and isinstance(record, str) and "-" in record and not record.startswith(f"{project}-"):
         return f"the issue is not in the sync's project {project}"
@@ -145,10 +147,3 @@ def _listening(folder: Path, sync_id: str) -> SyncDefinition:
             404, f"no sync {sync_id!r} listens to events here (its definition sets events: true)"
         )
     return found
-
-
-def _side(definition: SyncDefinition, systems: tuple[str, ...]) -> Endpoint:
-    side = next((e for e in (definition.source, definition.target) if e.system in systems), None)
-    if side is None:
-        raise HTTPException(404, f"sync {definition.id!r} has no {systems[0]} side to send it events")
-    return side

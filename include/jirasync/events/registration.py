@@ -14,6 +14,7 @@ from typing import Any
 from jirasync.connectors.jira import JiraConnector
 from jirasync.connectors.query_literals import jql_string
 from jirasync.engine.definitions import SyncDefinition
+from jirasync.events.scope import jira_project
 
 ISSUE_EVENTS = [
     "jira:issue_created",
@@ -41,7 +42,7 @@ def webhook_for(definition: SyncDefinition, airflow_url: str, secret: str) -> di
         raise RegistrationError(
             f"sync {definition.id!r} does not listen to events: set events: true in its definition"
         )
-    project = definition.target.options.get("project") if definition.family == "records_to_issues" else None
+    project = jira_project(definition)
     return {
         "name": f"jirasync {definition.id}",
         "url": receiver_url(airflow_url, definition.id),

@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from jirasync.events.receiver import EventSink
+from jirasync.events.scope import WEBHOOK_SECRET
 from jirasync.operators.pipeline import events_asset
 
 
 def webhook_secret(conn_id: str) -> str | None:
     from airflow.models.connection import Connection
 
-    return Connection.get_connection_from_secrets(conn_id).extra_dejson.get("webhook_secret") or None
+    return Connection.get_connection_from_secrets(conn_id).extra_dejson.get(WEBHOOK_SECRET) or None
 
 
 def record_asset_event(sync_id: str, event: dict[str, Any]) -> None:
