@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from sandbox.deliveries import DELIVERIES
 from sandbox.testing import RunningSandbox
-from sandbox.vendors.jira.webhooks import DELIVERIES
 
 SECRET = "the-webhook-secret"
 

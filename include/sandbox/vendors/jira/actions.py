@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from sandbox.deliveries import set_delivery_faults
 from sandbox.vendor import VendorState
 from sandbox.vendors.jira.api import ADMIN_ACCOUNT_ID, email_keys
 from sandbox.vendors.jira.bulk import slow_bulk_tasks
@@ -23,7 +24,6 @@ from sandbox.vendors.jira.records import (
     require_issue,
     transition_issue,
 )
-from sandbox.vendors.jira.webhooks import set_delivery_faults
 from sandbox.vendors.jira.wiki import text_to_adf
 from sandbox.vendors.jira.workflow import TRANSITIONS, available_transitions, status_by_name
 

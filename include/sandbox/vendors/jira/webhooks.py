@@ -8,10 +8,8 @@ alone changed raises ``issue_property_set``, not an update) for each enabled web
 to them and whose filter matches the issue. A webhook with a secret is signed as Jira Cloud signs
 it: ``X-Hub-Signature: sha256=<HMAC-SHA256 of the body with the secret>``.
 
-Deliveries leave from a thread of their own, so a write is answered before its webhooks go, as
-Jira's arrive: seconds later, in no guaranteed order, and not retried once refused. The admin
-action ``webhook_deliveries`` sets their faults: a delay, and the shares of deliveries dropped,
-sent twice, or held back behind the next one (reordered; alone, it goes a second later).
+They leave through ``sandbox.deliveries``, whose faults (delayed, dropped, duplicated, reordered)
+the admin action ``webhook_deliveries`` sets.
 """
 
 from __future__ import annotations
@@ -20,24 +18,17 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import logging
-import queue
-import random
-import threading
 import time
 from typing import Any
 
-import requests
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
 
 from sandbox.changes import Change
+from sandbox.deliveries import DELIVERIES, faults_of
 from sandbox.vendor import VendorError, VendorState
 from sandbox.vendors.jira import jql as jql_language
 from sandbox.vendors.jira.api import ADMIN_ACCOUNT_ID, api_url, error, jira, json_body, next_number, now
 from sandbox.vendors.jira.issues import jql_resolver
-
-log = logging.getLogger(__name__)
 
 PATH = "/rest/webhooks/1.0/webhook"
 EVENTS = (
@@ -53,21 +44,8 @@ EVENTS = (
     "user_deleted",
 )
 FILTER = "issue-related-events-section"  # the filter's key: JQL on the issues whose events are sent
-DELIVERY_TIMEOUT_S = 10
-HELD_AT_MOST_S = 1.0  # a delivery held back (reordered) goes after the next one, or after this
-FAULTS = "webhook_delivery"  # the record, in the ``settings`` collection, of the deliveries' faults
 
 router = APIRouter()
-
-
-class DeliveryFaults(BaseModel):
-    """What goes wrong on the way: shares (0 to 1) of deliveries dropped, sent twice, or held back
-    behind the next delivery; and a delay before each."""
-
-    delay_ms: int = Field(default=0, ge=0)
-    drop: float = Field(default=0.0, ge=0, le=1)
-    duplicate: float = Field(default=0.0, ge=0, le=1)
-    reorder: float = Field(default=0.0, ge=0, le=1)
 
 
 # --- registration ------------------------------------------------------------------------------
@@ -163,7 +141,7 @@ def on_change(state: VendorState, changes: list[Change]) -> None:
     hooks = [hook for hook in registered or () if hook.get("enabled", True)]
     if not hooks:
         return
-    faults = DeliveryFaults.model_validate(state.collection("settings").get(FAULTS) or {})
+    faults = faults_of(state)
     for change in changes:
         made = _event(state, change)
         if made is None:
@@ -176,14 +154,8 @@ def on_change(state: VendorState, changes: list[Change]) -> None:
                     if hook["excludeBody"]
                     else payload
                 )
-                DELIVERIES.send(hook["url"], json.dumps(body).encode(), hook.get("secret"), faults)
-
-
-def set_delivery_faults(state: VendorState, payload: dict[str, Any]) -> dict[str, Any]:
-    """The admin action ``webhook_deliveries``: ``{"delay_ms", "drop", "duplicate", "reorder"}``."""
-    faults = DeliveryFaults.model_validate(payload)
-    state.collection("settings").put(FAULTS, faults.model_dump())
-    return faults.model_dump()
+                encoded = json.dumps(body).encode()
+                DELIVERIES.send(hook["url"], encoded, _headers(encoded, hook.get("secret")), faults)
 
 
 def _event(state: VendorState, change: Change) -> tuple[str, dict[str, Any], dict[str, Any] | None] | None:
@@ -282,70 +254,12 @@ def _matches(state: VendorState, hook: dict[str, Any], issue: dict[str, Any] | N
 # --- delivery ----------------------------------------------------------------------------------
 
 
-class Deliveries:
-    """Webhooks on their way, posted one by one from a thread of their own."""
-
-    def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[str, bytes, str | None, DeliveryFaults]] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._random = random.Random(0)
-        self._held: tuple[str, bytes, str | None] | None = None
-
-    def send(self, url: str, body: bytes, secret: str | None, faults: DeliveryFaults) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="jira-webhooks", daemon=True)
-                self._thread.start()
-        self._queue.put((url, body, secret, faults))
-
-    def idle(self) -> bool:
-        """Nothing waiting to be sent, nor held back."""
-        return self._queue.unfinished_tasks == 0 and self._held is None
-
-    def _run(self) -> None:
-        while True:
-            try:
-                url, body, secret, faults = self._queue.get(timeout=HELD_AT_MOST_S if self._held else None)
-            except queue.Empty:  # no next delivery came: the one held back goes now
-                held, self._held = self._held, None
-                if held is not None:
-                    _post(*held)
-                continue
-            try:
-                self._deliver(url, body, secret, faults)
-            finally:
-                self._queue.task_done()
-
-    def _deliver(self, url: str, body: bytes, secret: str | None, faults: DeliveryFaults) -> None:
-        if faults.delay_ms:
-            time.sleep(faults.delay_ms / 1000)
-        if self._random.random() < faults.drop:
-            return
-        if self._random.random() < faults.reorder and self._held is None:
-            self._held = (url, body, secret)  # goes after the next delivery
-            return
-        copies = 2 if self._random.random() < faults.duplicate else 1
-        for _ in range(copies):
-            _post(url, body, secret)
-        if self._held is not None:
-            held, self._held = self._held, None
-            _post(*held)
-
-
-def _post(url: str, body: bytes, secret: str | None) -> None:
+def _headers(body: bytes, secret: str | None) -> dict[str, str]:
+    """Jira's headers; with a secret, the body's signature as Jira Cloud makes it."""
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": "Atlassian Webhook HTTP Client",
     }
     if secret:
         headers["X-Hub-Signature"] = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    try:
-        answer = requests.post(url, data=body, headers=headers, timeout=DELIVERY_TIMEOUT_S)
-        if answer.status_code >= 300:
-            log.warning("Jira webhook to %s answered %d; not retried", url, answer.status_code)
-    except requests.RequestException as failure:
-        log.warning("Jira webhook to %s failed: %s; not retried", url, failure)
-
-
-DELIVERIES = Deliveries()
+    return headers
