@@ -86,11 +86,21 @@ class Call:
     authenticated: bool = True
 
 
+# Served paths the documents here lack, though a template of theirs would take them; the tests named
+# walk them instead.
+NOT_DOCUMENTED = {
+    ("zoho", "/crm/v8/actions/watch"): "Zoho's Notifications API, which no document here has: it is no "
+    "record /crm/v8/{module_api_name}/{id} (no module is called 'actions'); test_zoho_notifications walks it",
+}
+
+
 def _documented_routes() -> list[Route]:
     vendors = load_vendors()
     routes = []
     for vendor, names in DOCUMENTS.items():
         for method, served in served_routes(vendors[vendor]):
+            if (vendor, served) in NOT_DOCUMENTED:
+                continue
             found = openapi.documented_route(names, method, served)
             if found is not None:
                 routes.append(Route(vendor, method, served, *found))

@@ -7,55 +7,31 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
+from tests.sandbox.pushes import Received, delivered, receiving
 
-from sandbox.deliveries import DELIVERIES
 from sandbox.testing import RunningSandbox
 
 SECRET = "the-webhook-secret"
 
 
-class Received:
-    """What a receiver got: each delivery's headers and JSON body, in arrival order."""
-
-    def __init__(self) -> None:
-        self.deliveries: list[tuple[dict[str, str], bytes]] = []
-
-    def events(self) -> list[tuple[str, str | None]]:
-        """(event, issue key) of each delivery."""
-        found = []
-        for _, body in self.deliveries:
-            payload = json.loads(body)
-            found.append((payload["webhookEvent"], (payload.get("issue") or {}).get("key")))
-        return found
+def events(got: Received) -> list[tuple[str, str | None]]:
+    """(event, issue key) of each delivery."""
+    found = []
+    for _, body in got.deliveries:
+        payload = json.loads(body)
+        found.append((payload["webhookEvent"], (payload.get("issue") or {}).get("key")))
+    return found
 
 
 @pytest.fixture
 def received() -> Iterator[tuple[str, Received]]:
-    got = Received()
-
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            got.deliveries.append((dict(self.headers), self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(202)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/events", got
-    finally:
-        server.shutdown()
+    with receiving() as server:
+        yield server
 
 
 @pytest.fixture
@@ -65,14 +41,6 @@ def jira(fresh_sandbox: RunningSandbox) -> Iterator[httpx.Client]:
         base_url=fresh_sandbox.url("/jira"), auth=(credentials["email"], credentials["api_token"])
     ) as client:
         yield client
-
-
-def delivered() -> None:
-    """Wait until the sandbox has sent what it had to send."""
-    deadline = time.monotonic() + 10
-    while not DELIVERIES.idle():
-        assert time.monotonic() < deadline, "deliveries still waiting after 10 s"
-        time.sleep(0.02)
 
 
 def register(jira: httpx.Client, url: str, events: list[str], jql: str = "", **more: Any) -> dict[str, Any]:
@@ -128,7 +96,7 @@ def test_an_issue_edited_through_the_api_is_sent_signed_to_the_webhooks_whose_fi
         )
     delivered()
 
-    assert got.events() == [("jira:issue_updated", issue["key"])]
+    assert events(got) == [("jira:issue_updated", issue["key"])]
     headers, body = got.deliveries[0]
     expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     assert headers["X-Hub-Signature"] == expected
@@ -144,7 +112,7 @@ def test_a_comment_a_person_adds_raises_its_event_and_the_issue_update(
     register(jira, url, ["comment_created", "jira:issue_updated"])
     fresh_sandbox.mutate("jira", "comment", issue=issue["key"], text="Called the customer")
     delivered()
-    assert sorted(got.events()) == [("comment_created", issue["key"]), ("jira:issue_updated", issue["key"])]
+    assert sorted(events(got)) == [("comment_created", issue["key"]), ("jira:issue_updated", issue["key"])]
 
 
 def test_a_property_set_is_not_an_issue_update(
@@ -157,7 +125,7 @@ def test_a_property_set_is_not_an_issue_update(
     answer = jira.put(f"/rest/api/3/issue/{issue['key']}/properties/jirasync.link", json={"a": 1})
     assert answer.status_code in (200, 201)
     delivered()
-    assert got.events() == [("issue_property_set", issue["key"])]
+    assert events(got) == [("issue_property_set", issue["key"])]
 
 
 @pytest.mark.parametrize(
@@ -184,4 +152,4 @@ def test_delivery_faults_duplicate_drop_or_reorder_what_is_sent(
     for key in names.values():
         fresh_sandbox.mutate("jira", "edit_issue", issue=key, fields={"summary": "changed"})
     delivered()
-    assert [key for _, key in got.events()] == [names[name] for name in expected]
+    assert [key for _, key in events(got)] == [names[name] for name in expected]

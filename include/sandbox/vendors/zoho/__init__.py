@@ -3,7 +3,7 @@
 Requests carry ``Authorization: Zoho-oauthtoken <token>`` from the accounts server's
 ``refresh_token`` grant. The routes live in ``routes`` (records, COQL, metadata),
 ``notes`` (notes, attachments), ``deal_lists`` (a deal's stage history and contact
-roles) and ``users``; the token endpoint in ``accounts``.
+roles), ``notifications`` (channels told of record changes) and ``users``; the token endpoint in ``accounts``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 
+from sandbox.changes import Change
 from sandbox.vendor import Vendor, VendorState
-from sandbox.vendors.zoho import accounts, deal_lists, notes, routes, users
+from sandbox.vendors.zoho import accounts, deal_lists, notes, notifications, routes, users
 from sandbox.vendors.zoho.api import (
     ACCOUNTS_NAME,
     CLIENT_ID,
@@ -83,7 +84,14 @@ def _no_seed(world: object, state: VendorState) -> None:
     """The accounts server has no records: it issues tokens for the CRM vendor."""
 
 
+def on_change(state: VendorState, changes: list[Change]) -> None:
+    """Every write, through the API or the admin API: deals' stage history, then the channels' notifications."""
+    deal_lists.record_changes(state, changes)
+    notifications.notify(state, changes)
+
+
 api_router = APIRouter()
+api_router.include_router(notifications.router)
 api_router.include_router(users.router)
 api_router.include_router(notes.router)
 api_router.include_router(deal_lists.router)
@@ -101,7 +109,7 @@ ZOHO = Vendor(
     server_error=server_error,
     credentials=CREDENTIALS,
     actions=ACTIONS,
-    on_change=deal_lists.record_changes,
+    on_change=on_change,
     route_error=route_error,
 )
 ZOHO_ACCOUNTS = Vendor(

@@ -131,7 +131,7 @@ JsonBody = Annotated[Any, Depends(json_body)]
 # Top-level paths that are not modules: ``/crm/v8/{module}`` must never take them, so a wrong
 # method or sub-path on them answers as Zoho does (``INVALID_REQUEST_METHOD``,
 # ``INVALID_URL_PATTERN``) rather than ``INVALID_MODULE``.
-RESERVED_PATHS = ("settings", "users", "coql", "Notes")
+RESERVED_PATHS = ("settings", "users", "coql", "Notes", "actions")
 
 
 class ModuleConvertor(Convertor[str]):
@@ -197,7 +197,8 @@ def too_many_requests(limit: int, retry_after: int | None = None) -> JSONRespons
 
 
 class ZohoRoute(APIRoute):
-    """Every CRM route holds a concurrency slot while it runs and turns ``ZohoError`` into Zoho's body.
+    """Every CRM route holds a concurrency slot while it runs and turns ``ZohoError`` into Zoho's body;
+    its writes are told to Zoho's ``on_change`` (stage history, notifications) as admin writes are.
 
     It also answers its path with a trailing slash (clients that join URLs add one) in place,
     instead of the framework's redirect, whose location would carry the sandbox prefix to a
@@ -210,6 +211,7 @@ class ZohoRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
+        writing = bool(self.methods - {"GET", "HEAD"})
 
         async def handle_in_slot(request: Request) -> Response:
             options = settings(zoho(request))
@@ -219,7 +221,10 @@ class ZohoRoute(APIRoute):
             try:
                 if options["request_seconds"]:
                     await asyncio.sleep(options["request_seconds"])
-                return await handle(request)
+                if not writing:
+                    return await handle(request)
+                with request.app.state.sandbox.telling_vendors():
+                    return await handle(request)
             except ZohoError as error:
                 return error.response()
             finally:

@@ -97,7 +97,7 @@ def record_stage_change(
 
 
 def record_changes(state: VendorState, changes: list[Change]) -> None:
-    """Zoho's ``on_change`` hook: deals a person edited through the admin API."""
+    """Deals written through the API or by a person (the admin API): their stage history."""
     for change in changes:
         if change.collection == "Deals" and change.after is not None:
             record_stage_change(state, change.before, {**change.after, "id": change.record_id})

@@ -24,7 +24,6 @@ from sandbox.vendors.zoho.api import (
 )
 from sandbox.vendors.zoho.coql import CoqlError, field_value, parse_coql
 from sandbox.vendors.zoho.criteria import any_field_equals, indexed, parse_criteria
-from sandbox.vendors.zoho.deal_lists import record_stage_change
 from sandbox.vendors.zoho.metadata import (
     MODULES,
     field_description,
@@ -299,7 +298,7 @@ def insert_records(request: Request, module: str, body: JsonBody) -> JSONRespons
         except RecordRejected as rejected:
             answers.append(rejected.answer)
             continue
-        _store(state, spec, None, record)
+        _store(state, spec, record)
         answers.append(write_success(record, "record added"))
     return JSONResponse({"data": answers})
 
@@ -343,15 +342,13 @@ def _update(state: Any, spec: Any, values: Any, index: int, existing: dict[str, 
         record = merged_record(state, spec, values, index, existing)
     except RecordRejected as rejected:
         return rejected.answer
-    _store(state, spec, existing, record)
+    _store(state, spec, record)
     return write_success(record, "record updated")
 
 
-def _store(state: Any, spec: Any, before: dict[str, Any] | None, record: dict[str, Any]) -> None:
-    """Keep a written record; a deal whose stage it set gets its stage history entry."""
+def _store(state: Any, spec: Any, record: dict[str, Any]) -> None:
+    """Keep a written record (Zoho's ``on_change`` gives a deal whose stage it set its history entry)."""
     records_of(state, spec).put(record["id"], record)
-    if spec.api_name == "Deals":
-        record_stage_change(state, before, record)
 
 
 @router.post("/crm/v8/{module:zoho_module}/upsert")
@@ -382,7 +379,7 @@ def upsert_records(request: Request, module: str, body: JsonBody) -> JSONRespons
         except RecordRejected as rejected:
             answers.append(rejected.answer)
             continue
-        _store(state, spec, match, record)
+        _store(state, spec, record)
         for name in check_fields:
             if isinstance(record.get(name), str) and record[name]:
                 index_by_value.setdefault((name, record[name].casefold()), record)

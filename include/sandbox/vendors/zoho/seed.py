@@ -12,6 +12,7 @@ import base64
 import datetime as dt
 from typing import Any
 
+from sandbox.deliveries import set_delivery_faults
 from sandbox.vendor import VendorState
 from sandbox.vendors.zoho.api import configure, new_ids, now, owner, settings, zoho_time
 from sandbox.vendors.zoho.deal_lists import CONTACT_ROLE_NAMES, history_entry, role_entry
@@ -253,4 +254,5 @@ ACTIONS = {
     "add_note": add_note,
     "add_attachment": add_attachment,
     "expire_page_tokens": expire_page_tokens,
+    "webhook_deliveries": set_delivery_faults,
 }
