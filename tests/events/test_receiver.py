@@ -1,5 +1,7 @@
-"""The events receiver over HTTP, as Jira calls it: signed events recorded, anything else refused
-before it is read, and a refusal logged without its payload."""
+"""The events receiver over HTTP, as the vendors call it: Jira's signed webhooks, Zoho CRM's
+notifications with their channel's token and Salesforce's outbound messages of the org, with the
+shared secret, recorded; anything else refused before it is used, and a refusal logged without its
+payload; events about records the sync does not keep answered, counted and not recorded."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import hmac
 import json
 import logging
 import shutil
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,8 @@ from jirasync.events.receiver import MAX_BODY, EventSink, create_receiver
 SHIPPED = Path(__file__).parents[2] / "include" / "syncs"
 SECRET = "a-webhook-secret"
 LISTENING = "zoho_deals_to_jira"  # its definition sets events: true here
+SALESFORCE_LISTENING = "salesforce_cases_to_jira"  # and so does this one's
+ORGANIZATION = "00DRO0000000001AAA"
 EVENT = {
     "timestamp": 1767225600000,
     "webhookEvent": "jira:issue_updated",
@@ -31,15 +36,22 @@ EVENT = {
 
 
 class Recorded:
-    """The sink: secrets by connection, and the events recorded, in order."""
+    """The sink: extras by connection, the events recorded, in order, and the counts."""
 
     def __init__(self) -> None:
-        self.secrets = {"jira_default": SECRET}
+        self.extras: dict[str, dict[str, str]] = {
+            "jira_default": {"webhook_secret": SECRET},
+            "zoho_crm": {"webhook_secret": SECRET},
+            "salesforce_default": {"webhook_secret": SECRET, "organization_id": ORGANIZATION},
+        }
         self.events: list[tuple[str, dict[str, Any]]] = []
+        self.counts: Counter[tuple[str, str, str]] = Counter()
 
-    def sink(self) -> EventSink:
+    def sink(self, record: Callable[[str, dict[str, Any]], None] | None = None) -> EventSink:
         return EventSink(
-            secret=self.secrets.get, record=lambda sync, event: self.events.append((sync, event))
+            extras=lambda conn_id: self.extras.get(conn_id, {}),
+            record=record or (lambda sync, event: self.events.append((sync, event))),
+            count=lambda sync, vendor, outcome: self.counts.update([(sync, vendor, outcome)]),
         )
 
 
@@ -50,10 +62,11 @@ def recorded() -> Recorded:
 
 def definitions(folder: Path) -> Path:
     """Two shipped definitions in ``folder``, LISTENING with events on."""
-    for name in ("zoho_deals_to_jira.yaml", "entra_to_jira.yaml"):
+    for name in ("zoho_deals_to_jira.yaml", "salesforce_cases_to_jira.yaml", "entra_to_jira.yaml"):
         shutil.copy(SHIPPED / name, folder / name)
-    with (folder / f"{LISTENING}.yaml").open("a") as definition:
-        definition.write("\nevents: true\n")
+    for sync in (LISTENING, SALESFORCE_LISTENING):
+        with (folder / f"{sync}.yaml").open("a") as definition:
+            definition.write("\nevents: true\n")
     return folder
 
 
@@ -71,9 +84,16 @@ def test_a_signed_webhook_is_recorded_as_an_event_of_its_sync(client: TestClient
     body = json.dumps(EVENT).encode()
     answer = client.post(f"/{LISTENING}/jira", content=body, headers=signed(body))
     assert answer.status_code == 202
-    event = {"vendor": "jira", "event": "jira:issue_updated", "record": "SUP-7", "at": 1767225600000}
+    event = {
+        "vendor": "jira",
+        "event": "jira:issue_updated",
+        "object": "issue",
+        "records": ["SUP-7"],
+        "at": 1767225600000,
+    }
     assert answer.json() == event
     assert recorded.events == [(LISTENING, event)]
+    assert recorded.counts == {(LISTENING, "jira", "recorded"): 1}
 
 
 @pytest.mark.parametrize(
@@ -96,9 +116,9 @@ def test_an_unsigned_or_wrongly_signed_webhook_is_refused_and_logged_without_its
     headers = sign(body)
     with caplog.at_level(logging.WARNING, logger="jirasync.events.receiver"):
         answer = client.post(f"/{LISTENING}/jira", content=body, headers=headers)
-    assert answer.status_code == 401 and "X-Hub-Signature" in answer.json()["detail"]
-    assert recorded.events == []
-    assert "refused a Jira webhook" in caplog.text
+    assert answer.status_code == 401 and "proof does not match" in answer.json()["detail"]
+    assert recorded.events == [] and recorded.counts == {(LISTENING, "jira", "refused"): 1}
+    assert "refused an event from jira" in caplog.text
     assert "A private summary" not in caplog.text and "SUP-7" not in caplog.text
 
 
@@ -127,7 +147,7 @@ def test_events_for_a_sync_that_does_not_listen_are_refused(
 
 
 def test_a_connection_without_a_webhook_secret_trusts_nothing(client: TestClient, recorded: Recorded) -> None:
-    recorded.secrets.clear()
+    recorded.extras.clear()
     body = json.dumps(EVENT).encode()
     answer = client.post(f"/{LISTENING}/jira", content=body, headers=signed(body))
     assert answer.status_code == 503 and recorded.events == []
@@ -149,7 +169,7 @@ def test_an_issue_of_another_project_is_answered_but_starts_nothing(
     assert (
         answer.status_code == 202 and answer.json()["ignored"] == "the issue is not in the sync's project SUP"
     )
-    assert recorded.events == []
+    assert recorded.events == [] and recorded.counts == {(LISTENING, "jira", "ignored"): 1}
 
 
 def test_an_event_airflow_cannot_record_yet_is_refused_with_the_reason(
@@ -161,9 +181,127 @@ def test_an_event_airflow_cannot_record_yet_is_refused_with_the_reason(
         raise LookupError(f"sync {sync!r}: Airflow has no Asset 'jirasync.events.{sync}' yet")
 
     folder = definitions(tmp_path)
-    client = TestClient(
-        create_receiver(lambda: folder, EventSink(secret=recorded.secrets.get, record=not_parsed))
-    )
+    client = TestClient(create_receiver(lambda: folder, recorded.sink(not_parsed)))
     body = json.dumps(EVENT).encode()
     answer = client.post(f"/{LISTENING}/jira", content=body, headers=signed(body))
     assert answer.status_code == 503 and "has no Asset" in answer.json()["detail"]
+
+
+def zoho_notification(token: str = SECRET, module: str = "Deals") -> bytes:
+    """A notification as Zoho CRM sends it to a channel enabled with ``token``."""
+    return json.dumps(
+        {
+            "server_time": 1767225600000,
+            "query_params": {},
+            "module": module,
+            "resource_uri": f"https://www.zohoapis.com/crm/v8/{module}",
+            "ids": ["4150868000001", "4150868000002"],
+            "affected_fields": [{"4150868000001": ["Stage"]}, {"4150868000002": ["Amount"]}],
+            "operation": "update",
+            "channel_id": "1000000068001",
+            "token": token,
+        }
+    ).encode()
+
+
+def test_a_zoho_notification_with_its_channel_s_token_is_recorded(
+    client: TestClient, recorded: Recorded
+) -> None:
+    answer = client.post(f"/{LISTENING}/zoho", content=zoho_notification())
+    assert answer.status_code == 202, answer.text
+    assert recorded.events == [
+        (
+            LISTENING,
+            {
+                "vendor": "zoho",
+                "event": "Deals.update",
+                "object": "Deals",
+                "records": ["4150868000001", "4150868000002"],
+                "at": 1767225600000,
+            },
+        )
+    ]
+
+
+@pytest.mark.parametrize("body", [zoho_notification("a-guess"), b'{"module": "Deals"}', b"[]", b"\xff"])
+def test_a_zoho_notification_without_the_token_is_refused(
+    client: TestClient, recorded: Recorded, body: bytes
+) -> None:
+    answer = client.post(f"/{LISTENING}/zoho", content=body)
+    assert answer.status_code == 401 and recorded.events == []
+
+
+def test_a_notification_of_another_module_is_answered_counted_and_not_recorded(
+    client: TestClient, recorded: Recorded
+) -> None:
+    answer = client.post(f"/{LISTENING}/zoho", content=zoho_notification(module="Leads"))
+    assert answer.status_code == 202 and answer.json()["ignored"] == "the sync reads Deals, not Leads"
+    assert recorded.events == [] and recorded.counts == {(LISTENING, "zoho", "ignored"): 1}
+
+
+def outbound_message(organization: str = ORGANIZATION, sobject: str = "Case") -> bytes:
+    """An outbound message as Salesforce sends it: SOAP, the org's id, one Notification per record."""
+    notifications = "".join(
+        f"""<Notification><Id>04l5g000000{n}AAA</Id>
+        <sObject xsi:type="sf:{sobject}" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">
+        <sf:Id>5005g00000{n}XyzAAA</sf:Id><sf:Subject>Printer &amp; «scanner»</sf:Subject></sObject>
+        </Notification>"""
+        for n in (1, 2)
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"
+ xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound">
+<OrganizationId>{organization}</OrganizationId><ActionId>04k5g0000000001AAA</ActionId>
+<SessionId xsi:nil="true"/>
+<EnterpriseUrl>https://example.my.salesforce.com/services/Soap/c/62.0/00DRO0000000001</EnterpriseUrl>
+<PartnerUrl>https://example.my.salesforce.com/services/Soap/u/62.0/00DRO0000000001</PartnerUrl>
+{notifications}</notifications></soapenv:Body></soapenv:Envelope>""".encode()
+
+
+def test_a_salesforce_outbound_message_of_the_org_with_the_secret_is_recorded_and_acknowledged(
+    client: TestClient, recorded: Recorded
+) -> None:
+    answer = client.post(
+        f"/{SALESFORCE_LISTENING}/salesforce", params={"token": SECRET}, content=outbound_message()
+    )
+    assert answer.status_code == 200 and "<Ack>true</Ack>" in answer.text
+    [(sync, event)] = recorded.events
+    assert sync == SALESFORCE_LISTENING and event["object"] == "Case"
+    assert event["records"] == ["5005g000001XyzAAA", "5005g000002XyzAAA"]
+
+
+@pytest.mark.parametrize(
+    ("token", "body"),
+    [
+        (SECRET, outbound_message("00DXX0000000002AAA")),  # another org
+        ("a-guess", outbound_message()),
+        (None, outbound_message()),
+        (SECRET, b"<not-xml"),
+    ],
+    ids=["other-org", "wrong-secret", "no-secret", "not-xml"],
+)
+def test_a_salesforce_message_of_another_org_or_without_the_secret_is_refused(
+    client: TestClient, recorded: Recorded, caplog: pytest.LogCaptureFixture, token: str | None, body: bytes
+) -> None:
+    params = {"token": token} if token else {}
+    with caplog.at_level(logging.WARNING, logger="jirasync.events.receiver"):
+        answer = client.post(f"/{SALESFORCE_LISTENING}/salesforce", params=params, content=body)
+    assert answer.status_code == 401 and recorded.events == []
+    assert "scanner" not in caplog.text and SECRET not in caplog.text
+
+
+def test_a_salesforce_connection_without_the_org_id_trusts_nothing(
+    client: TestClient, recorded: Recorded
+) -> None:
+    del recorded.extras["salesforce_default"]["organization_id"]
+    answer = client.post(
+        f"/{SALESFORCE_LISTENING}/salesforce", params={"token": SECRET}, content=outbound_message()
+    )
+    assert answer.status_code == 503 and "organization_id" in answer.json()["detail"]
+
+
+def test_a_vendor_the_sync_has_no_side_on_is_refused(client: TestClient, recorded: Recorded) -> None:
+    assert client.post(f"/{LISTENING}/salesforce", content=outbound_message()).status_code == 404
+    assert client.post(f"/{LISTENING}/hubspot", content=b"{}").status_code == 404
+    assert recorded.events == []

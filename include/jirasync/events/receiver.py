@@ -1,132 +1,114 @@
-"""The receiver of the vendors' change notifications: Jira's webhooks.
+"""The receiver of the vendors' pushes: Jira's webhooks, Zoho CRM's notifications, Salesforce's
+outbound messages (``jirasync.events.sources``), at ``POST /<sync>/<vendor>``.
 
-An event never writes anything. A signed one is recorded as an event of the sync's events Asset
+An event never writes anything. A proven one is recorded as an event of the sync's events Asset
 (``events_asset``: Airflow's own, kept in its database), and Airflow's scheduler starts the sync's
 DAG on it: the events that arrive before the run starts make one run, and those that arrive while
 it runs make the next. The run reads what changed since the sync's cursor, as a scheduled run does,
 so an event lost on the way is healed by the next one or the next scheduled run, and a duplicated
-or late one finds nothing left to do.
+or late one finds nothing left to do. An event about records the sync does not keep (another
+project's issue, another module's record) is answered, counted and not recorded.
 
-A request is checked before its content is read: its size (``MAX_BODY``), then the vendor's
-signature, made with the secret kept in the extras of the sync's connection to that vendor
-(``webhook_secret``). A refusal is logged without the payload.
+A request is checked before its content is used: its size (``MAX_BODY``), then the vendor's proof,
+made with the secrets in the extras of the sync's connection to that vendor. A refusal is logged
+without the payload.
 """
 
 # No `from __future__ import annotations`: FastAPI must see the route parameters' real types.
-import hashlib
-import hmac
-import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from jirasync.engine.definitions import SyncDefinition, read_definitions
-from jirasync.events.scope import jira_project, jira_side
+from jirasync.events.scope import side_on
+from jirasync.events.sources import SALESFORCE_ACK, SOURCES, Event, NotAnEvent, Pushed
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 1 << 20  # Jira's payloads are kilobytes; a megabyte is no webhook
+MAX_BODY = 1 << 20  # the vendors' pushes are kilobytes; a megabyte is no event
 
 
 @dataclass(frozen=True)
 class EventSink:
-    """Where the receiver finds secrets and records events: Airflow's, or a test's."""
+    """Where the receiver finds secrets, records events and counts them: Airflow's, or a test's."""
 
-    secret: Callable[[str], str | None]  # a connection id → the webhook secret in its extras, if any
-    record: Callable[[str, dict[str, Any]], None]  # a sync id and what its event says → recorded
+    extras: Callable[[str], Mapping[str, Any]]  # a connection id → its extras
+    record: Callable[[str, Event], None]  # a sync id and its event → recorded
+    count: Callable[[str, str, str], None]  # a sync id, the vendor, "recorded" / "ignored" / "refused"
 
 
 def create_receiver(syncs_dir: Callable[[], Path], sink: EventSink) -> FastAPI:
     """The app; the definitions are read on each request, so a sync turned on listens at once."""
     app = FastAPI(title="jirasync events", docs_url=None, redoc_url=None, openapi_url=None)
 
-    @app.post("/{sync_id}/jira", status_code=202)
-    async def jira(sync_id: str, request: Request) -> dict[str, Any]:
+    @app.post("/{sync_id}/{vendor}", status_code=202)
+    async def receive(sync_id: str, vendor: str, request: Request) -> Response:
+        source = SOURCES.get(vendor)
+        if source is None:
+            raise HTTPException(404, f"no events from {vendor!r}: from {', '.join(SOURCES)}")
         definition = _listening(syncs_dir(), sync_id)
-        endpoint = jira_side(definition)
+        endpoint = side_on(definition, source.systems)
         if endpoint is None:
-            raise HTTPException(404, f"sync {sync_id!r} has no Jira side to send it events")
+            raise HTTPException(404, f"sync {sync_id!r} has no {vendor} side to send it events")
         # The sink reads and writes Airflow's database: off the event loop, which serves every request.
-        secret = await run_in_threadpool(sink.secret, endpoint.conn_id)
-        if not secret:
+        extras = await run_in_threadpool(sink.extras, endpoint.conn_id)
+        missing = [name for name in source.needs if not extras.get(name)]
+        if missing:
             log.error(
-                "sync '%s': a Jira webhook came, but the connection '%s' has no webhook_secret in its "
-                "extras: nothing can be trusted; put the webhook's secret there",
+                "sync '%s': an event came from %s, but the connection '%s' has no %s in its extras: "
+                "nothing can be trusted; put them there (see jirasync webhooks register)",
                 sync_id,
+                vendor,
                 endpoint.conn_id,
+                " and ".join(missing),
             )
-            raise HTTPException(503, f"sync {sync_id!r} has no webhook secret to check events with")
-        body = await _body(request, sync_id)
-        if not _jira_signed(secret, body, request.headers.get("x-hub-signature")):
+            raise HTTPException(503, f"sync {sync_id!r} has no {' and '.join(missing)} to check events with")
+        pushed = Pushed(await _body(request, sync_id), request.headers, request.query_params)
+        if not source.proven(extras, pushed):
+            await run_in_threadpool(sink.count, sync_id, vendor, "refused")
             log.warning(
-                "sync '%s': refused a Jira webhook from %s: no X-Hub-Signature, or not the body signed with "
-                "the secret of the connection '%s' (the payload is not logged)",
+                "sync '%s': refused an event from %s (client %s): not proven with the secrets of the "
+                "connection '%s' (the payload is not logged)",
                 sync_id,
-                request.client.host if request.client else "an unknown client",
+                vendor,
+                request.client.host if request.client else "unknown",
                 endpoint.conn_id,
             )
-            raise HTTPException(
-                401, "X-Hub-Signature does not match: the body must be signed with the webhook's secret"
-            )
-        event = jira_event(body)
-        outside = _out_of_scope(definition, event)
+            raise HTTPException(401, f"not a {vendor} event of this sync: its proof does not match")
+        try:
+            event = source.read(pushed.body)
+        except NotAnEvent as error:
+            raise HTTPException(400, str(error)) from None
+        said = f"{event['event']} of {', '.join(event['records']) or 'no record'}"
+        outside = source.outside(definition, event)
         if outside:
-            log.info("sync '%s': ignored %s of %s: %s", sync_id, event["event"], event["record"], outside)
-            return {**event, "ignored": outside}
+            await run_in_threadpool(sink.count, sync_id, vendor, "ignored")
+            log.info("sync '%s': ignored %s: %s", sync_id, said, outside)
+            return _answer(vendor, {**event, "ignored": outside})
         try:
             await run_in_threadpool(sink.record, sync_id, event)
         except LookupError as error:  # Airflow has not parsed the sync's DAG with events on yet
-            log.error("sync '%s': %s of %s not recorded: %s", sync_id, event["event"], event["record"], error)
+            log.error("sync '%s': %s not recorded: %s", sync_id, said, error)
             raise HTTPException(503, str(error)) from None
-        log.info(
-            "sync '%s': recorded %s of %s; the sync runs on it", sync_id, event["event"], event["record"]
-        )
-        return event
+        await run_in_threadpool(sink.count, sync_id, vendor, "recorded")
+        log.info("sync '%s': recorded %s; the sync runs on it", sync_id, said)
+        return _answer(vendor, event)
 
     return app
 
 
-def jira_event(body: bytes) -> dict[str, Any]:
-    """What a Jira webhook says, kept small: its event and the record it is about (an issue key, a
-    user's account id); the run reads the record itself."""
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        raise HTTPException(400, "the body is not JSON") from None
-    if not isinstance(payload, dict) or not isinstance(payload.get("webhookEvent"), str):
-        raise HTTPException(400, "a Jira webhook names its event in webhookEvent")
-    issue = payload.get("issue") if isinstance(payload.get("issue"), dict) else {}
-    user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
-    record = issue.get("key") or issue.get("id") or user.get("accountId")
-    return {
-        "vendor": "jira",
-        "event": payload["webhookEvent"],
-        "record": record,
-        "at": payload.get("timestamp"),
-    }
-
-
-def _out_of_scope(definition: SyncDefinition, event: dict[str, Any]) -> str | None:
-    """Why an event cannot concern the sync, or None: an issue of another project than a records ↔
-    issues sync's (a webhook whose filter is wider than the sync)."""
-    project = jira_project(definition)
-    record = event["record"]
-    if project and isinstance(record, str) and "-" in record and not record.startswith(f"{project}-"):
-        return f"the issue is not in the sync's project {project}"
-    return None
-
-
-def _jira_signed(secret: str, body: bytes, signature: str | None) -> bool:
-    """Jira's ``X-Hub-Signature: sha256=<hex>``: the HMAC-SHA256 of the body with the webhook's secret."""
-    if not signature or not signature.startswith("sha256="):
-        return False
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature.removeprefix("sha256="))
+def _answer(vendor: str, event: Event) -> Response:
+    """What the vendor takes for delivered: Salesforce sends an outbound message again until it
+    is acknowledged in SOAP."""
+    if vendor == "salesforce":
+        return Response(SALESFORCE_ACK, status_code=200, media_type="text/xml")
+    return JSONResponse(event, status_code=202)
 
 
 async def _body(request: Request, sync_id: str) -> bytes:

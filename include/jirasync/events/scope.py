@@ -1,17 +1,26 @@
-"""What of a sync Jira's events concern, for the receiver that checks them and the registration that
-asks Jira for them: the sync's Jira side (its connection holds the webhook's secret) and, for a
-records ↔ issues sync, its project."""
+"""What of a sync a vendor's events concern, for the receiver that checks them and the registration
+that asks the vendors for them: the sync's side on that vendor (its connection holds the secrets
+the events are proven with) and, for a records ↔ issues sync, its Jira project."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from jirasync.engine.definitions import Endpoint, SyncDefinition
 
 JIRA_SYSTEMS = ("jira", "jsm")
-WEBHOOK_SECRET = "webhook_secret"  # the extra of the Jira connection that signs and checks the events
+CRM_SYSTEMS = ("zoho_crm", "salesforce")
+WEBHOOK_SECRET = "webhook_secret"  # the connection extra that signs or proves the vendor's events
+ORGANIZATION_ID = "organization_id"  # the Salesforce connection extra: the org whose messages are taken
+
+
+def side_on(definition: SyncDefinition, systems: Iterable[str]) -> Endpoint | None:
+    wanted = set(systems)
+    return next((e for e in (definition.source, definition.target) if e.system in wanted), None)
 
 
 def jira_side(definition: SyncDefinition) -> Endpoint | None:
-    return next((e for e in (definition.source, definition.target) if e.system in JIRA_SYSTEMS), None)
+    return side_on(definition, JIRA_SYSTEMS)
 
 
 def jira_project(definition: SyncDefinition) -> str | None:

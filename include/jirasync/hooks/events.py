@@ -1,22 +1,24 @@
-"""The events receiver's access to Airflow: connections for the webhook secrets, Asset events
-for what it records (``jirasync.events.receiver``). Used inside Airflow's api-server."""
+"""The events receiver's access to Airflow: connections for the secrets, Asset events for what it
+records, Airflow's metrics for what it counts (``jirasync.events.receiver``). Used inside Airflow's
+api-server."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from jirasync.events.receiver import EventSink
-from jirasync.events.scope import WEBHOOK_SECRET
+from jirasync.events.sources import Event
 from jirasync.operators.pipeline import events_asset
 
 
-def webhook_secret(conn_id: str) -> str | None:
+def connection_extras(conn_id: str) -> Mapping[str, Any]:
     from airflow.models.connection import Connection
 
-    return Connection.get_connection_from_secrets(conn_id).extra_dejson.get(WEBHOOK_SECRET) or None
+    return Connection.get_connection_from_secrets(conn_id).extra_dejson
 
 
-def record_asset_event(sync_id: str, event: dict[str, Any]) -> None:
+def record_asset_event(sync_id: str, event: Event) -> None:
     """An event of the sync's events Asset, as Airflow's REST API records one: the scheduler queues
     the sync's DAG on it. The Asset exists once the DAG processor has parsed the sync's DAG."""
     from airflow.assets.manager import asset_manager
@@ -37,5 +39,13 @@ def record_asset_event(sync_id: str, event: dict[str, Any]) -> None:
         asset_manager.register_asset_change(asset=model, extra=event, source_is_api=True, session=session)
 
 
+def count_event(sync_id: str, vendor: str, outcome: str) -> None:
+    """``jirasync.events.<outcome>`` (recorded, ignored, refused) in Airflow's metrics (StatsD or
+    OpenTelemetry, as Airflow's own are), tagged with the sync and the vendor."""
+    from airflow.sdk.observability import stats
+
+    stats.incr(f"jirasync.events.{outcome}", tags={"sync": sync_id, "vendor": vendor})
+
+
 def airflow_event_sink() -> EventSink:
-    return EventSink(secret=webhook_secret, record=record_asset_event)
+    return EventSink(extras=connection_extras, record=record_asset_event, count=count_event)

@@ -391,7 +391,7 @@ def _log_triggering_events(run: SyncRun, context: dict[str, Any]) -> None:
     triggering = context.get("triggering_asset_events") or {}
     events = [event for asset in triggering for event in triggering[asset]]
     if events:
-        said = [f"{(e.extra or {}).get('event')} of {(e.extra or {}).get('record')}" for e in events]
+        said = [_event_said(e.extra or {}) for e in events]
         more = f" and {len(said) - MAX_SKIPPED_SHOWN} more" if len(said) > MAX_SKIPPED_SHOWN else ""
         log.info(
             "sync '%s': started by %d event(s) from its vendors: %s%s; it reads what changed since its cursor",
@@ -400,6 +400,10 @@ def _log_triggering_events(run: SyncRun, context: dict[str, Any]) -> None:
             "; ".join(said[:MAX_SKIPPED_SHOWN]),
             more,
         )
+
+
+def _event_said(event: dict[str, Any]) -> str:
+    return f"{event.get('event')} of {', '.join(event.get('records') or []) or 'no record'}"
 
 
 @contextmanager
