@@ -28,13 +28,14 @@ class Change:
     after: Record | None
 
 
-_recorded: ContextVar[list[Change] | None] = ContextVar("sandbox_recorded_changes", default=None)
+_recorded: ContextVar[tuple[list[Change], ...]] = ContextVar("sandbox_recorded_changes", default=())
 
 
 @contextmanager
 def recording(changes: list[Change]) -> Iterator[None]:
-    """Append to ``changes`` every write made in this context (this request) inside the block."""
-    token = _recorded.set(changes)
+    """Append to ``changes`` every write made in this context (this request) inside the block; a
+    recording inside another (a composite request's undo log inside the request's) feeds both."""
+    token = _recorded.set((*_recorded.get(), changes))
     try:
         yield
     finally:
@@ -43,6 +44,8 @@ def recording(changes: list[Change]) -> Iterator[None]:
 
 def note(made: Iterable[Change]) -> None:
     """Called by the store on every write; a lazy ``made`` costs nothing while nothing records."""
-    changes = _recorded.get()
-    if changes is not None:
-        changes.extend(made)
+    recordings = _recorded.get()
+    if recordings:
+        written = list(made)
+        for changes in recordings:
+            changes.extend(written)

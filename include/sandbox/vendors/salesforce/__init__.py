@@ -1,7 +1,8 @@
 """Salesforce REST at ``/salesforce`` and at login.salesforce.com, test.salesforce.com and ``*.my.salesforce.com``.
 
 Clients log in (``login``), then send ``Authorization: Bearer <session id>`` to the
-REST routes (``query``, ``rest``, ``composite``). An unknown or expired session is 401
+REST routes (``query``, ``rest``, ``composite``) and the Tooling API's outbound messages
+(``outbound``), which are sent when records change. An unknown or expired session is 401
 ``INVALID_SESSION_ID``; the version list (``GET /services/data``) needs none. Salesforce has no
 429: a spent allowance is 403 ``REQUEST_LIMIT_EXCEEDED``, so the ``rate_limit`` fault answers that
 too. Every error, a path or method no route serves included, is Salesforce's
@@ -16,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 
 from sandbox.vendor import Vendor, VendorState
-from sandbox.vendors.salesforce import composite, login, query, rest
+from sandbox.vendors.salesforce import composite, login, outbound, query, rest
 from sandbox.vendors.salesforce.api import NAME, error_response, route_error
 from sandbox.vendors.salesforce.seed import ACTIONS, seed_salesforce
 
@@ -45,6 +46,7 @@ def server_error(status: int) -> JSONResponse:
 
 router = APIRouter()
 router.include_router(login.router)
+router.include_router(outbound.router)
 router.include_router(query.router)
 router.include_router(rest.router)
 router.include_router(rest.public)
@@ -69,5 +71,6 @@ VENDOR = Vendor(
     },
     public_paths=(r"/services/oauth2/token", r"/services/Soap/u/[^/]+", r"/services/data/?"),
     actions=ACTIONS,
+    on_change=outbound.notify,
     route_error=route_error,
 )

@@ -234,14 +234,16 @@ SUBREQUEST = "salesforce.subrequest"
 
 
 class SalesforceRoute(SalesforcePath):
-    """A REST route: spends the daily allowance, renders ``SalesforceError``, adds ``Sforce-Limit-Info``.
+    """A REST route: spends the daily allowance, renders ``SalesforceError``, adds ``Sforce-Limit-Info``;
+    its writes are told to Salesforce's ``on_change`` (outbound messages) as admin writes are.
 
     A composite subrequest (its scope marked ``SUBREQUEST``) spends nothing: Salesforce counts
-    the composite request once.
+    the composite request once, and its writes are told with the composite request's.
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        writing = bool(self.methods - {"GET", "HEAD"})
 
         async def handle(request: Request) -> Response:
             allowance = DailyAllowance(salesforce(request))
@@ -251,7 +253,11 @@ class SalesforceRoute(SalesforcePath):
                 )
             else:
                 try:
-                    response = await handler(request)
+                    if writing and not request.scope.get(SUBREQUEST):
+                        with request.app.state.sandbox.telling_vendors():
+                            response = await handler(request)
+                    else:
+                        response = await handler(request)
                 except SalesforceError as error:
                     response = JSONResponse([error.entry()], status_code=error.status)
             response.headers["Sforce-Limit-Info"] = allowance.header()

@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from sandbox.deliveries import set_delivery_faults
 from sandbox.vendor import VendorState
 from sandbox.vendors.salesforce.api import (
     INTEGRATION_USER_ID,
@@ -297,4 +298,5 @@ ACTIONS = {
     "add_case_comment": add_case_comment,
     "add_attachment": add_attachment,
     "add_file": add_file,
+    "webhook_deliveries": set_delivery_faults,
 }
