@@ -37,7 +37,7 @@ import sqlalchemy as sa
 from jirasync.connectors.jira import JiraConnector
 from jirasync.engine.definitions import load_definition
 from jirasync.engine.store import StateStore
-from jirasync.events.registration import receiver_url, register
+from jirasync.events.vendors import receiver_url, register_jira
 from jirasync.live_airflow import PostgresStack, api_session, free_port, fresh_database, live_airflow
 from jirasync.local_stack import PROJECT_ROOT
 from sandbox.testing import RunningSandbox, running_sandbox
@@ -69,7 +69,8 @@ def main() -> None:
             _wait(lambda: _all_ended(database), "the first run")
             jira = sandbox.credentials["jira"]
             connector = JiraConnector.with_api_token(sandbox.url("/jira"), jira["email"], jira["api_token"])
-            register(connector, load_definition(stack.syncs_dir / f"{SYNC}.yaml"), url, SECRET)
+            definition = load_definition(stack.syncs_dir / f"{SYNC}.yaml")
+            register_jira(connector, definition, receiver_url(url, SYNC, "jira"), SECRET)
             pairs = StateStore(stack.state_url).links(SYNC)[["source_id", "target_id"]].values.tolist()
             _latency(sandbox, pairs)
             _wait(lambda: _all_ended(database), "the runs of the changes")
@@ -95,7 +96,7 @@ def _latency(sandbox: RunningSandbox, pairs: list[list[str]]) -> None:
 
 def _coalescing(url: str, database: str, issues: list[str]) -> None:
     runs_before = _runs(database)
-    target = receiver_url(url, SYNC)
+    target = receiver_url(url, SYNC, "jira")
     started = time.monotonic()
     for number in range(EVENTS):
         body = json.dumps(

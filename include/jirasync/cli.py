@@ -66,14 +66,15 @@ def main(argv: list[str] | None = None) -> int:
             help="the state store's SQLAlchemy URL or SQLite file (default: where the DAGs keep it)",
         )
     webhooks = commands.add_parser(
-        "webhooks", help="Jira's webhook for a sync with events: true: register (or update), list, remove"
+        "webhooks",
+        help="a sync's events (events: true) on each vendor: Jira's webhook, Zoho's notification channel, "
+        "Salesforce's outbound message; register (or update), list, remove",
     )
     webhooks.add_argument("action", choices=["register", "list", "remove"])
     webhooks.add_argument("sync", help="the sync's id")
     webhooks.add_argument(
         "--airflow-url",
-        required=True,
-        help="Airflow's api-server as Jira reaches it, e.g. https://airflow.example.com",
+        help="register: Airflow's api-server as the vendors reach it, e.g. https://airflow.example.com",
     )
     webhooks.add_argument("--folder", type=Path, help="the definitions' folder (default: include/syncs)")
     webhooks.add_argument(
@@ -178,45 +179,40 @@ def show(args: argparse.Namespace) -> int:
 
 
 def manage_webhooks(args: argparse.Namespace) -> int:
-    """``jirasync webhooks register|list|remove SYNC``, through the sync's Jira connection."""
+    """``jirasync webhooks register|list|remove SYNC``, through the sync's connections."""
+    import datetime as dt
+
     from airflow.sdk import BaseHook
 
+    from jirasync.connectors.errors import ApiError
     from jirasync.events import registration
-    from jirasync.events.scope import WEBHOOK_SECRET, jira_side
     from jirasync.operators.connectors import connector_for
     from jirasync.preview import PreviewFailed, use_connections_file
 
+    # Airflow warns, on this command's output, of each connection value too short to mask (a data centre).
+    logging.getLogger("airflow.sdk._shared.secrets_masker.secrets_masker").setLevel(logging.ERROR)
     try:
         if args.connections:
             use_connections_file(args.connections)
         definition = _definition(args.sync, args.folder)
-        side = jira_side(definition)
-        if side is None:
-            raise registration.RegistrationError(
-                f"sync {definition.id!r} has no Jira side to send it webhooks"
-            )
-        jira = connector_for(side)
         if args.action == "list":
-            for hook in registration.registered(jira, definition, args.airflow_url):
-                print(f"{hook['self']}  {hook['name']}: {', '.join(hook['events'])}  {hook['filters']}")
+            for found in registration.registrations(definition, connector_for):
+                print(f"{found.vendor:<10}  {found.id}  {found.says}")
             return 0
         if args.action == "remove":
-            print(
-                f"removed {registration.remove(jira, definition, args.airflow_url)} webhook(s) of {definition.id}"
-            )
+            removed = registration.remove(definition, connector_for)
+            print(f"removed from {definition.id}: " + ", ".join(f"{n} on {v}" for v, n in removed.items()))
             return 0
-        secret = BaseHook.get_connection(side.conn_id).extra_dejson.get(WEBHOOK_SECRET)
-        if not secret:
+        if not args.airflow_url:
             raise registration.RegistrationError(
-                f"the connection {side.conn_id!r} has no webhook_secret in its extras: put a long random string "
-                "there (Airflow's receiver checks every event with it), then register again"
+                "register needs --airflow-url: Airflow's api-server as the vendors reach it"
             )
-        done = registration.register(jira, definition, args.airflow_url, secret)
-        print(
-            f"{done} the webhook of {definition.id}: {registration.receiver_url(args.airflow_url, definition.id)}"
+        said = registration.register(
+            definition, args.airflow_url, connector_for, BaseHook.get_connection, dt.datetime.now(dt.UTC)
         )
+        print("\n".join(said))
         return 0
-    except (PreviewFailed, LookupError, registration.RegistrationError) as error:
+    except (PreviewFailed, LookupError, registration.RegistrationError, ApiError) as error:
         print(f"jirasync webhooks: {error}", file=sys.stderr)
         return 1
 

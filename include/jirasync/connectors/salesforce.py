@@ -391,6 +391,33 @@ class SalesforceConnector:
 
         return self._json("POST", f"{self.data}/sobjects/ContentVersion", upload=body)["id"]
 
+    # Outbound messages (the events receiver's), through the Tooling API
+
+    def outbound_messages(self) -> list[dict[str, Any]]:
+        """Every outbound message of the org: ``Id``, ``Name``, ``EndpointUrl``, ``EntityDefinitionId``."""
+        soql = "SELECT Id, Name, EndpointUrl, EntityDefinitionId FROM WorkflowOutboundMessage"
+        return self._json("GET", f"{self.data}/tooling/query", params={"q": soql})["records"]
+
+    def create_outbound_message(self, full_name: str, metadata: dict[str, Any]) -> str:
+        body = {"FullName": full_name, "Metadata": metadata}
+        return self._json("POST", f"{self.data}/tooling/sobjects/WorkflowOutboundMessage", json=body)["id"]
+
+    def update_outbound_message(self, message_id: str, metadata: dict[str, Any]) -> None:
+        self._request(
+            "PATCH",
+            f"{self.data}/tooling/sobjects/WorkflowOutboundMessage/{{id}}",
+            path_params={"id": message_id},
+            json={"Metadata": metadata},
+        )
+
+    def delete_outbound_message(self, message_id: str) -> None:
+        self._request(
+            "DELETE",
+            f"{self.data}/tooling/sobjects/WorkflowOutboundMessage/{{id}}",
+            path_params={"id": message_id},
+            handled_statuses=(404,),
+        )
+
     def _of_records(self, soql: str, record_ids: list[str]) -> list[dict[str, Any]]:
         """A query with ``{ids}`` filled with each 200 of the records' ids in turn."""
         found: list[dict[str, Any]] = []

@@ -445,6 +445,30 @@ class ZohoCrmConnector:
         )
         return _outcome(answer["data"][0])
 
+    # Notification channels (the events receiver's)
+
+    def notification_channels(self) -> list[dict[str, Any]]:
+        """Every live channel, one entry per channel and module (Zoho answers 204 when none)."""
+        channels: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            answer = self.http.request_json("GET", f"{API}/actions/watch", params={"page": page})
+            if not answer:
+                return channels
+            channels += answer["watch"]
+            if not (answer.get("info") or {}).get("more_records"):
+                return channels
+            page += 1
+
+    def enable_notifications(self, channel: dict[str, Any]) -> None:
+        """Subscribe a channel, or subscribe it again (a new ``channel_expiry``, token or URL)."""
+        self.http.request_json("POST", f"{API}/actions/watch", json={"watch": [channel]})
+
+    def disable_notifications(self, channel_ids: Sequence[int | str]) -> None:
+        self.http.request_json(
+            "DELETE", f"{API}/actions/watch", params={"channel_ids": ",".join(str(i) for i in channel_ids)}
+        )
+
     def _write(
         self, method: str, path: str, module: str, records: Sequence[dict[str, Any]], extra: dict[str, Any]
     ) -> list[RecordOutcome]:

@@ -1,84 +1,111 @@
-"""Jira webhooks for the syncs that listen to events (``events: true``): made or brought up to date,
-listed and removed, as ``jirasync webhooks`` does.
+"""A sync's event registrations on every vendor it takes events from, as ``jirasync webhooks``
+makes, lists and removes them (``jirasync.events.vendors`` does each vendor's part).
 
-A sync's webhook is the one whose URL is its receiver's (``receiver_url``), so registering again
-updates it instead of adding a second one. It sends the events the sync's family uses, of the
-issues of its Jira project only (a JQL filter), signed with the ``webhook_secret`` of the sync's
-Jira connection, which the receiver checks them with.
+Every sync that listens to events (``events: true``) takes Jira's: its issues' and comments' for a
+records ↔ issues sync, its users' for the user syncs. A records ↔ issues sync also takes its CRM's:
+Zoho CRM notifications of its module, or Salesforce outbound messages of its object. Each vendor's
+events are proven with the ``webhook_secret`` in the extras of the sync's connection to it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, Protocol
 
-from jirasync.connectors.jira import JiraConnector
-from jirasync.connectors.query_literals import jql_string
-from jirasync.engine.definitions import SyncDefinition
-from jirasync.events.scope import jira_project
+from jirasync.engine.definitions import Endpoint, SyncDefinition
+from jirasync.events import vendors
+from jirasync.events.scope import WEBHOOK_SECRET, jira_side
+from jirasync.events.vendors import Registration, RegistrationError, receiver_url
 
-ISSUE_EVENTS = [
-    "jira:issue_created",
-    "jira:issue_updated",
-    "jira:issue_deleted",
-    "comment_created",
-    "comment_updated",
-    "comment_deleted",
-]
-USER_EVENTS = ["user_created", "user_updated", "user_deleted"]
+CRM_VENDORS = {"zoho_crm": "zoho", "salesforce": "salesforce"}
 
 
-class RegistrationError(Exception):
-    """A webhook that cannot be registered for a sync, and why."""
+class ConnectionLike(Protocol):
+    """What registration reads of an Airflow connection."""
+
+    login: str | None
+
+    @property
+    def extra_dejson(self) -> dict[str, Any]: ...
 
 
-def receiver_url(airflow_url: str, sync_id: str) -> str:
-    """Where Jira sends a sync's events: the receiver of the jirasync plugin on Airflow's api-server."""
-    return f"{airflow_url.rstrip('/')}/jirasync-events/{sync_id}/jira"
-
-
-def webhook_for(definition: SyncDefinition, airflow_url: str, secret: str) -> dict[str, Any]:
-    """The webhook a sync needs: its family's events, of its project's issues."""
+def event_sides(definition: SyncDefinition) -> list[tuple[str, Endpoint]]:
+    """The vendors the sync takes events from, each with the sync's side on it."""
     if not definition.events:
         raise RegistrationError(
             f"sync {definition.id!r} does not listen to events: set events: true in its definition"
         )
-    project = jira_project(definition)
-    return {
-        "name": f"jirasync {definition.id}",
-        "url": receiver_url(airflow_url, definition.id),
-        "events": ISSUE_EVENTS if definition.family == "records_to_issues" else USER_EVENTS,
-        "filters": {"issue-related-events-section": f"project = {jql_string(project)}" if project else ""},
-        "excludeBody": False,
-        "secret": secret,
-    }
+    sides = []
+    jira = jira_side(definition)
+    if jira is not None:
+        sides.append(("jira", jira))
+    if definition.family == "records_to_issues" and definition.source.system in CRM_VENDORS:
+        sides.append((CRM_VENDORS[definition.source.system], definition.source))
+    return sides
 
 
-def register(jira: JiraConnector, definition: SyncDefinition, airflow_url: str, secret: str) -> str:
-    """Make the sync's webhook, or bring the one there up to date: "created" or "updated"."""
-    wanted = webhook_for(definition, airflow_url, secret)
-    found = registered(jira, definition, airflow_url)
-    if not found:
-        jira.create_webhook(wanted)
-        return "created"
-    jira.update_webhook(_id(found[0]), wanted)
-    for duplicate in found[1:]:  # one webhook per sync: a second would send every event twice
-        jira.delete_webhook(_id(duplicate))
-    return "updated"
+def register(
+    definition: SyncDefinition,
+    airflow_url: str,
+    connect: Callable[[Endpoint], Any],
+    connection: Callable[[str], ConnectionLike],
+    now: dt.datetime,
+) -> list[str]:
+    """Make or update the sync's registration on each vendor; what was done, a line each."""
+    said = []
+    for vendor, endpoint in event_sides(definition):
+        conn = connection(endpoint.conn_id)
+        secret = conn.extra_dejson.get(WEBHOOK_SECRET)
+        if not secret:
+            raise RegistrationError(
+                f"the connection {endpoint.conn_id!r} has no webhook_secret in its extras: put a long random "
+                f"string there (Airflow's receiver checks every {vendor} event with it), then register again"
+            )
+        url = receiver_url(airflow_url, definition.id, vendor)
+        connector = connect(endpoint)
+        if vendor == "jira":
+            done = vendors.register_jira(connector, definition, url, secret)
+            said.append(f"{done} the Jira webhook of {definition.id}: {url}")
+        elif vendor == "zoho":
+            done = vendors.register_zoho(connector, definition, url, secret, now)
+            said.append(
+                f"{done} the Zoho CRM notification channel of {definition.id}: {url} (until "
+                f"{now + vendors.CHANNEL_LIFETIME:%Y-%m-%d %H:%M} UTC; the jirasync_event_channels DAG renews it daily)"
+            )
+        else:
+            done = vendors.register_salesforce(connector, definition, url, secret, conn.login or "")
+            said.append(
+                f"{done} the Salesforce outbound message {vendors.outbound_message_name(definition)} of "
+                f"{definition.id}: {url}?token=… Salesforce sends it only from a flow or workflow rule: in Setup, "
+                f"add it to a record-triggered flow on {definition.source.options.get('sobject')} "
+                "(when a record is created or updated), once"
+            )
+    return said
 
 
-def registered(jira: JiraConnector, definition: SyncDefinition, airflow_url: str) -> list[dict[str, Any]]:
-    url = receiver_url(airflow_url, definition.id)
-    return [hook for hook in jira.webhooks() if hook.get("url") == url]
+def registrations(definition: SyncDefinition, connect: Callable[[Endpoint], Any]) -> list[Registration]:
+    found: list[Registration] = []
+    for vendor, endpoint in event_sides(definition):
+        connector = connect(endpoint)
+        if vendor == "jira":
+            found += vendors.jira_registrations(connector, definition)
+        elif vendor == "zoho":
+            found += vendors.zoho_registrations(connector, definition)
+        else:
+            found += vendors.salesforce_registrations(connector, definition)
+    return found
 
 
-def remove(jira: JiraConnector, definition: SyncDefinition, airflow_url: str) -> int:
-    """Remove the sync's webhooks; how many there were."""
-    found = registered(jira, definition, airflow_url)
-    for hook in found:
-        jira.delete_webhook(_id(hook))
-    return len(found)
-
-
-def _id(hook: dict[str, Any]) -> str:
-    """A webhook's id: the end of its ``self`` URL, as Jira lists them."""
-    return str(hook["self"]).rstrip("/").rsplit("/", 1)[-1]
+def remove(definition: SyncDefinition, connect: Callable[[Endpoint], Any]) -> dict[str, int]:
+    """Remove the sync's registrations; how many each vendor had."""
+    removed = {}
+    for vendor, endpoint in event_sides(definition):
+        connector = connect(endpoint)
+        if vendor == "jira":
+            removed[vendor] = vendors.remove_jira(connector, definition)
+        elif vendor == "zoho":
+            removed[vendor] = vendors.remove_zoho(connector, definition)
+        else:
+            removed[vendor] = vendors.remove_salesforce(connector, definition)
+    return removed
