@@ -87,6 +87,10 @@ class EndToEnd:
         several runs, some of them faulted, counts its calls as a whole)."""
         return self._run_dag(f"jirasync__{sync_id}", conf)
 
+    def run_dag(self, dag_id: str) -> DagRunResult:
+        """Run once a DAG of the project's that is no sync's (jirasync_event_channels)."""
+        return self._run_dag(dag_id, {})
+
     def run_own_dag(self, dag_folder: Path, dag_id: str, **conf: Any) -> DagRunResult:
         """Run once a DAG of a user's own, from a file in ``dag_folder``; what Airflow's run said.
 

@@ -10,6 +10,7 @@ import pytest
 from airflow.sdk import DAG, AssetOrTimeSchedule
 
 from jirasync.engine.definitions import load_definition
+from jirasync.operators.event_channels import build_event_channels_dag
 from jirasync.operators.pipeline import (
     ApplyChangesOperator,
     ExtractSourceOperator,
@@ -141,3 +142,21 @@ def test_a_sync_with_events_runs_on_its_schedule_and_on_its_events_asset(tmp_pat
     assert isinstance(listening, AssetOrTimeSchedule)
     assert listening.asset_condition == events_asset("zoho_deals_to_jira")
     assert listening.timetable == build_sync_dag(definition.model_copy(update={"events": False})).timetable
+
+
+def test_the_channel_renewal_dag_exists_only_while_a_sync_listens_to_zoho(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipped = EXAMPLE_SYNCS.parents[2] / "include" / "syncs"
+    for name in ("zoho_deals_to_jira.yaml", "salesforce_cases_to_jira.yaml"):
+        (tmp_path / name).write_text((shipped / name).read_text())
+    monkeypatch.setenv("JIRASYNC_SYNCS_DIR", str(tmp_path))
+    assert build_event_channels_dag() is None
+    with (tmp_path / "salesforce_cases_to_jira.yaml").open("a") as definition:
+        definition.write("\nevents: true\n")
+    assert build_event_channels_dag() is None  # Salesforce's outbound messages do not expire
+    with (tmp_path / "zoho_deals_to_jira.yaml").open("a") as definition:
+        definition.write("\nevents: true\n")
+    dag = build_event_channels_dag()
+    assert dag is not None and dag.schedule == "@daily" and not dag.is_paused_upon_creation
+    assert [task.task_id for task in dag.tasks] == ["renew_zoho_channels"]
