@@ -1,15 +1,17 @@
-"""Issue 18's figures: how soon a change in Jira reaches the CRM through a webhook-triggered run, and
-how many runs a burst of events makes.
+"""Issue 18's figures: how soon a change on one side reaches the other through an event-triggered
+run, and how many runs a burst of events makes.
 
 A whole Airflow on a sandbox world (``jirasync.live_airflow``: ``airflow standalone``, its
 LocalExecutor, PostgreSQL), with ``zoho_deals_to_jira`` listening to events (``events: true``, no
-schedule) and its Jira webhook registered as ``jirasync webhooks register`` registers it. After a
-first run has linked the deals to issues:
+schedule), registered on Jira and Zoho CRM by ``jirasync webhooks register``. After a first run has
+linked the deals to issues:
 
-- latency: CHANGES times, one after the other, a person comments on a linked issue in the sandbox's
-  Jira; measured is the time until the deal has the comment as a Zoho note (the sandbox sends the
-  webhook, the receiver records the Asset event, the scheduler starts the run, the run writes).
-  Printed: median and p95. Target: median under 30 s, ten times better than the seed's five-minute poll.
+- latency: CHANGES changes, one after the other, by turns: a person comments on a linked issue in
+  the sandbox's Jira (measured until the deal has the comment as a Zoho note), or renames a linked
+  deal in its Zoho CRM (measured until the issue has the name as its summary). The vendor sends
+  its webhook or notification, the receiver records the Asset event, the scheduler starts the run,
+  the run writes. Printed: median and p95, in all and by direction. Target: median under 30 s, ten
+  times better than the seed's five-minute poll.
 - coalescing: EVENTS signed webhooks posted to the receiver over a minute, as a burst of edits in
   Jira sends them: how many runs Airflow made of them.
 
@@ -24,6 +26,8 @@ import hmac
 import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -34,10 +38,8 @@ from typing import Any
 import requests
 import sqlalchemy as sa
 
-from jirasync.connectors.jira import JiraConnector
-from jirasync.engine.definitions import load_definition
 from jirasync.engine.store import StateStore
-from jirasync.events.vendors import receiver_url, register_jira
+from jirasync.events.vendors import receiver_url
 from jirasync.live_airflow import PostgresStack, api_session, free_port, fresh_database, live_airflow
 from jirasync.local_stack import PROJECT_ROOT
 from sandbox.testing import RunningSandbox, running_sandbox
@@ -67,31 +69,56 @@ def main() -> None:
                 f"{url}/api/v2/dags/{DAG_ID}/dagRuns", json={"logical_date": None}, timeout=30
             ).raise_for_status()
             _wait(lambda: _all_ended(database), "the first run")
-            jira = sandbox.credentials["jira"]
-            connector = JiraConnector.with_api_token(sandbox.url("/jira"), jira["email"], jira["api_token"])
-            definition = load_definition(stack.syncs_dir / f"{SYNC}.yaml")
-            register_jira(connector, definition, receiver_url(url, SYNC, "jira"), SECRET)
+            _register(stack, url, Path(workdir))
             pairs = StateStore(stack.state_url).links(SYNC)[["source_id", "target_id"]].values.tolist()
             _latency(sandbox, pairs)
             _wait(lambda: _all_ended(database), "the runs of the changes")
             _coalescing(url, database, [key for _, key in pairs])
 
 
+def _register(stack: PostgresStack, url: str, workdir: Path) -> None:
+    """As an admin registers the sync: ``jirasync webhooks register``, through its connections."""
+    connections = workdir / "connections.json"
+    connections.write_text(json.dumps(stack.connections()))
+    command = ["webhooks", "register", SYNC, "--airflow-url", url, "--folder", str(stack.syncs_dir)]
+    done = subprocess.run(
+        [sys.executable, "-m", "jirasync.cli", *command, "--connections", str(connections)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "AIRFLOW_HOME": str(stack.airflow_home)},
+    )
+    if done.returncode:
+        raise RuntimeError(f"jirasync webhooks register failed: {done.stderr}")
+    print(done.stdout.strip())
+
+
 def _latency(sandbox: RunningSandbox, pairs: list[list[str]]) -> None:
-    seconds = []
+    seconds: dict[str, list[float]] = {"Jira comment → Zoho note": [], "Zoho deal → Jira issue": []}
     for number in range(CHANGES):
         deal, issue = pairs[number % len(pairs)]
-        text = f"Change {number}: the customer called back"
         started = time.monotonic()
-        sandbox.mutate("jira", "comment", issue=issue, text=text)
-        _wait(partial(_noted, sandbox, deal, text), f"change {number} in Zoho", pause=0.2)
-        seconds.append(time.monotonic() - started)
-    p95 = statistics.quantiles(seconds, n=20, method="inclusive")[-1] if len(seconds) >= 2 else seconds[0]
+        if number % 2 == 0:
+            text = f"Change {number}: the customer called back"
+            sandbox.mutate("jira", "comment", issue=issue, text=text)
+            _wait(partial(_noted, sandbox, deal, text), f"change {number} in Zoho", pause=0.2)
+            seconds["Jira comment → Zoho note"].append(time.monotonic() - started)
+        else:
+            name = f"Change {number}: «renamed» in Zoho"
+            sandbox.edit("zoho", "Deals", deal, Deal_Name=name)
+            _wait(partial(_summarised, sandbox, issue, name), f"change {number} in Jira", pause=0.2)
+            seconds["Zoho deal → Jira issue"].append(time.monotonic() - started)
+    every = [s for direction in seconds.values() for s in direction]
     print(
-        f"latency from a Jira comment to its Zoho note, {CHANGES} changes one after the other: median "
-        f"{statistics.median(seconds):.1f} s, p95 {p95:.1f} s, max {max(seconds):.1f} s (target: median < 30 s; "
-        "the seed polls every 300 s)"
+        f"latency of {CHANGES} changes one after the other: {_figures(every)} "
+        "(target: median < 30 s; the seed polls every 300 s)"
     )
+    for direction, taken in seconds.items():
+        print(f"  {direction} ({len(taken)}): {_figures(taken)}")
+
+
+def _figures(seconds: list[float]) -> str:
+    p95 = statistics.quantiles(seconds, n=20, method="inclusive")[-1] if len(seconds) >= 2 else seconds[0]
+    return f"median {statistics.median(seconds):.1f} s, p95 {p95:.1f} s, max {max(seconds):.1f} s"
 
 
 def _coalescing(url: str, database: str, issues: list[str]) -> None:
@@ -140,11 +167,12 @@ def _stack(workdir: Path, sandbox: RunningSandbox, database: str) -> PostgresSta
 
 
 class _ListeningStack(PostgresStack):
-    """Its Jira connection holds the webhook's secret, which the receiver checks events with."""
+    """Its Jira and Zoho connections hold the secret the receiver checks their events with."""
 
     def connections(self) -> dict[str, dict[str, Any]]:
         connections = super().connections()
         connections["jira_default"]["extra"] = {"webhook_secret": SECRET}
+        connections["zoho_crm"]["extra"] = {**connections["zoho_crm"]["extra"], "webhook_secret": SECRET}
         return connections
 
 
@@ -152,6 +180,13 @@ def _noted(sandbox: RunningSandbox, deal: str, text: str) -> bool:
     return any(
         note["Parent_Id"]["id"] == deal and text in note["Note_Content"]
         for note in sandbox.records("zoho", "Notes")
+    )
+
+
+def _summarised(sandbox: RunningSandbox, key: str, name: str) -> bool:
+    return any(
+        key in (i["key"], i["id"]) and i["fields"]["summary"] == name
+        for i in sandbox.records("jira", "issues")
     )
 
 
