@@ -3,7 +3,8 @@
 It reuses the provider's connection type rather than declaring its own, so a site
 already configured for the Jira provider works as is: host = site URL (a base path
 such as ``http://127.0.0.1:8900/jira`` is kept), login = account email, password =
-API token, extra ``verify`` = false or a CA bundle path.
+API token, extra ``verify`` = false or a CA bundle path; for a sync with ``events: true``, extra
+``webhook_secret`` = the secret its Jira webhook is signed with.
 """
 
 from __future__ import annotations

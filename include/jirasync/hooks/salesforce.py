@@ -11,6 +11,8 @@ The connection (type ``salesforce``, fields as the provider's form shows them):
   ``acme.my``, for client credentials); or ``consumer_key`` + ``private_key`` (JWT).
 - ``domain``: ``login`` (default), ``test`` for a Salesforce sandbox org, or the My Domain.
 - ``version``: the REST API version, default simple-salesforce's.
+- ``webhook_secret`` and ``organization_id`` (jirasync's own extras, for a sync with ``events: true``):
+  the shared secret in its outbound message's URL, and the org whose messages are taken.
 - ``sandbox_url`` (jirasync's own extra): send every ``*.salesforce.com`` request to this base
   URL instead, keeping the ``Host`` header; with ``ca_bundle`` naming the CA file to trust there.
   This is how a connection reaches jirasync's local sandbox::

@@ -4,7 +4,8 @@ login = client id, password = client secret, extras ``data_centre`` (US, EU, IN,
 CN, UK, CA, SA; default US), ``refresh_token``, and ``accounts_url`` (empty: the data
 centre's accounts server; set it only to reach a test server such as the sandbox's
 ``http://127.0.0.1:8900/zoho-accounts``). The API host is never configured: it is the
-``api_domain`` the accounts server answers with.
+``api_domain`` the accounts server answers with. For a sync with ``events: true``, the extra
+``webhook_secret`` (at most 50 characters) is the token its notification channel sends back.
 """
 
 from __future__ import annotations
