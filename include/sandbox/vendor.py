@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
+from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
@@ -101,3 +102,26 @@ def vendor_state(request: Request, name: str) -> VendorState:
 def public_base_url(request: Request) -> str:
     """The base URL the client used for this vendor, for ``self`` links: prefix or real host."""
     return request.scope["sandbox.public_base_url"]
+
+
+def telling_writes(
+    handle: Callable[[Request], Coroutine[Any, Any, Response]], methods: set[str]
+) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+    """A route handler whose writes (any method but GET and HEAD) are told to the vendors'
+    ``on_change`` hooks, as admin API writes are: for the vendors that push (webhooks) or track
+    changes. Use it in a route class's ``get_route_handler``."""
+    if not methods - {"GET", "HEAD"}:
+        return handle
+
+    async def handle_write(request: Request) -> Response:
+        with request.app.state.sandbox.telling_vendors():
+            return await handle(request)
+
+    return handle_write
+
+
+class TellingRoute(APIRoute):
+    """A route whose writes are told to the vendors' ``on_change`` hooks (``telling_writes``)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        return telling_writes(super().get_route_handler(), self.methods)

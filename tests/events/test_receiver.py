@@ -305,3 +305,25 @@ def test_a_vendor_the_sync_has_no_side_on_is_refused(client: TestClient, recorde
     assert client.post(f"/{LISTENING}/salesforce", content=outbound_message()).status_code == 404
     assert client.post(f"/{LISTENING}/hubspot", content=b"{}").status_code == 404
     assert recorded.events == []
+
+
+def test_an_attachment_event_names_the_attachment_and_is_recorded(
+    client: TestClient, recorded: Recorded
+) -> None:
+    """Jira sends an attachment's event with the attachment alone (and the user who acted)."""
+    body = json.dumps(
+        {
+            "timestamp": 1767225600000,
+            "webhookEvent": "attachment_created",
+            "attachment": {"id": "10040", "filename": "réclamation.pdf"},
+            "user": {"accountId": "557058:aaaa"},
+        }
+    ).encode()
+    answer = client.post(f"/{LISTENING}/jira", content=body, headers=signed(body))
+    assert answer.status_code == 202
+    [(_, event)] = recorded.events
+    assert (event["event"], event["object"], event["records"]) == (
+        "attachment_created",
+        "attachment",
+        ["10040"],
+    )

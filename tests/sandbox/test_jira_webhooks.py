@@ -115,6 +115,47 @@ def test_a_comment_a_person_adds_raises_its_event_and_the_issue_update(
     assert sorted(events(got)) == [("comment_created", issue["key"]), ("jira:issue_updated", issue["key"])]
 
 
+def test_a_file_attached_and_removed_raises_attachment_events_naming_the_attachment(
+    fresh_sandbox: RunningSandbox, jira: httpx.Client, received: tuple[str, Received]
+) -> None:
+    url, got = received
+    issue, other = two_issues(fresh_sandbox)
+    register(
+        jira,
+        url,
+        ["attachment_created", "attachment_deleted"],
+        jql=f"project = {project_key(fresh_sandbox, issue)}",
+    )
+    files = {"file": ("réclamation.pdf", b"%PDF-1.4", "application/pdf")}
+    headers = {"X-Atlassian-Token": "no-check"}
+    [attached] = jira.post(
+        f"/rest/api/3/issue/{issue['key']}/attachments", files=files, headers=headers
+    ).json()
+    jira.post(f"/rest/api/3/issue/{other['key']}/attachments", files=files, headers=headers)  # filtered out
+    jira.delete(f"/rest/api/3/attachment/{attached['id']}")
+    delivered()
+    sent = [json.loads(body) for _, body in got.deliveries]
+    assert [(p["webhookEvent"], p["attachment"]["id"], p["attachment"]["filename"]) for p in sent] == [
+        ("attachment_created", attached["id"], "réclamation.pdf"),
+        ("attachment_deleted", attached["id"], "réclamation.pdf"),
+    ]
+
+
+def test_a_customer_created_through_jsm_raises_user_created(
+    fresh_sandbox: RunningSandbox, jira: httpx.Client, received: tuple[str, Received]
+) -> None:
+    url, got = received
+    register(jira, url, ["user_created"])
+    created = jira.post(
+        "/rest/servicedeskapi/customer", json={"email": "ama@example.com", "displayName": "Ama"}
+    )
+    assert created.status_code == 201, created.text
+    delivered()
+    assert [json.loads(body)["user"]["accountId"] for _, body in got.deliveries] == [
+        created.json()["accountId"]
+    ]
+
+
 def test_a_property_set_is_not_an_issue_update(
     fresh_sandbox: RunningSandbox, jira: httpx.Client, received: tuple[str, Received]
 ) -> None:

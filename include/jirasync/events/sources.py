@@ -75,13 +75,16 @@ def _jira_event(body: bytes) -> Event:
     payload = _json(body)
     if not isinstance(payload.get("webhookEvent"), str):
         raise NotAnEvent("a Jira webhook names its event in webhookEvent")
-    issue = payload.get("issue") if isinstance(payload.get("issue"), dict) else {}
-    user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
-    record = issue.get("key") or issue.get("id") or user.get("accountId")
+    issue, attachment, user = (
+        payload.get(name) if isinstance(payload.get(name), dict) else {}
+        for name in ("issue", "attachment", "user")
+    )
+    # An attachment's event names the attachment alone; a user's event names the user who acted too.
+    record = issue.get("key") or issue.get("id") or attachment.get("id") or user.get("accountId")
     return {
         "vendor": "jira",
         "event": payload["webhookEvent"],
-        "object": "issue" if issue else "user",
+        "object": "issue" if issue else "attachment" if attachment else "user",
         "records": [str(record)] if record else [],
         "at": payload.get("timestamp"),
     }

@@ -30,6 +30,8 @@ ISSUE_EVENTS = [
     "comment_created",
     "comment_updated",
     "comment_deleted",
+    "attachment_created",
+    "attachment_deleted",
 ]
 USER_EVENTS = ["user_created", "user_updated", "user_deleted"]
 # Zoho keeps a channel a week at most; renewed daily (the jirasync_event_channels DAG), six days

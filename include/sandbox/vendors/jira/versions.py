@@ -18,7 +18,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from starlette.types import Message
 
-from sandbox.vendor import VendorError, public_base_url
+from sandbox.vendor import VendorError, public_base_url, telling_writes
 from sandbox.vendors.jira.api import error
 from sandbox.vendors.jira.records import RICH_TEXT_FIELDS
 from sandbox.vendors.jira.wiki import adf_to_wiki, is_adf, text_to_adf
@@ -43,11 +43,7 @@ class RestRoute(APIRoute):
     """A Jira REST route; mounted under ``/rest/api/2`` it speaks v2 around the v3 handler."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = (
-            _telling_jira(super().get_route_handler())
-            if self.methods - {"GET", "HEAD"}
-            else super().get_route_handler()
-        )
+        handle = telling_writes(super().get_route_handler(), self.methods)
         if f"{V2}/" not in self.path_format:
             return handle
         rich_text = self.path_format.endswith(tuple(V2 + path for path in RICH_TEXT_WRITES))
@@ -63,19 +59,6 @@ class RestRoute(APIRoute):
             return response
 
         return handle_v2
-
-
-def _telling_jira(
-    handle: Callable[[Request], Coroutine[Any, Any, Response]],
-) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-    """A write through the REST API is told to Jira's ``on_change`` (its webhooks), as an admin
-    API write is."""
-
-    async def handle_write(request: Request) -> Response:
-        with request.app.state.sandbox.telling_vendors():
-            return await handle(request)
-
-    return handle_write
 
 
 def _receiving(body: bytes) -> Callable[[], Coroutine[Any, Any, Message]]:

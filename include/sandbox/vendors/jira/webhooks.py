@@ -3,7 +3,8 @@ filter and a secret, and delivered, signed, when issues, comments or users chang
 
 Every write to Jira, through its REST API or the admin API, is told to ``on_change``, which makes
 the events Jira would send (``jira:issue_created``/``updated``/``deleted``, ``comment_created``/
-``updated``/``deleted``, ``user_created``/``updated``/``deleted``; an issue whose entity properties
+``updated``/``deleted``, ``attachment_created``/``deleted`` (the attachment alone, as Jira sends
+it), ``user_created``/``updated``/``deleted``; an issue whose entity properties
 alone changed raises ``issue_property_set``, not an update) for each enabled webhook that listens
 to them and whose filter matches the issue. A webhook with a secret is signed as Jira Cloud signs
 it: ``X-Hub-Signature: sha256=<HMAC-SHA256 of the body with the secret>``.
@@ -39,6 +40,8 @@ EVENTS = (
     "comment_created",
     "comment_updated",
     "comment_deleted",
+    "attachment_created",
+    "attachment_deleted",
     "user_created",
     "user_updated",
     "user_deleted",
@@ -207,6 +210,12 @@ def _event(state: VendorState, change: Change) -> tuple[str, dict[str, Any], dic
             "issue": _issue(issue) if issue else None,
         }
         return kind, body, issue
+    if change.collection == "attachments":
+        attachment = after or before
+        kind = "attachment_created" if before is None else "attachment_deleted"
+        shown = ("id", "filename", "author", "created", "size", "mimeType")
+        body = {**stamp, "webhookEvent": kind, "attachment": {key: attachment.get(key) for key in shown}}
+        return kind, body, state.collection("issues").get(attachment["issueId"])
     if change.collection == "users":
         user = after or before
         kind = "user_created" if before is None else "user_deleted" if after is None else "user_updated"

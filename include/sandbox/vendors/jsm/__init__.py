@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 
 from sandbox.store import Collection
-from sandbox.vendor import Vendor, VendorState, public_base_url, vendor_state
+from sandbox.vendor import TellingRoute, Vendor, VendorState, public_base_url, vendor_state
 from sandbox.vendors.jira.api import ADMIN_EMAIL, API_TOKEN, avatar_urls, basic_credentials, email_keys
 from sandbox.world import World
 
@@ -98,7 +98,8 @@ def seed_jsm(world: World, state: VendorState) -> None:
     state.collection("desk_customers").put_many((d["id"], {"accountIds": customers}) for d in desks)
 
 
-router = APIRouter(prefix="/rest/servicedeskapi")
+# Its customers are Jira users: creating one is told to Jira (its user_created webhooks).
+router = APIRouter(prefix="/rest/servicedeskapi", route_class=TellingRoute)
 
 
 def _state(request: Request) -> VendorState:

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.convertors import Convertor, register_url_convertor
 
-from sandbox.vendor import VendorState, vendor_state
+from sandbox.vendor import VendorState, telling_writes, vendor_state
 
 NAME = "zoho"
 ACCOUNTS_NAME = "zoho-accounts"
@@ -210,8 +210,7 @@ class ZohoRoute(APIRoute):
         self.path_regex = re.compile(self.path_regex.pattern.removesuffix("$") + "/?$")
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
-        writing = bool(self.methods - {"GET", "HEAD"})
+        handle = telling_writes(super().get_route_handler(), self.methods)
 
         async def handle_in_slot(request: Request) -> Response:
             options = settings(zoho(request))
@@ -221,10 +220,7 @@ class ZohoRoute(APIRoute):
             try:
                 if options["request_seconds"]:
                     await asyncio.sleep(options["request_seconds"])
-                if not writing:
-                    return await handle(request)
-                with request.app.state.sandbox.telling_vendors():
-                    return await handle(request)
+                return await handle(request)
             except ZohoError as error:
                 return error.response()
             finally:
