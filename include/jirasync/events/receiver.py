@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from jirasync.engine.definitions import SyncDefinition, read_definitions
 from jirasync.events.scope import side_on
-from jirasync.events.sources import SALESFORCE_ACK, SOURCES, Event, NotAnEvent, Pushed
+from jirasync.events.sources import SALESFORCE_ACK, SOURCES, Event, NotAnEvent, Pushed, described
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def create_receiver(syncs_dir: Callable[[], Path], sink: EventSink) -> FastAPI:
             event = source.read(pushed.body)
         except NotAnEvent as error:
             raise HTTPException(400, str(error)) from None
-        said = f"{event['event']} of {', '.join(event['records']) or 'no record'}"
+        said = described(event)
         outside = source.outside(definition, event)
         if outside:
             await run_in_threadpool(sink.count, sync_id, vendor, "ignored")

@@ -37,6 +37,14 @@ SALESFORCE_ACK = (
 )
 
 
+def described(event: Event, most: int = 5) -> str:
+    """``Deals.update of 4150868000001, 4150868000002 and 98 more``: an event in a log line."""
+    records = list(event.get("records") or [])
+    shown = ", ".join(records[:most]) or "no record"
+    more = f" and {len(records) - most} more" if len(records) > most else ""
+    return f"{event.get('event')} of {shown}{more}"
+
+
 class NotAnEvent(ValueError):
     """A proven body that says nothing the receiver understands."""
 

@@ -36,6 +36,7 @@ from jirasync.engine.revert import RevertError, revert_changes
 from jirasync.engine.shards import Shard
 from jirasync.engine.staging import read_frame, write_frame
 from jirasync.engine.store import CHANGE_COLUMNS, StateStore, utc_now
+from jirasync.events.sources import described
 from jirasync.hooks.state import state_store_location
 from jirasync.operators.callbacks import store_run_id
 from jirasync.operators.connectors import api_calls, connector_for
@@ -391,7 +392,7 @@ def _log_triggering_events(run: SyncRun, context: dict[str, Any]) -> None:
     triggering = context.get("triggering_asset_events") or {}
     events = [event for asset in triggering for event in triggering[asset]]
     if events:
-        said = [_event_said(e.extra or {}) for e in events]
+        said = [described(e.extra or {}, most=3) for e in events]
         more = f" and {len(said) - MAX_SKIPPED_SHOWN} more" if len(said) > MAX_SKIPPED_SHOWN else ""
         log.info(
             "sync '%s': started by %d event(s) from its vendors: %s%s; it reads what changed since its cursor",
@@ -400,10 +401,6 @@ def _log_triggering_events(run: SyncRun, context: dict[str, Any]) -> None:
             "; ".join(said[:MAX_SKIPPED_SHOWN]),
             more,
         )
-
-
-def _event_said(event: dict[str, Any]) -> str:
-    return f"{event.get('event')} of {', '.join(event.get('records') or []) or 'no record'}"
 
 
 @contextmanager
