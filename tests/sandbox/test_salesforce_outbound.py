@@ -125,3 +125,14 @@ def test_cases_created_or_edited_send_the_message_and_deletes_and_other_objects_
         [(batch[0]["id"], "Batch 1"), (batch[1]["id"], "Batch 2")],
         [(seeded, "By hand")],
     ]
+
+
+def test_the_delivery_faults_apply_to_outbound_messages(
+    fresh_sandbox: RunningSandbox, salesforce: Salesforce, received: tuple[str, Received]
+) -> None:
+    url, got = received
+    define(salesforce, url)
+    fresh_sandbox.mutate("salesforce", "webhook_deliveries", drop=1.0)
+    salesforce.Case.create({"Subject": "Lost on the way"})
+    delivered()
+    assert got.deliveries == []

@@ -85,27 +85,26 @@ def register(
 
 
 def registrations(definition: SyncDefinition, connect: Callable[[Endpoint], Any]) -> list[Registration]:
-    found: list[Registration] = []
-    for vendor, endpoint in event_sides(definition):
-        connector = connect(endpoint)
-        if vendor == "jira":
-            found += vendors.jira_registrations(connector, definition)
-        elif vendor == "zoho":
-            found += vendors.zoho_registrations(connector, definition)
-        else:
-            found += vendors.salesforce_registrations(connector, definition)
-    return found
+    listed = {
+        "jira": vendors.jira_registrations,
+        "zoho": vendors.zoho_registrations,
+        "salesforce": vendors.salesforce_registrations,
+    }
+    return [
+        found
+        for vendor, endpoint in event_sides(definition)
+        for found in listed[vendor](connect(endpoint), definition)
+    ]
 
 
 def remove(definition: SyncDefinition, connect: Callable[[Endpoint], Any]) -> dict[str, int]:
     """Remove the sync's registrations; how many each vendor had."""
-    removed = {}
-    for vendor, endpoint in event_sides(definition):
-        connector = connect(endpoint)
-        if vendor == "jira":
-            removed[vendor] = vendors.remove_jira(connector, definition)
-        elif vendor == "zoho":
-            removed[vendor] = vendors.remove_zoho(connector, definition)
-        else:
-            removed[vendor] = vendors.remove_salesforce(connector, definition)
-    return removed
+    removers = {
+        "jira": vendors.remove_jira,
+        "zoho": vendors.remove_zoho,
+        "salesforce": vendors.remove_salesforce,
+    }
+    return {
+        vendor: removers[vendor](connect(endpoint), definition)
+        for vendor, endpoint in event_sides(definition)
+    }

@@ -133,12 +133,12 @@ def register_zoho(
     zoho: ZohoCrmConnector, definition: SyncDefinition, url: str, secret: str, now: dt.datetime
 ) -> str:
     """Subscribe the sync's channel to every change of its module, or renew it: "created" or "renewed"."""
-    found = _zoho_channels(zoho, definition)
+    found = {int(c["channel_id"]) for c in _zoho_channels(zoho, definition)}
     zoho.enable_notifications(_channel(definition, url, secret, now))
-    stale = {int(c["channel_id"]) for c in found} - {channel_id(definition.id)}
+    stale = found - {channel_id(definition.id)}
     if stale:  # made by hand, or before: one channel per sync, or each change comes twice
         zoho.disable_notifications(sorted(stale))
-    return "renewed" if found else "created"
+    return "renewed" if channel_id(definition.id) in found else "created"
 
 
 def renew_zoho(
