@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from jirasync.connectors.redaction import register_secret
 from jirasync.engine.definitions import Endpoint, SyncDefinition
 from jirasync.events import vendors
 from jirasync.events.scope import WEBHOOK_SECRET, jira_side
@@ -62,6 +63,7 @@ def register(
                 f"the connection {endpoint.conn_id!r} has no webhook_secret in its extras: put a long random "
                 f"string there (Airflow's receiver checks every {vendor} event with it), then register again"
             )
+        register_secret(secret)  # Salesforce's endpoint URL holds it: kept out of any error that quotes one
         url = receiver_url(airflow_url, definition.id, vendor)
         connector = connect(endpoint)
         if vendor == "jira":
