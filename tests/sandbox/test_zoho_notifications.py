@@ -77,6 +77,17 @@ def test_a_channel_is_enabled_listed_renewed_and_disabled(zoho: httpx.Client) ->
     assert zoho.get(WATCH).status_code == 204
 
 
+def test_a_patch_changes_every_module_of_the_channel_and_keeps_their_events(zoho: httpx.Client) -> None:
+    enable(zoho, "https://airflow.example.com/hook", ["Deals.all", "Leads.create"])
+    zoho.patch(WATCH, json={"watch": [{"channel_id": 1000000068001, "channel_expiry": in_hours(48)}]})
+    listed = zoho.get(WATCH).json()["watch"]
+    assert [(e["resource_name"], e["events"]) for e in listed] == [
+        ("Deals", ["Deals.all"]),
+        ("Leads", ["Leads.create"]),
+    ]
+    assert all(47.9 < expiry_hours(e) <= 48 for e in listed)
+
+
 def test_bad_channels_are_refused_as_zoho_refuses_them(zoho: httpx.Client) -> None:
     url = "https://airflow.example.com/hook"
     unknown_module = enable(zoho, url, ["Unicorns.all"])

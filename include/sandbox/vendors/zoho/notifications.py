@@ -70,8 +70,12 @@ def update(request: Request, body: JsonBody) -> JSONResponse:
         current = _existing(state, entry)
         if entry.get("_delete_events"):
             answers.append(_unsubscribe_events(state, current, _events(entry)))
-        else:
+        elif "events" in entry:
             answers.append(_subscribe(state, entry, current[0]))
+        else:  # each module's subscription keeps its events, with the details changed
+            answers += [
+                _subscribe(state, {**entry, "events": record["events"]}, record) for record in current
+            ]
     return _answer(answers)
 
 
@@ -204,7 +208,7 @@ def _subscribe(state: VendorState, entry: dict[str, Any], current: dict[str, Any
     token = given.get("token")
     if token is not None and (not isinstance(token, str) or len(token) > MAX_TOKEN):
         raise ZohoError(400, "INVALID_DATA", "token can be at most 50 characters", api_name="token")
-    by_module = _events(entry) if "events" in entry or current is None else _module_events(current)
+    by_module = _events(entry)
     expiry = (
         _expiry(entry)
         if "channel_expiry" in entry or current is None
@@ -246,10 +250,6 @@ def _unsubscribe_events(
         else:
             state.collection(CHANNELS).delete(key)
     return _success("Successfully unsubscribed from actions-watch of the given events", {})
-
-
-def _module_events(current: dict[str, Any]) -> dict[str, list[str]]:
-    return {current["resource_name"]: [e.partition(".")[2] for e in current["events"]]}
 
 
 def _key(channel_id: int, module: str) -> str:
