@@ -99,7 +99,7 @@ def test_a_salesforce_sync_s_outbound_message_is_defined_with_the_secret_and_the
     assert fresh_sandbox.records("salesforce", "outbound_messages") == []
 
 
-def test_without_a_secret_without_events_or_with_a_token_zoho_refuses_no_channel_is_made(
+def test_without_a_secret_without_events_or_with_a_token_zoho_refuses_nothing_is_registered(
     fresh_sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
     def register(folder: Path, **setting: object) -> tuple[int, str]:
@@ -114,3 +114,4 @@ def test_without_a_secret_without_events_or_with_a_token_zoho_refuses_no_channel
     code, said = register(tmp_path / "c", secret="x" * 64)
     assert code == 1 and "at most 50 characters" in said and "x" * 64 not in said
     assert fresh_sandbox.records("zoho", "notification_channels") == []
+    assert fresh_sandbox.records("jira", "webhooks") == [], "registered on all the sync's vendors or none"

@@ -53,8 +53,9 @@ def register(
     connection: Callable[[str], ConnectionLike],
     now: dt.datetime,
 ) -> list[str]:
-    """Make or update the sync's registration on each vendor; what was done, a line each."""
-    said = []
+    """Make or update the sync's registration on each vendor; what was done, a line each. Every
+    vendor's secret is checked first: a sync is registered on all its vendors or on none."""
+    ready = []
     for vendor, endpoint in event_sides(definition):
         conn = connection(endpoint.conn_id)
         secret = conn.extra_dejson.get(WEBHOOK_SECRET)
@@ -63,7 +64,12 @@ def register(
                 f"the connection {endpoint.conn_id!r} has no webhook_secret in its extras: put a long random "
                 f"string there (Airflow's receiver checks every {vendor} event with it), then register again"
             )
+        if vendor == "zoho":
+            vendors.check_zoho_token(definition, secret)
         register_secret(secret)  # Salesforce's endpoint URL holds it: kept out of any error that quotes one
+        ready.append((vendor, endpoint, conn, secret))
+    said = []
+    for vendor, endpoint, conn, secret in ready:
         url = receiver_url(airflow_url, definition.id, vendor)
         connector = connect(endpoint)
         if vendor == "jira":

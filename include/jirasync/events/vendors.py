@@ -171,13 +171,17 @@ def remove_zoho(zoho: ZohoCrmConnector, definition: SyncDefinition) -> int:
     return len(found)
 
 
-def _channel(definition: SyncDefinition, url: str, secret: str, now: dt.datetime) -> dict[str, Any]:
+def check_zoho_token(definition: SyncDefinition, secret: str) -> None:
     if len(secret) > MAX_ZOHO_TOKEN:
         raise RegistrationError(
             f"Zoho CRM sends back a token of at most {MAX_ZOHO_TOKEN} characters, and the webhook_secret of "
             f"sync {definition.id!r}'s Zoho connection has {len(secret)}: put a shorter random one there "
             "(python -c 'import secrets; print(secrets.token_urlsafe(32))' makes 43), then register again"
         )
+
+
+def _channel(definition: SyncDefinition, url: str, secret: str, now: dt.datetime) -> dict[str, Any]:
+    check_zoho_token(definition, secret)
     return {
         "channel_id": channel_id(definition.id),
         "events": [f"{crm_object(definition)}.all"],
