@@ -96,7 +96,6 @@ def _listen(
             "webhooks", "register", sync, *options, "--connections", str(connections), home=connections.parent
         )
         assert registered.returncode == 0, registered.stderr
-        print(registered.stdout)
         yield
     finally:
         path.unlink()
