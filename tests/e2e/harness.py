@@ -18,16 +18,16 @@ import logging
 import os
 import shutil
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
+from tests.sandbox.pushes import Received, receiving
 
 from jirasync.local_stack import PROJECT_ROOT, DagRunResult, LocalStack, sandbox_connections
 from sandbox.testing import RunningSandbox, running_sandbox
@@ -311,33 +311,23 @@ class EndToEnd:
 @dataclass
 class Webhook:
     """A webhook endpoint on this machine (`webhook_receiver`): its Airflow HTTP connection, as JSON
-    for an ``AIRFLOW_CONN_*`` variable, and what it was sent: (path, JSON body) by request."""
+    for an ``AIRFLOW_CONN_*`` variable, and what it was sent."""
 
     connection: str
-    received: list[tuple[str, dict[str, Any]]]
+    got: Received
+
+    @property
+    def received(self) -> list[tuple[str, dict[str, Any]]]:
+        """(path, JSON body) by request."""
+        return [(delivery.path, json.loads(delivery.body)) for delivery in self.got.deliveries]
 
 
 @contextmanager
 def webhook_receiver() -> Iterator[Webhook]:
-    received: list[tuple[str, dict[str, Any]]] = []
-
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append((self.path, json.loads(body)))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    connection = {"conn_type": "http", "host": "127.0.0.1", "port": server.server_port, "schema": "http"}
-    try:
-        yield Webhook(json.dumps(connection), received)
-    finally:
-        server.shutdown()
+    with receiving() as (url, got):
+        port = urlsplit(url).port
+        connection = {"conn_type": "http", "host": "127.0.0.1", "port": port, "schema": "http"}
+        yield Webhook(json.dumps(connection), got)
 
 
 @dataclass(frozen=True)

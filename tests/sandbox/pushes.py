@@ -1,5 +1,6 @@
-"""A local HTTP server that takes the sandbox's pushes (webhooks, notifications, change events), for
-the tests of each vendor's; and a wait until the sandbox has sent them all."""
+"""A local HTTP server that takes what is posted to it: the sandbox's pushes (webhooks,
+notifications, outbound messages) in the tests of each vendor's, the failure notifiers' posts in
+the end-to-end tests; and a wait until the sandbox has sent all it had to."""
 
 from __future__ import annotations
 
@@ -8,15 +9,22 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import NamedTuple
 
 from sandbox.deliveries import DELIVERIES
 
 
+class Delivery(NamedTuple):
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
 class Received:
-    """What the server got: each delivery's headers and body, in arrival order."""
+    """What the server got: each delivery, in arrival order."""
 
     def __init__(self) -> None:
-        self.deliveries: list[tuple[dict[str, str], bytes]] = []
+        self.deliveries: list[Delivery] = []
 
 
 @contextmanager
@@ -26,7 +34,8 @@ def receiving() -> Iterator[tuple[str, Received]]:
 
     class Receiver(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            got.deliveries.append((dict(self.headers), self.rfile.read(int(self.headers["Content-Length"]))))
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            got.deliveries.append(Delivery(self.path, dict(self.headers), body))
             self.send_response(202)
             self.end_headers()
 

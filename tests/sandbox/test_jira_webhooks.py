@@ -22,8 +22,8 @@ SECRET = "the-webhook-secret"
 def events(got: Received) -> list[tuple[str, str | None]]:
     """(event, issue key) of each delivery."""
     found = []
-    for _, body in got.deliveries:
-        payload = json.loads(body)
+    for delivery in got.deliveries:
+        payload = json.loads(delivery.body)
         found.append((payload["webhookEvent"], (payload.get("issue") or {}).get("key")))
     return found
 
@@ -97,7 +97,7 @@ def test_an_issue_edited_through_the_api_is_sent_signed_to_the_webhooks_whose_fi
     delivered()
 
     assert events(got) == [("jira:issue_updated", issue["key"])]
-    headers, body = got.deliveries[0]
+    _, headers, body = got.deliveries[0]
     expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     assert headers["X-Hub-Signature"] == expected
     [item] = json.loads(body)["changelog"]["items"]
@@ -134,7 +134,7 @@ def test_a_file_attached_and_removed_raises_attachment_events_naming_the_attachm
     jira.post(f"/rest/api/3/issue/{other['key']}/attachments", files=files, headers=headers)  # filtered out
     jira.delete(f"/rest/api/3/attachment/{attached['id']}")
     delivered()
-    sent = [json.loads(body) for _, body in got.deliveries]
+    sent = [json.loads(delivery.body) for delivery in got.deliveries]
     assert [(p["webhookEvent"], p["attachment"]["id"], p["attachment"]["filename"]) for p in sent] == [
         ("attachment_created", attached["id"], "réclamation.pdf"),
         ("attachment_deleted", attached["id"], "réclamation.pdf"),
@@ -151,7 +151,7 @@ def test_a_customer_created_through_jsm_raises_user_created(
     )
     assert created.status_code == 201, created.text
     delivered()
-    assert [json.loads(body)["user"]["accountId"] for _, body in got.deliveries] == [
+    assert [json.loads(delivery.body)["user"]["accountId"] for delivery in got.deliveries] == [
         created.json()["accountId"]
     ]
 

@@ -51,9 +51,9 @@ def define(salesforce: Salesforce, url: str, fields: list[str] | None = None) ->
 def messages(got: Received) -> list[dict[str, Any]]:
     """Each message's org, action, object type and records (their fields)."""
     found = []
-    for headers, body in got.deliveries:
-        assert headers["Content-Type"].startswith("text/xml")
-        envelope = ElementTree.fromstring(body)
+    for delivery in got.deliveries:
+        assert delivery.headers["Content-Type"].startswith("text/xml")
+        envelope = ElementTree.fromstring(delivery.body)
         objects = envelope.findall(f".//{OUTBOUND}Notification/{OUTBOUND}sObject")
         found.append(
             {

@@ -38,7 +38,7 @@ def enable(zoho: httpx.Client, url: str, events: list[str], **more: Any) -> http
 
 
 def notifications(got: Received) -> list[dict[str, Any]]:
-    return [json.loads(body) for _, body in got.deliveries]
+    return [json.loads(delivery.body) for delivery in got.deliveries]
 
 
 def in_hours(hours: float) -> str:
