@@ -6,6 +6,7 @@ import gc
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cached_property
 from typing import Any
 
@@ -28,6 +29,9 @@ from sandbox.vendor import Vendor, VendorError, VendorState
 from sandbox.world import World
 
 DATABASE_NAME = "sandbox.sqlite3"
+
+
+_telling: ContextVar[bool] = ContextVar("sandbox_telling_vendors", default=False)
 
 
 class Sandbox:
@@ -87,13 +91,19 @@ class Sandbox:
     def telling_vendors(self) -> Iterator[None]:
         """Record the writes made inside the block, then tell each vendor its own (``Vendor.on_change``).
 
-        The vendors are told even if the block fails half way: what was written stays written.
+        The vendors are told even if the block fails half way: what was written stays written. A block
+        inside another (a composite request's subrequest) is told with the outer one, once.
         """
+        if _telling.get():
+            yield
+            return
         changes: list[Change] = []
+        token = _telling.set(True)
         try:
             with recording(changes):
                 yield
         finally:
+            _telling.reset(token)
             by_vendor: dict[str, list[Change]] = {}
             for change in changes:
                 by_vendor.setdefault(change.vendor, []).append(change)

@@ -23,7 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
-from sandbox.vendor import VendorState, public_base_url, vendor_state
+from sandbox.vendor import VendorState, public_base_url, telling_writes, vendor_state
 from sandbox.vendors.salesforce.schema import SObject
 
 NAME = "salesforce"
@@ -238,12 +238,11 @@ class SalesforceRoute(SalesforcePath):
     its writes are told to Salesforce's ``on_change`` (outbound messages) as admin writes are.
 
     A composite subrequest (its scope marked ``SUBREQUEST``) spends nothing: Salesforce counts
-    the composite request once, and its writes are told with the composite request's.
+    the composite request once (and its writes are told with the composite request's).
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-        writing = bool(self.methods - {"GET", "HEAD"})
+        handler = telling_writes(super().get_route_handler(), self.methods)
 
         async def handle(request: Request) -> Response:
             allowance = DailyAllowance(salesforce(request))
@@ -253,11 +252,7 @@ class SalesforceRoute(SalesforcePath):
                 )
             else:
                 try:
-                    if writing and not request.scope.get(SUBREQUEST):
-                        with request.app.state.sandbox.telling_vendors():
-                            response = await handler(request)
-                    else:
-                        response = await handler(request)
+                    response = await handler(request)
                 except SalesforceError as error:
                     response = JSONResponse([error.entry()], status_code=error.status)
             response.headers["Sforce-Limit-Info"] = allowance.header()
