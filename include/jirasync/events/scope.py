@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from jirasync.engine.definitions import Endpoint, SyncDefinition
 
 JIRA_SYSTEMS = ("jira", "jsm")
-CRM_SYSTEMS = ("zoho_crm", "salesforce")
 WEBHOOK_SECRET = "webhook_secret"  # the connection extra that signs or proves the vendor's events
 ORGANIZATION_ID = "organization_id"  # the Salesforce connection extra: the org whose messages are taken
 

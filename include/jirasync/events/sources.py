@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from jirasync.engine.definitions import SyncDefinition
-from jirasync.events.scope import CRM_SYSTEMS, JIRA_SYSTEMS, ORGANIZATION_ID, WEBHOOK_SECRET, jira_project
-from jirasync.syncs.records_definition import crm_object
+from jirasync.events.scope import JIRA_SYSTEMS, ORGANIZATION_ID, WEBHOOK_SECRET, jira_project
+from jirasync.syncs.records_definition import CRM_SYSTEMS, crm_object
 
 Event = dict[str, Any]  # {"vendor", "event", "object", "records", "at"}
 OUTBOUND = "{http://soap.sforce.com/2005/09/outbound}"
